@@ -1,0 +1,50 @@
+# MNIST Lab: `make run` opens the dashboard, `make test` runs the whole test suite.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test test-fast browser-deps model bench clean
+
+$(VENV)/.run-deps: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MNIST Lab needs Python >= 3.11 (Streamlit 1.67 requires it); found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+## Open the dashboard at http://localhost:8501 on the bundled MNIST.
+run: $(VENV)/.run-deps
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless false
+
+## Run the whole test suite: unit, page (AppTest) and browser (headless Chromium) tests.
+test: $(VENV)/.dev-deps browser-deps
+	$(PY) -m pytest
+
+## The suite without the browser tests.
+test-fast: $(VENV)/.dev-deps
+	$(PY) -m pytest -m "not browser"
+
+## Debian's Chromium for the browser tests, when missing and when we may install it.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; \
+	fi
+
+## Retrain the bundled default model (data/models/default.npz).
+model: $(VENV)/.run-deps
+	$(PY) -m nnlib train --layers 256,128,64 --optimizer adam --lr 0.001 --batch-size 128 \
+		--epochs 12 --augment --seed 0 --out data/models/default.npz
+
+clean:
+	rm -rf $(VENV) .pytest_cache

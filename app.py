@@ -1,0 +1,59 @@
+"""MNIST Lab: the home page and the entry point (`streamlit run app.py`)."""
+import numpy as np
+import streamlit as st
+
+from dashboard.data import current_dataset
+from dashboard.figures import upscale
+from dashboard.page import setup_page
+
+setup_page("Home", "🔢")
+
+st.title("🔢 MNIST Lab")
+st.markdown(
+    "Learn how a neural network learns to read handwritten digits, one step at a time: "
+    "**explore** the data, see every **preprocessing** step, **train** a network with "
+    "sliders and watch it learn live, then **draw** a digit and see what the network "
+    "answers and why. Every number here is computed on the real data by `nnlib`, a small "
+    "NumPy neural-network library written for this app."
+)
+
+try:
+    dataset = current_dataset()
+except ValueError as exc:
+    st.error(f"The dataset could not be loaded: {exc}")
+    st.stop()
+
+n_test = len(dataset.x_test) if dataset.has_test else 0
+cols = st.columns(4)
+cols[0].metric("Dataset", dataset.name)
+cols[1].metric("Training images", f"{len(dataset.x_train):,}")
+cols[2].metric("Test images", f"{n_test:,}")
+cols[3].metric("Classes", dataset.n_classes)
+
+st.subheader("A few of its images")
+st.caption("The first two training images of each class, as the network gets them: 28x28 pixels, 0 (black) to 255 (white).")
+samples = []
+captions = []
+for class_index, class_name in enumerate(dataset.class_names):
+    indices = np.flatnonzero(dataset.y_train == class_index)[:2]
+    for index in indices:
+        samples.append(upscale(dataset.x_train[index], 3))
+        captions.append(f"{class_name} · #{index}")
+if samples:
+    st.image(samples, caption=captions, width=84)
+else:
+    st.image([upscale(img, 3) for img in dataset.x_train[:20]], width=84)
+
+st.subheader("Where to go next")
+st.markdown(
+    """
+1. **Explore the data**: samples, class balance, mean images, pixel statistics, a 2-D map.
+2. **Preprocess**: shuffle, split, scale, transpose, one-hot: the steps before training.
+3. **Train a network**: pick layers and an optimiser, press Train, watch the curves.
+4. **Draw and predict**: draw a digit and see what the network sees and answers.
+"""
+)
+st.caption(
+    "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
+    "licensed CC BY-SA 3.0; bundled in data/mnist/."
+)

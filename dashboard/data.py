@@ -1,0 +1,101 @@
+"""Cached dataset loading and the dataset picker every page shares."""
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from nnlib.data import Dataset, available_datasets, load_csv, load_dataset, load_npz
+from nnlib.preprocessing import PreprocessConfig
+
+from . import state
+
+UPLOADED_LABEL = "Uploaded file"
+DEFAULT_DATASET = "MNIST"
+
+
+@st.cache_data(show_spinner="Loading the dataset...", max_entries=4)
+def cached_dataset(name: str) -> Dataset:
+    """A named dataset (``MNIST``, ``Fashion-MNIST``), loaded once per server."""
+    return load_dataset(name)
+
+
+@st.cache_data(show_spinner="Reading the uploaded file...", max_entries=2)
+def cached_upload(file_name: str, digest: str, payload: bytes) -> Dataset:
+    """A dataset read from an uploaded CSV or ``.npz``; ``digest`` keys the cache."""
+    if file_name.lower().endswith(".npz"):
+        return load_npz(payload, name=file_name)
+    return load_csv(payload, name=file_name)
+
+
+def dataset_choices() -> list[str]:
+    """The datasets the picker offers: those installed, then an uploaded file if any."""
+    names = available_datasets()
+    if st.session_state.get(state.UPLOADED_DATASET):
+        names.append(UPLOADED_LABEL)
+    return names
+
+
+def current_dataset_name() -> str:
+    """The dataset picked in the sidebar, MNIST until the user picks another."""
+    name = st.session_state.get(state.DATASET_NAME, DEFAULT_DATASET)
+    return name if name in dataset_choices() else DEFAULT_DATASET
+
+
+def current_dataset() -> Dataset:
+    """The picked dataset, loaded (cached). Falls back to MNIST if an upload went bad."""
+    name = current_dataset_name()
+    if name == UPLOADED_LABEL:
+        upload = st.session_state[state.UPLOADED_DATASET]
+        return cached_upload(upload["name"], upload["digest"], upload["bytes"])
+    return cached_dataset(name)
+
+
+def current_preprocess_config() -> PreprocessConfig:
+    """The preprocessing config of this session (the Preprocess page edits it)."""
+    config = st.session_state.get(state.PREPROCESS_CONFIG)
+    return config if isinstance(config, PreprocessConfig) else PreprocessConfig()
+
+
+def _on_dataset_change() -> None:
+    st.session_state[state.DATASET_NAME] = st.session_state[state.SIDEBAR_DATASET_WIDGET]
+
+
+def render_dataset_picker() -> None:
+    """The sidebar's dataset picker and upload box; the choice lives in session state."""
+    choices = dataset_choices()
+    current = current_dataset_name()
+    st.session_state[state.SIDEBAR_DATASET_WIDGET] = current
+    st.sidebar.selectbox(
+        "Dataset",
+        choices,
+        key=state.SIDEBAR_DATASET_WIDGET,
+        on_change=_on_dataset_change,
+        help="Every page works on this dataset. MNIST is bundled; Fashion-MNIST appears "
+        "when Debian's dataset-fashion-mnist package is installed.",
+    )
+    with st.sidebar.expander("Upload a dataset (CSV or .npz)"):
+        uploaded = st.file_uploader(
+            "CSV: label,pixel0..pixel783 (Kaggle digit-recognizer); .npz: arrays x and y",
+            type=["csv", "npz"],
+            key=state.SIDEBAR_UPLOAD_WIDGET,
+        )
+        if uploaded is not None:
+            _accept_upload(uploaded.name, uploaded.getvalue())
+
+
+def _accept_upload(file_name: str, payload: bytes) -> None:
+    """Validate an upload; keep it and select it when good, say why when not."""
+    digest = hashlib.sha256(payload).hexdigest()
+    previous = st.session_state.get(state.UPLOADED_DATASET)
+    if previous and previous["digest"] == digest:
+        return
+    try:
+        dataset = cached_upload(file_name, digest, payload)
+    except ValueError as exc:
+        st.error(f"Could not use {file_name}: {exc}")
+        return
+    st.session_state[state.UPLOADED_DATASET] = {"name": file_name, "digest": digest, "bytes": payload}
+    st.session_state[state.DATASET_NAME] = UPLOADED_LABEL
+    st.success(f"Loaded {len(dataset.x_train):,} images from {file_name}.")
+    st.rerun()

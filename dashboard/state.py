@@ -1,0 +1,22 @@
+"""Every session-state key of the app, in one place.
+
+Pages and helpers use these names instead of string literals, so a key is spelled
+once and a search finds every reader and writer. Add new keys at the end.
+"""
+
+# The dataset picked in the sidebar (a name from nnlib.data.available_datasets or UPLOADED_LABEL).
+DATASET_NAME = "dataset_name"
+# The bytes and file name of a CSV or .npz the user uploaded: {"name": str, "bytes": bytes}.
+UPLOADED_DATASET = "uploaded_dataset"
+# The nnlib.preprocessing.PreprocessConfig built on the Preprocess page and used by Train.
+PREPROCESS_CONFIG = "preprocess_config"
+# Finished training runs of this session (list, oldest first).
+RUNS = "runs"
+# Id of the run whose model the Predict page uses (None: the bundled default model).
+ACTIVE_RUN_ID = "active_run_id"
+# Id of this session's training job in the job registry.
+JOB_ID = "train_job_id"
+
+# Widget keys of the shared sidebar.
+SIDEBAR_DATASET_WIDGET = "sidebar_dataset"
+SIDEBAR_UPLOAD_WIDGET = "sidebar_upload"
