@@ -195,14 +195,15 @@ def load_mnist(root: str | os.PathLike = BUNDLED_MNIST_DIR, verify: bool = True)
     return load_idx_folder(root, "MNIST", DIGIT_CLASSES, verify=verify)
 
 
-def fashion_mnist_available(root: str | os.PathLike = FASHION_MNIST_DIR) -> bool:
+def fashion_mnist_available(root: str | os.PathLike | None = None) -> bool:
     """Whether Fashion-MNIST's IDX files are installed (Debian's ``dataset-fashion-mnist``)."""
-    root = Path(root)
+    root = Path(FASHION_MNIST_DIR if root is None else root)
     return any((root / f"train-images-idx3-ubyte{ext}").is_file() for ext in (".gz", ""))
 
 
-def load_fashion_mnist(root: str | os.PathLike = FASHION_MNIST_DIR) -> Dataset:
+def load_fashion_mnist(root: str | os.PathLike | None = None) -> Dataset:
     """Fashion-MNIST from Debian's package folder or any folder of its IDX files."""
+    root = FASHION_MNIST_DIR if root is None else root
     if not fashion_mnist_available(root):
         raise ValueError(
             f"Fashion-MNIST not found in {root}: install Debian's dataset-fashion-mnist "

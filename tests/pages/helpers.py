@@ -1,0 +1,19 @@
+"""Helpers for page tests: AppTest on a script given relative to the project root."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_test(script: str, timeout: float = 60) -> AppTest:
+    """An AppTest of ``script`` (``"app.py"``, ``"pages/explore.py"``...), not yet run."""
+    return AppTest.from_file(str(PROJECT_ROOT / script), default_timeout=timeout)
+
+
+def plotly_figures(at: AppTest) -> list[dict]:
+    """The Plotly figures the page drew, as dicts (AppTest shows them as unknown elements)."""
+    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
