@@ -1,0 +1,367 @@
+"""Sequential: a network that is literally a list of layers.
+
+``forward`` folds a batch through the layers; ``backward`` sends the loss gradient back
+through them in reverse. The model ends with the last Dense layer and outputs *logits*;
+:meth:`Sequential.predict_proba` applies the softmax, and training uses the fused
+softmax cross-entropy (:mod:`nnlib.losses`).
+
+Models are saved as ``.npz``: one array per parameter (``layer0.W``, ``layer0.b``, ...)
+plus a JSON header (architecture, preprocessing, metrics, nnlib version) stored as a
+``uint8`` array. Loading never unpickles anything (``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any, BinaryIO, Sequence
+
+import numpy as np
+
+from .layers import DEFAULT_DTYPE, Dense, Dropout, Layer, layer_from_config, make_activation
+from .losses import SoftmaxCrossEntropy
+from .version import __version__
+
+FILE_FORMAT = "nnlib.Sequential"
+FILE_FORMAT_VERSION = 1
+HEADER_KEY = "__nnlib_header__"
+EVAL_BATCH = 4096
+
+
+class ModelFileError(ValueError):
+    """A model file that nnlib cannot load: not nnlib's, damaged, or incomplete."""
+
+
+class Sequential:
+    """A feed-forward network: a list of layers applied in order.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        E.g. ``[Dense(784, 256), ReLU(), Dense(256, 10)]``. Input batches are
+        ``(n, features)`` arrays (samples in rows); the output is ``(n, n_classes)`` logits.
+    metadata : dict, optional
+        Free JSON-able information kept with the model and saved in its file
+        (architecture, preprocessing, metrics, class names, ...).
+    """
+
+    def __init__(self, layers: Sequence[Layer], metadata: dict[str, Any] | None = None) -> None:
+        self.layers: list[Layer] = list(layers)
+        if not self.layers:
+            raise ValueError("a Sequential model needs at least one layer")
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._lock = threading.Lock()
+        # An activation may overwrite its input when that input is a fresh Dense output.
+        for previous, layer in zip(self.layers, self.layers[1:]):
+            layer.inplace = isinstance(previous, Dense) and not isinstance(layer, Dropout)
+        parametrised = [i for i, layer in enumerate(self.layers) if layer.params]
+        self._first_param_index = parametrised[0] if parametrised else len(self.layers)
+
+    # ------------------------------------------------------------------ shapes & info
+    @property
+    def input_size(self) -> int | None:
+        """Number of input features (the first Dense layer's ``in_features``)."""
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                return layer.in_features
+        return None
+
+    @property
+    def n_classes(self) -> int | None:
+        """Number of outputs (the last Dense layer's ``out_features``)."""
+        for layer in reversed(self.layers):
+            if isinstance(layer, Dense):
+                return layer.out_features
+        return None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The floating dtype of the parameters (float32 unless built otherwise)."""
+        for layer in self.layers:
+            for value in layer.params.values():
+                return value.dtype
+        return np.dtype(DEFAULT_DTYPE)
+
+    @property
+    def parameter_count(self) -> int:
+        """Total number of trainable numbers (weights and biases)."""
+        return int(sum(p.size for layer in self.layers for p in layer.params.values()))
+
+    def architecture(self) -> list[dict[str, Any]]:
+        """The layer configs, in order (JSON-able)."""
+        return [layer.config() for layer in self.layers]
+
+    def dense_weights(self) -> list[np.ndarray]:
+        """The weight matrices ``W`` of the Dense layers, ``(fan_in, fan_out)`` each.
+
+        ``dense_weights()[0][:, j].reshape(28, 28)`` is what hidden unit ``j`` looks for.
+        """
+        return [layer.params["W"] for layer in self.layers if isinstance(layer, Dense)]
+
+    def layer_table(self) -> list[dict[str, Any]]:
+        """One row per layer: ``name``, ``kind``, ``weight_shape``, ``bias_shape``, ``params``."""
+        rows = []
+        for index, layer in enumerate(self.layers):
+            weights, biases = layer.params.get("W"), layer.params.get("b")
+            rows.append({
+                "name": f"{layer.kind.lower()}_{index}",
+                "kind": layer.kind,
+                "weight_shape": None if weights is None else tuple(weights.shape),
+                "bias_shape": None if biases is None else tuple(biases.shape),
+                "params": int(sum(p.size for p in layer.params.values())),
+            })
+        return rows
+
+    def summary(self) -> str:
+        """A printable table of the layers, their output sizes and parameter counts."""
+        lines = [f"{'layer':<14}{'kind':<11}{'output':>8}{'params':>11}", "-" * 44]
+        width = self.input_size
+        for row, layer in zip(self.layer_table(), self.layers):
+            if isinstance(layer, Dense):
+                width = layer.out_features
+            lines.append(f"{row['name']:<14}{row['kind']:<11}{width!s:>8}{row['params']:>11,}")
+        lines += ["-" * 44, f"total parameters: {self.parameter_count:,} ({self.dtype.name})"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return "Sequential([" + ", ".join(repr(layer) for layer in self.layers) + "])"
+
+    # ------------------------------------------------------------------ computation
+    def _check_input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim > 2:
+            x = x.reshape(len(x), -1)
+        expected = self.input_size
+        if expected is not None and x.shape[1] != expected:
+            raise ValueError(f"expected inputs with {expected} features, got shape {x.shape}")
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Logits ``(n, n_classes)`` for a batch ``x`` ``(n, features)``.
+
+        ``training=True`` turns Dropout on. The layers keep what ``backward`` needs.
+        """
+        return self._forward(self._check_input(x), training)
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate dL/d(logits) ``(n, n_classes)``; fills every layer's ``grads``.
+
+        Returns dL/d(input) ``(n, features)``, or ``None`` with ``input_grad=False`` (the
+        training loop's choice: it skips the product for the first layer, which nobody needs).
+        """
+        first = 0 if input_grad else self._first_param_index
+        for index in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[index]
+            if index == first and not input_grad and isinstance(layer, Dense):
+                layer.backward(grad, input_grad=False)
+                return None
+            grad = layer.backward(grad)
+        return grad
+
+    def _logits_batched(self, x: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
+        x = self._check_input(x)
+        if len(x) <= batch_size:
+            return self._forward(x, False)
+        return np.concatenate([self._forward(x[i:i + batch_size], False)
+                               for i in range(0, len(x), batch_size)])
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` float32 (softmax of the logits)."""
+        logits = self._logits_batched(x)
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return logits.astype(np.float32, copy=False)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted class per sample, ``(n,)`` int64."""
+        return self._logits_batched(x).argmax(axis=1).astype(np.int64)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Mean cross-entropy ``loss`` and ``accuracy`` on ``(x, y)`` (int labels)."""
+        y = np.asarray(y)
+        x = self._check_input(x)
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} samples but y has {len(y)} labels")
+        if len(x) == 0:
+            return {"loss": float("nan"), "accuracy": float("nan")}
+        loss_fn = SoftmaxCrossEntropy()
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(x), EVAL_BATCH):
+            logits = self._forward(x[start:start + EVAL_BATCH], False)
+            labels = y[start:start + EVAL_BATCH]
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
+            total_loss += loss_fn.forward(logits, labels) * len(labels)
+        return {"loss": total_loss / len(x), "accuracy": correct / len(x)}
+
+    def input_gradient(self, x: np.ndarray, class_index: int | np.ndarray) -> np.ndarray:
+        """Gradient of the class *logit* with respect to the input, ``(n, features)``.
+
+        For saliency maps: where changing a pixel would most change the score of
+        ``class_index`` (one int for every sample, or one per sample). Uses the
+        logit rather than the probability, whose gradient vanishes once the net is sure.
+        """
+        x = self._check_input(x)
+        n, k = len(x), self.n_classes
+        classes = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (n,))
+        if classes.size and (classes.min() < 0 or classes.max() >= k):
+            raise ValueError(f"class_index must be in 0..{k - 1}, got {class_index}")
+        with self._lock:
+            logits = self._forward(x, False)
+            seed = np.zeros_like(logits)
+            seed[np.arange(n), classes] = 1
+            saved = [{name: g.copy() for name, g in layer.grads.items()} for layer in self.layers]
+            grad = self.backward(seed, input_grad=True)
+            for layer, grads in zip(self.layers, saved):   # leave training gradients as they were
+                for name, g in grads.items():
+                    layer.grads[name][...] = g
+        return grad
+
+    # ------------------------------------------------------------------ training
+    def fit(self, x_train: np.ndarray, y_train: np.ndarray, **kwargs: Any):
+        """Train in place; see :func:`nnlib.training.fit` for the arguments.
+
+        Returns the :class:`~nnlib.training.TrainResult` (status, history, timings).
+        """
+        from .training import fit
+
+        return fit(self, x_train, y_train, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike | BinaryIO, metadata: dict[str, Any] | None = None) -> None:
+        """Write the model to a ``.npz``: parameters plus a JSON header.
+
+        ``metadata`` is merged into :attr:`metadata` (and kept there). It must be JSON-able.
+        """
+        if metadata:
+            self.metadata.update(metadata)
+        self.metadata.setdefault("architecture", self.architecture())
+        self.metadata.setdefault("nnlib_version", __version__)
+        header = {
+            "format": FILE_FORMAT,
+            "format_version": FILE_FORMAT_VERSION,
+            "nnlib_version": __version__,
+            "dtype": self.dtype.name,
+            "layers": self.architecture(),
+            "metadata": self.metadata,
+        }
+        try:
+            header_bytes = json.dumps(header, default=_json_default).encode("utf-8")
+        except TypeError as error:
+            raise TypeError(f"model metadata must be JSON-able: {error}") from None
+        arrays = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8)}
+        for index, layer in enumerate(self.layers):
+            for name, value in layer.params.items():
+                arrays[f"layer{index}.{name}"] = value
+        if isinstance(path, (str, os.PathLike)):
+            path = Path(path)
+            if path.suffix != ".npz":
+                path = path.with_name(path.name + ".npz")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, source: str | os.PathLike | bytes | BinaryIO) -> "Sequential":
+        """Read a model written by :meth:`save` (a path, raw bytes or a binary file).
+
+        Raises :class:`ModelFileError` (a ``ValueError``) naming the problem when the file
+        is missing, not a ``.npz``, not an nnlib model, or damaged.
+        """
+        label = str(source) if isinstance(source, (str, os.PathLike)) else "the uploaded file"
+        if isinstance(source, (bytes, bytearray)):
+            source = io.BytesIO(source)
+        elif isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
+            raise ModelFileError(f"model file not found: {label}")
+        try:
+            archive = np.load(source, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise ModelFileError(f"{label} is not an nnlib model (.npz) file: {error}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ModelFileError(f"{label} holds a single .npy array, not an nnlib model (.npz)")
+        with archive:
+            return cls._from_archive(archive, label)
+
+    @classmethod
+    def _from_archive(cls, archive: Any, label: str) -> "Sequential":
+        if HEADER_KEY not in archive.files:
+            raise ModelFileError(f"{label} is a .npz file but not an nnlib model: it has no "
+                                 f"'{HEADER_KEY}' entry (arrays found: {', '.join(archive.files[:5])})")
+        try:
+            header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
+        except Exception as error:  # damaged zip member, bad UTF-8 or JSON
+            raise ModelFileError(f"{label}: the model header is damaged ({error})") from None
+        if not isinstance(header, dict) or header.get("format") != FILE_FORMAT:
+            raise ModelFileError(f"{label}: unknown model format {header.get('format') if isinstance(header, dict) else header!r}")
+        if int(header.get("format_version", 0)) > FILE_FORMAT_VERSION:
+            raise ModelFileError(f"{label} was written by a newer nnlib (format version "
+                                 f"{header['format_version']}); this is nnlib {__version__}")
+        dtype = np.dtype(header.get("dtype", "float32"))
+        try:
+            layers = [layer_from_config(config, dtype=dtype, rng=0) for config in header["layers"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{label}: the architecture in the header is invalid ({error})") from None
+        for index, layer in enumerate(layers):
+            for name, value in layer.params.items():
+                key = f"layer{index}.{name}"
+                if key not in archive.files:
+                    raise ModelFileError(f"{label} is incomplete: array {key!r} is missing")
+                try:
+                    stored = archive[key]
+                except Exception as error:
+                    raise ModelFileError(f"{label}: array {key!r} is damaged ({error})") from None
+                if stored.shape != value.shape:
+                    raise ModelFileError(f"{label}: array {key!r} has shape {stored.shape}, "
+                                         f"the architecture needs {value.shape}")
+                if not np.all(np.isfinite(stored)):
+                    raise ModelFileError(f"{label}: array {key!r} contains NaN or infinite values")
+                value[...] = stored
+        metadata = header.get("metadata") or {}
+        return cls(layers, metadata=metadata if isinstance(metadata, dict) else {})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def build_mlp(hidden_sizes: Sequence[int], activation: str = "relu", init: str = "he",
+              dropout: float = 0.0, input_size: int = 784, n_classes: int = 10,
+              seed: int | np.random.Generator = 0, dtype: Any = DEFAULT_DTYPE) -> Sequential:
+    """A multilayer perceptron: ``[Dense -> activation (-> Dropout)] * len(hidden_sizes) -> Dense``.
+
+    ``build_mlp([256, 128, 64])`` is the seed study's best network, [784, 256, 128, 64, 10].
+    The output layer has no activation: it gives logits. All random choices (initial
+    weights, dropout masks) come from ``seed``: the same seed builds the same network.
+    """
+    hidden_sizes = [int(h) for h in hidden_sizes]
+    if any(h < 1 for h in hidden_sizes):
+        raise ValueError(f"hidden layer sizes must be positive, got {hidden_sizes}")
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = []
+    width = int(input_size)
+    for size in hidden_sizes:
+        layers.append(Dense(width, size, init=init, rng=rng, dtype=dtype))
+        layers.append(make_activation(activation))
+        if dropout > 0:
+            layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
+        width = size
+    layers.append(Dense(width, int(n_classes), init=init, rng=rng, dtype=dtype))
+    return Sequential(layers)
