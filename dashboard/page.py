@@ -22,10 +22,12 @@ PAGES = (
 def setup_page(title: str, icon: str, layout: str = "wide") -> None:
     """Set the page config, draw the labelled page list and the dataset picker."""
     st.set_page_config(page_title=f"{title} · MNIST Lab", page_icon=icon, layout=layout)
+    linked = [page for page in PAGES if (APP_ROOT / page[0]).is_file()]
     with st.sidebar:
         st.markdown("### MNIST Lab")
-        for path, label, page_icon in PAGES:
-            if (APP_ROOT / path).is_file():
+        # Streamlit knows the pages only once the pages/ folder holds one.
+        if len(linked) > 1:
+            for path, label, page_icon in linked:
                 st.page_link(path, label=label, icon=page_icon)
         st.divider()
     render_dataset_picker()
