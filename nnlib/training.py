@@ -266,75 +266,77 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     samples_seen = 0
     epochs_done = 0
 
-    for epoch in range(1, epochs + 1):
-        clock = time.perf_counter()
-        snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in trainable]
-        if not full_batch:
-            order = rng.permutation(n)
-            np.take(x_train, order, axis=0, out=x_epoch)
-            np.take(y_train, order, axis=0, out=y_epoch)
-        loss_sum, correct = 0.0, 0
-        for step in range(1, steps_per_epoch + 1):
-            if control.pause.is_set() and not control.stop.is_set():
-                train_seconds += time.perf_counter() - clock
-                while control.pause.is_set() and not control.stop.is_set():
-                    control.stop.wait(PAUSE_POLL_SECONDS)
-                clock = time.perf_counter()
-            if control.stop.is_set():
-                status = "stopped"
-                break
-            start = (step - 1) * batch
-            xb = x_epoch[start:start + batch]
-            yb = y_epoch[start:start + batch]
-            if augment is not None:
-                xb = np.ascontiguousarray(augment(xb, rng), dtype=model.dtype)
-            if schedule is not None:
-                optimizer.learning_rate = float(schedule(epoch - 1 + (step - 1) / steps_per_epoch))
-            logits = model._forward(xb, True)
-            loss = loss_fn.forward(logits, yb)
-            if not math.isfinite(loss):
+    # Overflow in a diverging run is reported as status "diverged", not as warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            clock = time.perf_counter()
+            snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in trainable]
+            if not full_batch:
+                order = rng.permutation(n)
+                np.take(x_train, order, axis=0, out=x_epoch)
+                np.take(y_train, order, axis=0, out=y_epoch)
+            loss_sum, correct = 0.0, 0
+            for step in range(1, steps_per_epoch + 1):
+                if control.pause.is_set() and not control.stop.is_set():
+                    train_seconds += time.perf_counter() - clock
+                    while control.pause.is_set() and not control.stop.is_set():
+                        control.stop.wait(PAUSE_POLL_SECONDS)
+                    clock = time.perf_counter()
+                if control.stop.is_set():
+                    status = "stopped"
+                    break
+                start = (step - 1) * batch
+                xb = x_epoch[start:start + batch]
+                yb = y_epoch[start:start + batch]
+                if augment is not None:
+                    xb = np.ascontiguousarray(augment(xb, rng), dtype=model.dtype)
+                if schedule is not None:
+                    optimizer.learning_rate = float(schedule(epoch - 1 + (step - 1) / steps_per_epoch))
+                logits = model._forward(xb, True)
+                loss = loss_fn.forward(logits, yb)
+                if not math.isfinite(loss):
+                    status = "diverged"
+                    break
+                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                loss_sum += loss * len(yb)
+                model.backward(loss_fn.backward(), input_grad=False)
+                optimizer.step(trainable)
+                samples_seen += len(yb)
+                if callbacks:
+                    now = train_seconds + time.perf_counter() - clock
+                    _emit(callbacks, StepEvent(epoch, step, steps_per_epoch, loss, samples_seen,
+                                               now, samples_seen / now if now > 0 else 0.0))
+            if status == "completed" and not _params_finite(model):
                 status = "diverged"
+            if status == "diverged":
+                if not _params_finite(model):
+                    for layer, saved in zip(trainable, snapshot):
+                        for name, value in saved.items():
+                            layer.params[name][...] = value
+                train_seconds += time.perf_counter() - clock
+                message = (f"training diverged in epoch {epoch}: the loss became NaN or infinite. "
+                           f"Try a smaller learning rate (now {optimizer.learning_rate:g}). "
+                           f"The weights are the last finite ones.")
                 break
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
-            loss_sum += loss * len(yb)
-            model.backward(loss_fn.backward(), input_grad=False)
-            optimizer.step(trainable)
-            samples_seen += len(yb)
+            if status == "stopped":
+                train_seconds += time.perf_counter() - clock
+                message = f"stopped by request after {epochs_done} complete epoch(s)"
+                break
+            epoch_train_seconds = time.perf_counter() - clock
+            val_loss, val_accuracy, per_class = (_evaluate(model, x_val, y_val, n_classes)
+                                                 if has_val else (float("nan"), float("nan"), None))
+            train_seconds += time.perf_counter() - clock
+            epochs_done = epoch
+            train_loss, train_accuracy = loss_sum / n, correct / n
+            for key, value in (("epoch", epoch), ("train_loss", train_loss), ("train_accuracy", train_accuracy),
+                               ("val_loss", val_loss), ("val_accuracy", val_accuracy), ("seconds", train_seconds)):
+                history[key].append(float(value))
+            if per_class is not None:
+                per_class_history.append(per_class)
             if callbacks:
-                now = train_seconds + time.perf_counter() - clock
-                _emit(callbacks, StepEvent(epoch, step, steps_per_epoch, loss, samples_seen,
-                                           now, samples_seen / now if now > 0 else 0.0))
-        if status == "completed" and not _params_finite(model):
-            status = "diverged"
-        if status == "diverged":
-            if not _params_finite(model):
-                for layer, saved in zip(trainable, snapshot):
-                    for name, value in saved.items():
-                        layer.params[name][...] = value
-            train_seconds += time.perf_counter() - clock
-            message = (f"training diverged in epoch {epoch}: the loss became NaN or infinite. "
-                       f"Try a smaller learning rate (now {optimizer.learning_rate:g}). "
-                       f"The weights are the last finite ones.")
-            break
-        if status == "stopped":
-            train_seconds += time.perf_counter() - clock
-            message = f"stopped by request after {epochs_done} complete epoch(s)"
-            break
-        epoch_train_seconds = time.perf_counter() - clock
-        val_loss, val_accuracy, per_class = (_evaluate(model, x_val, y_val, n_classes)
-                                             if has_val else (float("nan"), float("nan"), None))
-        train_seconds += time.perf_counter() - clock
-        epochs_done = epoch
-        train_loss, train_accuracy = loss_sum / n, correct / n
-        for key, value in (("epoch", epoch), ("train_loss", train_loss), ("train_accuracy", train_accuracy),
-                           ("val_loss", val_loss), ("val_accuracy", val_accuracy), ("seconds", train_seconds)):
-            history[key].append(float(value))
-        if per_class is not None:
-            per_class_history.append(per_class)
-        if callbacks:
-            _emit(callbacks, EpochEvent(epoch, epochs, train_loss, train_accuracy, val_loss, val_accuracy,
-                                        train_seconds, n / epoch_train_seconds if epoch_train_seconds > 0 else 0.0,
-                                        per_class))
+                _emit(callbacks, EpochEvent(epoch, epochs, train_loss, train_accuracy, val_loss, val_accuracy,
+                                            train_seconds, n / epoch_train_seconds if epoch_train_seconds > 0 else 0.0,
+                                            per_class))
     if status == "completed":
         message = f"completed {epochs_done} epoch(s) in {train_seconds:.1f} s"
     _emit(callbacks, EndEvent(status, message))

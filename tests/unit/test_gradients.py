@@ -1,0 +1,166 @@
+"""Numerical gradient checks (float64, central differences) for every layer, loss and a network.
+
+Each check compares the analytic backward pass with ``(f(p + eps) - f(p - eps)) / (2 eps)``
+for every input and parameter entry, using the relative error
+``||a - b|| / max(||a|| + ||b||, tiny)``, which must stay below 1e-6.
+"""
+
+import numpy as np
+import pytest
+
+from nnlib.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from nnlib.losses import MeanSquaredError, SoftmaxCrossEntropy
+from nnlib.model import build_mlp
+
+EPS = 1e-5
+TOLERANCE = 1e-6
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
+
+
+def numerical_gradient(f, array: np.ndarray) -> np.ndarray:
+    """dF/d(array) by central differences; ``f()`` reads ``array`` (changed in place)."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + EPS
+        plus = f()
+        array[index] = original - EPS
+        minus = f()
+        array[index] = original
+        grad[index] = (plus - minus) / (2 * EPS)
+    return grad
+
+
+def away_from_kinks(rng, shape, margin=0.05):
+    """Random inputs whose entries are not within ``margin`` of 0 (ReLU's kink)."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < margin, np.sign(x + 1e-12) * margin * 2, x)
+
+
+def check_layer(layer, x, rng, training=False, before_forward=lambda: None):
+    """Check dL/dx and dL/dparams for L = sum(layer(x) * g) with a random g."""
+    before_forward()
+    out = layer.forward(x.copy(), training)
+    upstream = rng.standard_normal(out.shape)
+
+    def loss():
+        before_forward()
+        return float(np.sum(layer.forward(x.copy(), training) * upstream))
+
+    before_forward()
+    layer.forward(x.copy(), training)
+    analytic_input = layer.backward(upstream.copy())
+    analytic_params = {name: g.copy() for name, g in layer.grads.items()}
+    numeric_input = numerical_gradient(loss, x)
+    assert relative_error(analytic_input, numeric_input) < TOLERANCE
+    for name, param in layer.params.items():
+        numeric = numerical_gradient(loss, param)
+        assert relative_error(analytic_params[name], numeric) < TOLERANCE, name
+
+
+@pytest.mark.parametrize("init", ["he", "glorot", "seed"])
+def test_dense_gradients(init):
+    rng = np.random.default_rng(1)
+    layer = Dense(6, 4, init=init, rng=rng, dtype=np.float64)
+    layer.params["b"][...] = rng.standard_normal(4)
+    check_layer(layer, rng.standard_normal((5, 6)), rng)
+
+
+@pytest.mark.parametrize("layer_class", [ReLU, Sigmoid, Tanh, Softmax])
+def test_activation_gradients(layer_class):
+    rng = np.random.default_rng(2)
+    check_layer(layer_class(), away_from_kinks(rng, (4, 7)) * 2, rng)
+
+
+def test_leaky_relu_gradients():
+    rng = np.random.default_rng(3)
+    check_layer(LeakyReLU(alpha=0.1), away_from_kinks(rng, (4, 7)), rng)
+
+
+def test_dropout_gradients_with_a_fixed_mask():
+    rng = np.random.default_rng(4)
+    layer = Dropout(0.4)
+
+    def same_mask():
+        layer.rng = np.random.default_rng(123)
+
+    check_layer(layer, rng.standard_normal((6, 8)), rng, training=True, before_forward=same_mask)
+    same_mask()
+    out = layer.forward(np.ones((6, 8)), training=True)
+    assert set(np.unique(out)) <= {0.0, 1 / 0.6}
+    assert 0 < np.count_nonzero(out == 0) < out.size
+
+
+@pytest.mark.parametrize("loss_class", [SoftmaxCrossEntropy, MeanSquaredError])
+def test_loss_gradients(loss_class):
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((6, 4)) * 3
+    labels = rng.integers(0, 4, size=6)
+    loss_fn = loss_class()
+    loss_fn.forward(logits.copy(), labels)
+    analytic = loss_fn.backward().copy()
+    numeric = numerical_gradient(lambda: loss_class().forward(logits, labels), logits)
+    assert relative_error(analytic, numeric) < TOLERANCE
+
+
+def test_cross_entropy_gradient_with_one_hot_targets_matches_labels():
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((5, 3))
+    labels = np.array([0, 2, 1, 1, 0])
+    one_hot = np.eye(3)[labels]
+    a, b = SoftmaxCrossEntropy(), SoftmaxCrossEntropy()
+    assert a.forward(logits, labels) == pytest.approx(b.forward(logits, one_hot))
+    np.testing.assert_allclose(a.backward(), b.backward())
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+def test_whole_network_gradients(activation):
+    """A small [6, 5, 4, 3] network with cross-entropy: every parameter and the input."""
+    rng = np.random.default_rng(7)
+    model = build_mlp([5, 4], activation=activation, input_size=6, n_classes=3, seed=8, dtype=np.float64)
+    for layer in model.layers:
+        if "b" in layer.params:
+            layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.5
+    x = rng.standard_normal((7, 6))
+    labels = rng.integers(0, 3, size=7)
+
+    def loss():
+        return SoftmaxCrossEntropy().forward(model.forward(x, training=True), labels)
+
+    loss_fn = SoftmaxCrossEntropy()
+    loss_fn.forward(model.forward(x, training=True), labels)
+    analytic_input = model.backward(loss_fn.backward(), input_grad=True)
+    analytic = [{k: g.copy() for k, g in layer.grads.items()} for layer in model.layers]
+    for layer, grads in zip(model.layers, analytic):
+        for name, param in layer.params.items():
+            assert relative_error(grads[name], numerical_gradient(loss, param)) < TOLERANCE
+    assert relative_error(analytic_input, numerical_gradient(loss, x)) < TOLERANCE
+
+
+def test_skipping_the_input_gradient_leaves_parameter_gradients_unchanged():
+    rng = np.random.default_rng(9)
+    model = build_mlp([5], input_size=4, n_classes=3, seed=1, dtype=np.float64)
+    x, labels = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    results = []
+    for input_grad in (True, False):
+        loss_fn = SoftmaxCrossEntropy()
+        loss_fn.forward(model.forward(x, training=True), labels)
+        returned = model.backward(loss_fn.backward(), input_grad=input_grad)
+        results.append([g.copy() for layer in model.layers for g in layer.grads.values()])
+        assert (returned is None) == (not input_grad)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_input_gradient_is_the_gradient_of_the_class_logit():
+    rng = np.random.default_rng(10)
+    model = build_mlp([5, 4], input_size=6, n_classes=3, seed=2, dtype=np.float64)
+    x = away_from_kinks(rng, (2, 6))
+    analytic = model.input_gradient(x, class_index=np.array([1, 2]))
+    for row, cls in enumerate([1, 2]):
+        sample = x[row:row + 1].copy()
+        numeric = numerical_gradient(lambda: float(model.forward(sample)[0, cls]), sample)
+        assert relative_error(analytic[row:row + 1], numeric) < TOLERANCE
