@@ -352,21 +352,17 @@ def _make_augment(prepared: Any) -> Callable[[np.ndarray, np.random.Generator], 
     config = getattr(prepared.config, "augment", None)
     if config is None:
         return None
-    values = [v for v in asdict(config).values() if isinstance(v, (int, float))]
-    if not any(values):
+    if getattr(config, "is_identity", False):
         return None
     from .augment import augment_images
 
-    side = int(round(math.sqrt(prepared.x_train.shape[1])))
     scaler = prepared.scaler
 
     def augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if scaler.method == "unit":
-            images = batch.reshape(len(batch), side, side)
-            return augment_images(images, config, rng).reshape(len(batch), -1)
-        # Augment in pixel units, then scale again: shifts and rotations fill with 0 ink.
-        raw = _unscale(batch, scaler).reshape(len(batch), side, side)
-        moved = augment_images(raw, config, rng).reshape(len(batch), -1)
+            return augment_images(batch, config, rng)
+        # Augment 0-1 pixels (blank background = 0), then scale again.
+        moved = augment_images(_unscale(batch, scaler), config, rng)
         return scaler.transform(moved, already_unit=True)
 
     return augment

@@ -1,0 +1,269 @@
+"""The command line: ``python -m nnlib train|evaluate|predict``.
+
+The same engine as the dashboard, for terminal users. Progress goes to stderr (a bar
+that redraws itself on a terminal, one line per epoch otherwise); results go to stdout,
+and with ``--json`` the last line of stdout is one JSON object, for scripts::
+
+    python -m nnlib train --layers 256,128,64 --optimizer adam --epochs 10 --out model.npz --json
+    python -m nnlib evaluate --model model.npz --json
+    python -m nnlib predict --model model.npz digit.png --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+import numpy as np
+
+from .training import EndEvent, EpochEvent, StepEvent, TrainConfig, train
+
+DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3}
+BAR_WIDTH = 24
+REDRAW_SECONDS = 0.1
+
+
+class ProgressBar:
+    """A callback that draws training progress on ``stream`` (stderr)."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self._last_draw = 0.0
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, StepEvent) and self.interactive:
+            now = time.perf_counter()
+            if now - self._last_draw < REDRAW_SECONDS and event.step != event.steps_per_epoch:
+                return
+            self._last_draw = now
+            done = event.step / event.steps_per_epoch
+            filled = int(BAR_WIDTH * done)
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            self.stream.write(f"\repoch {event.epoch} [{bar}] {done:4.0%} loss {event.loss:.4f} "
+                              f"{event.samples_per_second:,.0f} samples/s")
+            self.stream.flush()
+        elif isinstance(event, EpochEvent):
+            val = ("" if math.isnan(event.val_accuracy)
+                   else f"  val loss {event.val_loss:.4f}  val acc {event.val_accuracy:.4f}")
+            self.stream.write(f"\r\033[K" if self.interactive else "")
+            self.stream.write(f"epoch {event.epoch}/{event.epochs}  loss {event.train_loss:.4f}  "
+                              f"acc {event.train_accuracy:.4f}{val}  {event.seconds:.1f} s  "
+                              f"{event.samples_per_second:,.0f} samples/s\n")
+            self.stream.flush()
+        elif isinstance(event, EndEvent):
+            if self.interactive:
+                self.stream.write("\r\033[K")
+            if event.status != "completed":
+                self.stream.write(f"{event.status}: {event.message}\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------------- arguments
+def _layers(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--layers expects sizes like 256,128,64, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--layers expects positive sizes like 256,128,64, got {text!r}")
+    return sizes
+
+
+def _batch_size(text: str) -> int | None:
+    if text.strip().lower() == "full":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--batch-size expects a number or 'full', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--batch-size must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train_cmd = commands.add_parser("train", help="train an MLP and optionally save it")
+    train_cmd.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, or a folder/.csv/.npz path")
+    train_cmd.add_argument("--layers", type=_layers, default=(256, 128, 64), help="hidden sizes, e.g. 256,128,64")
+    train_cmd.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
+    train_cmd.add_argument("--init", default="he", choices=["he", "glorot", "seed", "small"])
+    train_cmd.add_argument("--dropout", type=float, default=0.0)
+    train_cmd.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
+    train_cmd.add_argument("--lr", type=float, default=None,
+                           help="learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
+    train_cmd.add_argument("--momentum", type=float, default=0.9)
+    train_cmd.add_argument("--nesterov", action="store_true")
+    train_cmd.add_argument("--l2", type=float, default=0.0, help="L2 weight decay")
+    train_cmd.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
+    train_cmd.add_argument("--batch-size", type=_batch_size, default=128, help="samples per step, or 'full'")
+    train_cmd.add_argument("--epochs", type=int, default=10)
+    train_cmd.add_argument("--train-size", type=int, default=None, help="use the first N training images")
+    train_cmd.add_argument("--val-split", type=float, default=0.2, help="fraction held out for validation")
+    train_cmd.add_argument("--scaling", default="unit", choices=["unit", "standardize", "none"])
+    train_cmd.add_argument("--augment", default=None, metavar="SHIFT,ROTATION,SCALE,NOISE",
+                           help="random augmentation of training batches, e.g. 2,10,0.1,0")
+    train_cmd.add_argument("--seed", type=int, default=0)
+    train_cmd.add_argument("--out", type=Path, default=None, help="save the model to this .npz")
+    train_cmd.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+    evaluate_cmd = commands.add_parser("evaluate", help="accuracy and loss of a saved model")
+    evaluate_cmd.add_argument("--model", type=Path, required=True)
+    evaluate_cmd.add_argument("--dataset", default="mnist",
+                              help="mnist, fashion-mnist or a path; its test set is used when it has one")
+    evaluate_cmd.add_argument("--json", action="store_true")
+
+    predict_cmd = commands.add_parser("predict", help="classify image files")
+    predict_cmd.add_argument("--model", type=Path, required=True)
+    predict_cmd.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    predict_cmd.add_argument("--json", action="store_true")
+    return parser
+
+
+# ---------------------------------------------------------------------- commands
+def _scaler_of(model: Any):
+    from .preprocessing import Scaler
+
+    scaler = (model.metadata.get("preprocessing") or {}).get("scaler")
+    return Scaler.from_dict(scaler) if isinstance(scaler, dict) else Scaler("unit")
+
+
+def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
+    from .data import load_dataset
+    from .preprocessing import PreprocessConfig, prepare
+
+    augment = None
+    if args.augment:
+        from .augment import AugmentConfig
+
+        try:
+            shift, rotation, scale, noise = (float(v) for v in args.augment.split(","))
+        except ValueError:
+            raise ValueError(f"--augment expects four numbers SHIFT,ROTATION,SCALE,NOISE, got {args.augment!r}") from None
+        augment = AugmentConfig(max_shift_px=shift, max_rotation_deg=rotation, max_scale=scale, noise_std=noise)
+    dataset = load_dataset(args.dataset)
+    prepared = prepare(dataset, PreprocessConfig(train_size=args.train_size, val_fraction=args.val_split,
+                                                 seed=args.seed, scaling=args.scaling, augment=augment))
+    config = TrainConfig(
+        hidden_sizes=args.layers, activation=args.activation, init=args.init, dropout=args.dropout,
+        optimizer=args.optimizer, learning_rate=args.lr or DEFAULT_LEARNING_RATES[args.optimizer],
+        momentum=args.momentum, nesterov=args.nesterov, batch_size=args.batch_size, epochs=args.epochs,
+        l2=args.l2, schedule=args.schedule, seed=args.seed)
+    err.write(f"{dataset.name}: {len(prepared.x_train):,} training / {len(prepared.x_val):,} validation images; "
+              f"network {[prepared.x_train.shape[1], *config.hidden_sizes, len(prepared.class_names)]}, "
+              f"{config.optimizer} lr {config.learning_rate:g}, batch {config.batch_size or 'full'}\n")
+    model, result = train(prepared, config, callbacks=[ProgressBar(err)])
+    train_scores = model.evaluate(prepared.x_train, prepared.y_train)
+    model.metadata["metrics"]["train_accuracy_final"] = train_scores["accuracy"]
+    report = {
+        "status": result.status,
+        "message": result.message,
+        "train_accuracy": train_scores["accuracy"],
+        "val_accuracy": model.metadata["metrics"]["val_accuracy"],
+        "test_accuracy": result.test_accuracy,
+        "epochs": result.epochs_completed,
+        "seconds": round(result.seconds, 3),
+        "samples_per_second": round(result.samples_per_second, 1),
+        "learning_rate": config.learning_rate,
+    }
+    if args.out is not None:
+        model.save(args.out)
+        report["out"] = str(args.out)
+    if not args.json:
+        out.write(f"{result.status}: {result.message}\n")
+        for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
+            if report[key] is not None:
+                out.write(f"{key:<16} {report[key]:.4f}\n")
+        out.write(f"{'seconds':<16} {result.seconds:.2f}  ({result.samples_per_second:,.0f} samples/s)\n")
+        if args.out is not None:
+            out.write(f"saved to {args.out}\n")
+    return report
+
+
+def command_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
+    from .data import load_dataset
+    from .model import Sequential
+
+    model = Sequential.load(args.model)
+    dataset = load_dataset(args.dataset)
+    if dataset.has_test:
+        images, labels, part = dataset.x_test, dataset.y_test, "test"
+    else:
+        images, labels, part = dataset.x_train, dataset.y_train, "all"
+    if labels.min(initial=0) < 0:
+        raise ValueError(f"{dataset.name} has no labels to evaluate against")
+    x = _scaler_of(model).transform(images.reshape(len(images), -1))
+    scores = model.evaluate(x, labels)
+    report = {"accuracy": scores["accuracy"], "loss": scores["loss"], "n": int(len(labels)),
+              "dataset": dataset.name, "split": part}
+    if not args.json:
+        out.write(f"{dataset.name} ({part}, {len(labels):,} images): accuracy {scores['accuracy']:.4f}, "
+                  f"loss {scores['loss']:.4f}\n")
+    return report
+
+
+def command_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
+    from .imaging import load_image, to_mnist_style
+    from .model import Sequential
+
+    model = Sequential.load(args.model)
+    scaler = _scaler_of(model)
+    class_names = model.metadata.get("class_names") or [str(i) for i in range(model.n_classes)]
+    predictions = []
+    for path in args.images:
+        entry: dict[str, Any] = {"path": str(path)}
+        try:
+            styled = to_mnist_style(load_image(path))
+        except (OSError, ValueError) as error:
+            entry.update(label=None, probabilities=None, error=str(error))
+            predictions.append(entry)
+            continue
+        x = scaler.transform(styled.image.reshape(1, -1), already_unit=True)
+        probabilities = model.predict_proba(x)[0]
+        label = int(probabilities.argmax())
+        entry.update(label=label, class_name=str(class_names[label]),
+                     probabilities=[round(float(p), 6) for p in probabilities], empty=bool(styled.is_empty))
+        predictions.append(entry)
+        if not args.json:
+            note = "  (no ink found)" if styled.is_empty else ""
+            out.write(f"{path}: {class_names[label]} ({probabilities[label]:.1%}){note}\n")
+    if not args.json:
+        for entry in predictions:
+            if entry.get("error"):
+                out.write(f"{entry['path']}: error: {entry['error']}\n")
+    return {"predictions": predictions}
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 training diverged/stopped, 2 error)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        report = COMMANDS[args.command](args, out, err)
+    except (ValueError, OSError) as error:
+        err.write(f"error: {error}\n")
+        if getattr(args, "json", False):
+            out.write(json.dumps({"error": str(error)}) + "\n")
+        return 2
+    if args.json:
+        out.write(json.dumps(report, default=_json_default) + "\n")
+    out.flush()
+    return 1 if report.get("status") in ("diverged", "stopped") else 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
