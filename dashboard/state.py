@@ -20,3 +20,25 @@ JOB_ID = "train_job_id"
 # Widget keys of the shared sidebar.
 SIDEBAR_DATASET_WIDGET = "sidebar_dataset"
 SIDEBAR_UPLOAD_WIDGET = "sidebar_upload"
+
+# Widget keys of the Explore page.
+EXPLORE_SAMPLE_MODE = "explore_sample_mode"
+EXPLORE_SAMPLE_CLASS = "explore_sample_class"
+EXPLORE_SAMPLE_COUNT = "explore_sample_count"
+EXPLORE_SAMPLE_SEED = "explore_sample_seed"
+EXPLORE_ENLARGED = "explore_enlarged"
+EXPLORE_MAP_POINTS = "explore_map_points"
+EXPLORE_MAP_CHART = "explore_map_chart"
+
+# Widget keys of the Preprocess page (they feed PREPROCESS_CONFIG).
+PREPROCESS_TRAIN_SIZE = "preprocess_train_size"
+PREPROCESS_SEED = "preprocess_seed"
+PREPROCESS_TRAIN_SHARE = "preprocess_train_share"
+PREPROCESS_SCALING = "preprocess_scaling"
+PREPROCESS_AUGMENT_ON = "preprocess_augment_on"
+PREPROCESS_SHIFT = "preprocess_shift"
+PREPROCESS_ROTATION = "preprocess_rotation"
+PREPROCESS_ZOOM = "preprocess_zoom"
+PREPROCESS_NOISE = "preprocess_noise"
+PREPROCESS_PREVIEW_INDEX = "preprocess_preview_index"
+PREPROCESS_PREVIEW_SEED = "preprocess_preview_seed"
