@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from nnlib.imaging import (
-    BOX, CENTRE, SIDE, MnistStyleResult, center_of_mass, ink_bbox, load_image, to_mnist_style,
+    BOX, CENTRE, RESAMPLE, SIDE, MnistStyleResult, center_of_mass, ink_bbox, load_image, to_mnist_style,
 )
 
 
@@ -131,7 +131,7 @@ def test_faint_noise_alone_is_empty():
 def test_all_steps_off_is_a_plain_resize_of_the_whole_canvas():
     canvas = canvas_with(small_seven_top_left)
     result = to_mnist_style(canvas, crop=False, fit_20=False, center_of_mass=False)
-    plain = np.asarray(Image.fromarray(canvas.astype(np.float32) / 255, mode="F").resize((28, 28), Image.Resampling.LANCZOS))
+    plain = np.asarray(Image.fromarray(canvas.astype(np.float32) / 255, mode="F").resize((28, 28), RESAMPLE))
     np.testing.assert_allclose(result.image, np.clip(plain, 0, 1), atol=1e-5)
     # the small 7 stays small, in the top-left corner, as a naive demo would feed it
     top, left, bottom, right = ink_bbox(result.image)
