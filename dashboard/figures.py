@@ -28,3 +28,54 @@ def digit_heatmap(image: np.ndarray, title: str = "", colorscale: str = "gray", 
     fig.update_xaxes(showticklabels=False)
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
     return fig
+
+
+MOSAIC_GAP = 4  # empty cells between tiles
+MOSAIC_TITLE_BAND = 9  # cells above each tile for its title
+
+
+def mosaic_figure(
+    images: np.ndarray,
+    titles: list[str] | None = None,
+    columns: int = 10,
+    zmin: float = 0.0,
+    zmax: float = 255.0,
+    colorscale: str = "gray",
+    row_labels: list[str] | None = None,
+    pixels_per_cell: float = 3.0,
+) -> go.Figure:
+    """Many small images tiled into ONE heatmap (fast to draw), each with an optional title.
+
+    ``images``: ``(n, h, w)``. Tiles fill rows of ``columns``; gaps are NaN (transparent).
+    ``row_labels`` name each row on the left. One trace keeps the figure light even for
+    a hundred images, where a subplot per image would be slow in the browser.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n, height, width = images.shape
+    rows = max(1, -(-n // columns))
+    band = MOSAIC_TITLE_BAND if titles else 0
+    tile_h, tile_w = height + band + MOSAIC_GAP, width + MOSAIC_GAP
+    z = np.full((rows * tile_h, columns * tile_w - MOSAIC_GAP), np.nan, dtype=np.float32)
+    annotations = []
+    for i, image in enumerate(images):
+        row, col = divmod(i, columns)
+        top, left = row * tile_h + band, col * tile_w
+        z[top:top + height, left:left + width] = image
+        if titles:
+            annotations.append(dict(x=left + width / 2 - 0.5, y=top - band / 2 - 0.5, text=titles[i],
+                                    showarrow=False, font=dict(size=10), xref="x", yref="y"))
+    for row, label in enumerate(row_labels or []):
+        annotations.append(dict(x=-2, y=row * tile_h + band + height / 2, text=f"<b>{label}</b>",
+                                showarrow=False, xanchor="right", font=dict(size=11), xref="x", yref="y"))
+    fig = go.Figure(go.Heatmap(z=np.round(z, 3), zmin=zmin, zmax=zmax, colorscale=colorscale,
+                               showscale=False, hoverinfo="skip"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False, constrain="domain")
+    left_margin = 90 if row_labels else 5
+    fig.update_layout(
+        annotations=annotations,
+        height=int(z.shape[0] * pixels_per_cell) + 20,
+        margin=dict(l=left_margin, r=5, t=10, b=5),
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return fig

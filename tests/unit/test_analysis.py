@@ -145,3 +145,15 @@ def test_fingerprint_tells_datasets_apart(mnist):
     other = Dataset("MNIST", mnist.x_train[:100], mnist.y_train[:100], None, None, mnist.class_names)
     assert analysis.dataset_fingerprint(mnist) == analysis.dataset_fingerprint(mnist)
     assert analysis.dataset_fingerprint(mnist) != analysis.dataset_fingerprint(other)
+
+
+def test_randomized_pca_agrees_with_the_exact_svd(mnist):
+    x = mnist.x_train[:600].reshape(600, -1) / 255.0
+    exact_projected, exact, exact_ratio = analysis.pca(x, 2, method="exact")
+    fast_projected, fast, fast_ratio = analysis.pca(x, 2, method="randomized")
+    assert np.allclose(np.abs(np.sum(exact * fast, axis=1)), 1, atol=1e-5)
+    assert np.allclose(exact, fast, atol=1e-3)  # same sign convention
+    assert np.allclose(exact_ratio, fast_ratio, rtol=1e-5)
+    assert np.allclose(exact_projected, fast_projected, atol=1e-2)
+    with pytest.raises(ValueError, match="unknown PCA method"):
+        analysis.pca(x, 2, method="magic")

@@ -1,0 +1,157 @@
+"""Figure builders of the Explore page: numbers in (from nnlib.analysis), Plotly figures out.
+
+Pure functions, no Streamlit: each can be called and inspected in a test.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from nnlib.analysis import BoxStats, Map2D
+
+from .figures import mosaic_figure
+
+CLASS_COLOURS = qualitative.Plotly  # ten distinct colours, one per class
+UNLABELLED_COLOUR = "#888888"
+
+
+def class_colour(index: int) -> str:
+    """The colour of class ``index`` in every chart of the page (grey for unlabelled)."""
+    return UNLABELLED_COLOUR if index < 0 else CLASS_COLOURS[index % len(CLASS_COLOURS)]
+
+
+def class_balance_figure(
+    class_names: Sequence[str], train_counts: np.ndarray, test_counts: np.ndarray | None
+) -> go.Figure:
+    """Images per class, training and test side by side, with each bar's share of its set."""
+    fig = go.Figure()
+    for name, counts in (("train", train_counts), ("test", test_counts)):
+        if counts is None:
+            continue
+        total = max(int(np.sum(counts)), 1)
+        share = np.asarray(counts) / total * 100
+        fig.add_bar(
+            name=f"{name} ({total:,})",
+            x=list(class_names),
+            y=np.asarray(counts).tolist(),
+            customdata=np.round(share, 2).tolist(),
+            hovertemplate="%{x}: %{y:,} images (%{customdata:.1f}% of " + name + ")<extra></extra>",
+        )
+    fig.update_layout(barmode="group", xaxis_title="class", yaxis_title="images", height=340,
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12))
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def class_means_figure(class_names: Sequence[str], means: np.ndarray) -> go.Figure:
+    """The average image of every class in one row: the 'typical' shape the network can latch onto."""
+    return mosaic_figure(means, titles=list(class_names), columns=min(len(means), 10), pixels_per_cell=3.4)
+
+
+def pixel_map_figure(values: np.ndarray, title: str, colorbar_title: str, colorscale: str = "Viridis") -> go.Figure:
+    """A per-pixel statistic (mean, standard deviation) as a heatmap with a colour bar."""
+    values = np.asarray(values)
+    fig = go.Figure(go.Heatmap(
+        z=np.round(values, 2), colorscale=colorscale,
+        colorbar=dict(title=dict(text=colorbar_title), thickness=12),
+        hovertemplate="row %{y}, col %{x}: %{z:.1f}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False, constrain="domain")
+    fig.update_layout(title=title, height=340, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def intensity_histogram_figure(counts: np.ndarray, edges: np.ndarray, title: str = "") -> go.Figure:
+    """Histogram of pixel values on a log count axis (the background's spike would hide the rest)."""
+    counts = np.asarray(counts)
+    edges = np.asarray(edges, dtype=np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure(go.Bar(
+        x=centres.tolist(), y=counts.tolist(), width=float(np.diff(edges).mean()),
+        customdata=np.stack([edges[:-1], edges[1:]], axis=1).tolist(),
+        hovertemplate="values %{customdata[0]:.3g} to %{customdata[1]:.3g}: %{y:,} pixels<extra></extra>",
+    ))
+    fig.update_yaxes(type="log", title="pixels (log scale)")
+    fig.update_xaxes(title="pixel value")
+    fig.update_layout(title=title, height=320, bargap=0.05, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
+    return fig
+
+
+def ink_box_figure(class_names: Sequence[str], ink: BoxStats) -> go.Figure:
+    """Ink per image (sum of pixels / 255) per class as box plots from precomputed quartiles."""
+    fig = go.Figure()
+    for i, name in enumerate(class_names):
+        if not ink.count[i]:
+            continue
+        fig.add_trace(go.Box(
+            name=str(name), x=[str(name)],
+            q1=[ink.q1[i]], median=[ink.median[i]], q3=[ink.q3[i]],
+            lowerfence=[ink.lower_fence[i]], upperfence=[ink.upper_fence[i]], mean=[ink.mean[i]],
+            marker_color=class_colour(i), boxmean=True, showlegend=False,
+        ))
+    fig.update_layout(yaxis_title="ink (white-pixel equivalents)", xaxis_title="class", height=340,
+                      margin=dict(l=10, r=10, t=10, b=10))
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
+    """The images as points on their first two principal components, one colour per class.
+
+    Each point's ``customdata`` is ``[dataset index, label]``; hover shows both.
+    """
+    fig = go.Figure()
+    groups = sorted(set(points.labels.tolist()))
+    for label in groups:
+        mask = points.labels == label
+        name = class_names[label] if 0 <= label < len(class_names) else "unlabelled"
+        fig.add_trace(go.Scatter(
+            x=np.round(points.coords[mask, 0], 3), y=np.round(points.coords[mask, 1], 3),
+            mode="markers", name=str(name),
+            marker=dict(size=5, color=class_colour(int(label)), opacity=0.75),
+            customdata=np.stack([points.indices[mask], points.labels[mask]], axis=1),
+            hovertemplate="label " + str(name) + "<br>image #%{customdata[0]}<extra></extra>",
+        ))
+    ratio = points.explained_variance_ratio
+    fig.update_layout(
+        xaxis_title=f"PC 1 ({ratio[0] * 100:.1f}% of variance)",
+        yaxis_title=f"PC 2 ({ratio[1] * 100:.1f}% of variance)",
+        height=520, margin=dict(l=10, r=10, t=10, b=10), legend=dict(itemsizing="constant"),
+        dragmode="pan",
+    )
+    return fig
+
+
+def unusual_examples_figure(
+    images: np.ndarray, indices: np.ndarray, distances: np.ndarray, class_names: Sequence[str]
+) -> go.Figure:
+    """Per class (one row each), the images farthest from the class mean, with index and distance.
+
+    ``images`` is the whole training set; ``indices`` is ``(k, m)`` with -1 for missing.
+    """
+    tiles, titles, row_labels = [], [], []
+    columns = indices.shape[1]
+    blank = np.full(images.shape[1:], np.nan, dtype=np.float32)
+    for c, row in enumerate(indices):
+        if (row < 0).all():
+            continue
+        row_labels.append(str(class_names[c]))
+        for index, distance in zip(row, distances[c]):
+            tiles.append(images[index] if index >= 0 else blank)
+            titles.append(f"#{index} · {distance:.0f}" if index >= 0 else "")
+    if not tiles:
+        return go.Figure()
+    return mosaic_figure(np.stack(tiles), titles=titles, columns=columns, row_labels=row_labels, pixels_per_cell=2.6)
+
+
+def enlarged_digit_figure(image: np.ndarray, title: str) -> go.Figure:
+    """One image large, every pixel's value written in its cell (0 = background, 255 = full ink)."""
+    from .figures import digit_heatmap
+
+    fig = digit_heatmap(np.asarray(image), title=title, show_values=True)
+    fig.update_layout(height=560)
+    return fig
