@@ -60,6 +60,33 @@ class Sequential:
             layer.inplace = isinstance(previous, Dense) and not isinstance(layer, Dropout)
         parametrised = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_param_index = parametrised[0] if parametrised else len(self.layers)
+        self._pack_parameters()
+
+    def _pack_parameters(self) -> None:
+        """Make every parameter (and gradient) a view into one flat array.
+
+        The layers see no difference, but an optimiser can then update all parameters
+        with a handful of whole-array operations per step instead of a handful per array.
+        """
+        arrays = [(layer, name) for layer in self.layers for name in layer.params]
+        dtypes = {layer.params[name].dtype for layer, name in arrays}
+        if not arrays or len(dtypes) != 1:
+            self.flat_params = self.flat_grads = None
+            return
+        total = sum(layer.params[name].size for layer, name in arrays)
+        self.flat_params = np.empty(total, dtype=dtypes.pop())
+        self.flat_grads = np.zeros_like(self.flat_params)
+        offset = 0
+        for layer, name in arrays:
+            value = layer.params[name]
+            size, shape = value.size, value.shape
+            view = self.flat_params[offset:offset + size].reshape(shape)
+            view[...] = value
+            layer.params[name] = view
+            grad_view = self.flat_grads[offset:offset + size].reshape(shape)
+            grad_view[...] = layer.grads[name]
+            layer.grads[name] = grad_view
+            offset += size
 
     # ------------------------------------------------------------------ shapes & info
     @property

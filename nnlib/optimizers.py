@@ -12,6 +12,7 @@ Updates are written in place into preallocated arrays: no new arrays per step.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -49,6 +50,14 @@ class Optimizer:
         self._layers_id = key
         self._slots = [(layer.params[name], layer.grads[name], name == "W")
                        for layer in layers for name in layer.params]
+        self._flat = _flat_views([p for p, _, _ in self._slots]), _flat_views([g for _, g, _ in self._slots])
+        if self._flat[0] is not None and self._flat[1] is not None:
+            # One slot covering every parameter: whole-array updates (L2 is applied per weight first).
+            self._l2_slots = [(p, g) for p, g, is_weight in self._slots if is_weight]
+            self._slots = [(self._flat[0], self._flat[1], False)]
+        else:
+            self._l2_slots = [(p, g) for p, g, is_weight in self._slots if is_weight]
+            self._slots = [(p, g, False) for p, g, _ in self._slots]
         self._init_state()
 
     def _init_state(self) -> None:
@@ -59,9 +68,10 @@ class Optimizer:
         self._bind(layers)
         self.iterations += 1
         lr = self.learning_rate
-        for index, (param, grad, is_weight) in enumerate(self._slots):
-            if is_weight and self.l2:
+        if self.l2:
+            for param, grad in self._l2_slots:
                 grad += self.l2 * param
+        for index, (param, grad, _) in enumerate(self._slots):
             self._update(index, param, grad, lr)
 
     def _update(self, index: int, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
@@ -129,15 +139,21 @@ class Momentum(Optimizer):
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba 2015): per-parameter steps from running moment estimates.
 
-    ::
+    The textbook update, for gradient ``g`` at step ``t``::
 
         m <- b1 m + (1 - b1) g          first moment (mean of g)
         v <- b2 v + (1 - b2) g^2        second moment (uncentred variance)
-        W <- W - lr_t * m / (sqrt(v) + eps_t)
+        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)      bias corrections
+        W <- W - lr * m_hat / (sqrt(v_hat) + eps)
 
-    with the bias corrections folded into the step size,
-    ``lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)`` and ``eps_t = eps * sqrt(1 - b2^t)``
-    (the same update as dividing m and v by their corrections, with fewer passes).
+    Implemented with fewer passes over memory: we keep ``M = m / (1 - b1)`` and
+    ``V = v / (1 - b2)``, so that ``M <- b1 M + g`` and ``V <- b2 V + g^2`` (no scaling
+    of ``g``), and fold every constant into one step size and one epsilon::
+
+        k = sqrt((1 - b2) / (1 - b2^t))
+        W <- W - [lr (1 - b1) / ((1 - b1^t) k)] * M / (sqrt(V) + eps / k)
+
+    which is the same update, algebraically.
     """
 
     name = "adam"
@@ -154,29 +170,25 @@ class Adam(Optimizer):
 
     def step(self, layers: Sequence[Any]) -> None:
         t = self.iterations + 1
-        self._lr_t = self.learning_rate * np.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
-        self._eps_t = self.epsilon * np.sqrt(1 - self.beta2 ** t)
+        b1, b2 = self.beta1, self.beta2
+        k = math.sqrt((1 - b2) / (1 - b2 ** t))
+        self._step_size = self.learning_rate * (1 - b1) / ((1 - b1 ** t) * k)
+        self._eps_t = self.epsilon / k
         super().step(layers)
         if self.iterations % FLUSH_EVERY == 0:
             self.flush_subnormals()
 
     def _update(self, index, param, grad, lr):
         m, v, scratch = self._m[index], self._v[index], self._scratch[index]
-        b1, b2 = self.beta1, self.beta2
-        # m = b1 m + (1 - b1) g
-        m *= b1
-        np.multiply(grad, 1.0 - b1, out=scratch)
-        m += scratch
-        # v = b2 v + (1 - b2) g^2
-        v *= b2
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - b2
-        v += scratch
-        # W -= lr_t m / (sqrt(v) + eps_t)
+        m *= self.beta1
+        m += grad                                   # M = b1 M + g
+        np.square(grad, out=scratch)
+        v *= self.beta2
+        v += scratch                                # V = b2 V + g^2
         np.sqrt(v, out=scratch)
-        scratch += float(self._eps_t)
+        scratch += self._eps_t
         np.divide(m, scratch, out=scratch)
-        scratch *= float(self._lr_t)
+        scratch *= self._step_size
         param -= scratch
 
     def flush_subnormals(self) -> None:
@@ -187,6 +199,25 @@ class Adam(Optimizer):
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon}
+
+
+def _flat_views(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The flat array that ``arrays`` tile back to back, in order, or None."""
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is not None and base.base is not None:
+        base = base.base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    start = base.__array_interface__["data"][0]
+    offset = 0
+    for a in arrays:
+        if a.dtype != base.dtype or not a.flags.c_contiguous or \
+                a.__array_interface__["data"][0] != start + offset * base.itemsize:
+            return None
+        offset += a.size
+    return base if offset == base.size else None
 
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
