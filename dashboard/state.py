@@ -73,3 +73,16 @@ TRAIN_CM_PREDICTED = "train_cm_predicted"
 TRAIN_ACTIVE_CHOICE = "train_active_choice"
 TRAIN_MODEL_UPLOAD = "train_model_upload"
 TRAIN_LIVE_CHART = "train_live_chart"
+
+# Predict page: where the picture comes from, the canvas (its key ends with a number that
+# the Clear button increases, which gives a fresh empty canvas), the steps switched on,
+# the random test image shown, and the uploaded picture's widget.
+PREDICT_SOURCE = "predict_source"
+PREDICT_CANVAS_PREFIX = "predict_canvas_"   # + generation number
+PREDICT_CANVAS_GENERATION = "predict_canvas_generation"
+PREDICT_STROKE_WIDTH = "predict_stroke_width"
+PREDICT_CROP = "predict_crop"
+PREDICT_FIT_20 = "predict_fit_20"
+PREDICT_CENTER_OF_MASS = "predict_center_of_mass"
+PREDICT_RANDOM_INDEX = "predict_random_index"
+PREDICT_UPLOAD = "predict_upload"
