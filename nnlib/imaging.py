@@ -68,11 +68,13 @@ class MnistStyleResult:
     center_of_mass: tuple[float, float] | None = None
 
 
-def load_image(source: str | os.PathLike | bytes | BinaryIO) -> np.ndarray:
+def load_image(source: str | os.PathLike | bytes | BinaryIO, max_side: int | None = None) -> np.ndarray:
     """Read an image file (path, bytes or binary file) into a uint8 array.
 
     Returns ``(h, w)`` for greyscale pictures, ``(h, w, 3)`` for colour and ``(h, w, 4)``
-    when the picture has transparency. A photo's EXIF orientation is applied. Raises
+    when the picture has transparency. A photo's EXIF orientation is applied.
+    ``max_side``: shrink (anti-aliased, aspect kept) so that neither side exceeds it; a
+    12-megapixel photo needs no more than a few hundred pixels to find a digit in. Raises
     ``ValueError`` naming the problem when the data is not a readable image.
     """
     label = str(source) if isinstance(source, (str, os.PathLike)) else "the uploaded file"
@@ -86,6 +88,10 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO) -> np.ndarray:
         with Image.open(source) as picture:
             picture.load()
             picture = ImageOps.exif_transpose(picture)
+            if max_side is not None and max(picture.size) > max_side:
+                if picture.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "F"):
+                    picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+                picture.thumbnail((max_side, max_side), Image.Resampling.BOX)
             return _pil_to_array(picture)
     except UnidentifiedImageError:
         raise ValueError(f"{label} is not an image that Pillow can read (expected PNG, JPEG, GIF, BMP, ...)") from None

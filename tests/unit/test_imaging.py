@@ -219,3 +219,13 @@ def test_load_image_names_the_problem(tmp_path):
     truncated = png_bytes(canvas_with(ring))[:200]
     with pytest.raises(ValueError, match="damaged|truncated|not an image"):
         load_image(truncated)
+
+
+def test_load_image_can_shrink_a_large_picture_keeping_its_aspect():
+    big = canvas_with(ring, size=(1200, 900))
+    loaded = load_image(png_bytes(big), max_side=400)
+    assert loaded.shape == (300, 400)
+    small_result, big_result = to_mnist_style(loaded).image, to_mnist_style(big).image
+    assert np.corrcoef(small_result.ravel(), big_result.ravel())[0, 1] > 0.8   # same ring, maybe a pixel apart
+    assert center_of_mass(small_result) == pytest.approx(center_of_mass(big_result), abs=1.0)
+    assert load_image(png_bytes(big), max_side=2000).shape == (900, 1200)
