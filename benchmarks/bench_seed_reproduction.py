@@ -1,0 +1,114 @@
+"""The seed study, reproduced: full-batch gradient descent, 150 iterations, 42,000 images.
+
+The first 42,000 MNIST training images are shuffled (seed 0) and split 33,600 / 8,400;
+each network trains with plain SGD on the whole training set at once (one step per
+iteration), as the seed did. Reported: validation accuracy and training seconds for the
+seed's best network [784, 256, 128, 64, 10] and its weakest [784, 32, 10], with nnlib
+(float32) and, side by side, a plain float64 NumPy implementation written the way the
+seed study wrote it (samples in columns, softmax and its derivative done separately).
+
+    python benchmarks/bench_seed_reproduction.py [--lr 0.5] [--iterations 150] [--save]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from common import emit, machine, table
+
+SEED_LR = 0.5
+
+
+def numpy_reference(x_train, y_train, x_val, y_val, layer_dims, iterations, learning_rate, seed=0):
+    """The seed study's algorithm in float64 NumPy, columns layout: returns (val acc, seconds)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = x_train.T.astype(np.float64)                     # (784, m)
+    m = X.shape[1]
+    Y = np.zeros((10, m))
+    Y[y_train, np.arange(m)] = 1
+    params = {}
+    for layer in range(1, len(layer_dims)):
+        scale = np.sqrt(1.0 / layer_dims[layer])
+        params[f"W{layer}"] = rng.standard_normal((layer_dims[layer], layer_dims[layer - 1])) * scale
+        params[f"b{layer}"] = rng.standard_normal((layer_dims[layer], 1)) * scale
+    L = len(layer_dims) - 1
+
+    def forward(A):
+        acts = {"A0": A}
+        for layer in range(1, L + 1):
+            Z = params[f"W{layer}"] @ acts[f"A{layer - 1}"] + params[f"b{layer}"]
+            acts[f"Z{layer}"] = Z
+            if layer < L:
+                acts[f"A{layer}"] = np.maximum(Z, 0)
+            else:
+                E = np.exp(Z - Z.max(axis=0))
+                acts[f"A{layer}"] = E / E.sum(axis=0)
+        return acts
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        acts = forward(X)
+        dZ = acts[f"A{L}"] - Y
+        for layer in range(L, 0, -1):
+            dW = dZ @ acts[f"A{layer - 1}"].T / m
+            db = dZ.sum(axis=1, keepdims=True) / m
+            if layer > 1:
+                dZ = (params[f"W{layer}"].T @ dZ) * (acts[f"Z{layer - 1}"] > 0)
+            params[f"W{layer}"] -= learning_rate * dW
+            params[f"b{layer}"] -= learning_rate * db
+    seconds = time.perf_counter() - start
+    predicted = forward(x_val.T.astype(np.float64))[f"A{L}"].argmax(axis=0)
+    return float(np.mean(predicted == y_val)), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lr", type=float, default=SEED_LR)
+    parser.add_argument("--iterations", type=int, default=150)
+    parser.add_argument("--init", default="seed", choices=["seed", "he"])
+    parser.add_argument("--no-reference", action="store_true", help="skip the float64 NumPy reference")
+    parser.add_argument("--save", action="store_true")
+    args = parser.parse_args()
+
+    from nnlib.data import load_mnist
+    from nnlib.preprocessing import PreprocessConfig, prepare
+    from nnlib.training import TrainConfig, train
+
+    prepared = prepare(load_mnist(), PreprocessConfig(train_size=42_000, val_fraction=0.2, seed=0))
+    header = machine()
+    rows = []
+    for hidden, seed_figure in (((256, 128, 64), "92%"), ((32,), "83%")):
+        config = TrainConfig(hidden_sizes=hidden, optimizer="sgd", learning_rate=args.lr, batch_size=None,
+                             epochs=args.iterations, init=args.init, seed=0)
+        model, result = train(prepared, config)
+        arch = str([784, *hidden, 10])
+        rows.append([arch, "nnlib float32", args.lr, result.status,
+                     f"{result.last('train_accuracy'):.4f}", f"{result.last('val_accuracy'):.4f}",
+                     f"{result.test_accuracy:.4f}", f"{result.seconds:.1f}", seed_figure])
+        if not args.no_reference:
+            val_accuracy, seconds = numpy_reference(prepared.x_train, prepared.y_train, prepared.x_val,
+                                                    prepared.y_val, [784, *hidden, 10], args.iterations, args.lr)
+            rows.append([arch, "plain NumPy float64", args.lr, "completed", "", f"{val_accuracy:.4f}", "",
+                         f"{seconds:.1f}", seed_figure])
+            rows[-1].append(f"{seconds / result.seconds:.2f}x")
+            rows[-2].append("")
+    text = "\n".join([
+        f"## Seed reproduction: full-batch SGD, {args.iterations} iterations, 33,600 / 8,400 of the first 42,000",
+        "",
+        f"Machine: {header}. Init: {args.init!r}. Training seconds exclude data loading.",
+        "",
+        table(["network", "implementation", "lr", "status", "train acc", "val acc", "test acc", "seconds",
+               "seed study val", "reference / nnlib time"], rows),
+        "",
+        "Reproduce: `python benchmarks/bench_seed_reproduction.py --save`; CLI equivalent: "
+        f"`python -m nnlib train --layers 256,128,64 --init {args.init} --optimizer sgd --lr {args.lr} "
+        f"--batch-size full --epochs {args.iterations} --train-size 42000 --val-split 0.2`.",
+    ])
+    emit("seed_reproduction", text, args.save)
+
+
+if __name__ == "__main__":
+    main()
