@@ -1,0 +1,150 @@
+"""Which model answers on the Predict page, and what it answers.
+
+The active run from the Train page when there is one, else the bundled default model
+(``data/models/default.npz``), loaded once per server with ``st.cache_resource`` and
+reloaded when the file changes. Each model comes with the input scaling it was trained
+with (its :class:`~nnlib.preprocessing.Scaler`), so a drawing is fed to it exactly as its
+training images were.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import os
+
+import numpy as np
+import streamlit as st
+
+import nnlib
+from nnlib.model import ModelFileError, Sequential
+from nnlib.preprocessing import Scaler
+
+from .runs import get_active_run, get_runs
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+# MNIST_LAB_DEFAULT_MODEL in the environment points the app at another model file.
+DEFAULT_MODEL_PATH = Path(os.environ.get("MNIST_LAB_DEFAULT_MODEL")
+                          or getattr(nnlib, "DEFAULT_MODEL_PATH", APP_ROOT / "data" / "models" / "default.npz"))
+DEFAULT_MODEL_NAME = "Bundled default model"
+INPUT_SIZE = 28 * 28
+HOW_TO_REBUILD = "Rebuild it with `make model` (or the `python -m nnlib train ... --out data/models/default.npz` line in the README)."
+
+
+class ModelUnavailable(RuntimeError):
+    """No model can answer: the default file is missing or damaged and no run is active."""
+
+
+@dataclass(frozen=True, eq=False)
+class Predictor:
+    """A model ready for the Predict page: the network, its input scaling, its labels."""
+
+    name: str
+    model: Sequential
+    scaler: Scaler
+    class_names: tuple[str, ...]
+    run_id: str | None = None  # None: the bundled default model
+
+    @property
+    def is_default(self) -> bool:
+        return self.run_id is None
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """A model's answer on one 28x28 image.
+
+    ``probabilities``: float32 ``(k,)``, summing to 1. ``label`` and ``runner_up``: class
+    indices of the two most probable classes. ``saliency``: float32 ``(28, 28)``, the
+    gradient of the predicted class's logit with respect to each input pixel.
+    ``network_input``: float32 ``(28, 28)``, the image after the model's own scaling.
+    """
+
+    probabilities: np.ndarray
+    label: int
+    runner_up: int
+    saliency: np.ndarray
+    network_input: np.ndarray
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.label])
+
+
+def _scaler_from_metadata(metadata: dict[str, Any]) -> Scaler:
+    """The Scaler nnlib stores in ``metadata["preprocessing"]["scaler"]``; ``unit`` if absent."""
+    preprocessing = metadata.get("preprocessing") or {}
+    scaler = preprocessing.get("scaler") if isinstance(preprocessing, dict) else None
+    return Scaler.from_dict(scaler) if isinstance(scaler, dict) else Scaler("unit")
+
+
+def _class_names(metadata: dict[str, Any], n_classes: int) -> tuple[str, ...]:
+    names = metadata.get("class_names")
+    if isinstance(names, (list, tuple)) and len(names) == n_classes:
+        return tuple(str(name) for name in names)
+    return tuple(str(index) for index in range(n_classes))
+
+
+@st.cache_resource(show_spinner="Loading the default model...", max_entries=2)
+def _load_default(path: str, mtime_ns: int, size: int) -> Sequential:
+    """The default model file, read once per (path, modification time, size)."""
+    return Sequential.load(path)
+
+
+def default_predictor(path: str | Path | None = None) -> Predictor:
+    """The bundled default model (or the one at ``path``); :class:`ModelUnavailable` with a
+    clear message if it cannot be used."""
+    path = Path(path if path is not None else DEFAULT_MODEL_PATH)
+    if not path.is_file():
+        raise ModelUnavailable(f"The default model file `{path.name}` is missing from `{path.parent}`. {HOW_TO_REBUILD}")
+    stat = path.stat()
+    try:
+        model = _load_default(str(path), stat.st_mtime_ns, stat.st_size)
+    except ModelFileError as error:
+        raise ModelUnavailable(f"The default model file is damaged or not an nnlib model: {error}. {HOW_TO_REBUILD}") from None
+    if model.input_size != INPUT_SIZE:
+        raise ModelUnavailable(f"The default model expects {model.input_size} inputs, not 784 (28x28). {HOW_TO_REBUILD}")
+    metadata = model.metadata or {}
+    return Predictor(DEFAULT_MODEL_NAME, model, _scaler_from_metadata(metadata),
+                     _class_names(metadata, model.n_classes or 10))
+
+
+def run_predictor(run: Any) -> Predictor:
+    """A finished training run (:class:`dashboard.runs.RunRecord`) as a predictor."""
+    scaler = run.scaler if isinstance(run.scaler, Scaler) else _scaler_from_metadata(run.model.metadata or {})
+    return Predictor(run.name, run.model, scaler, tuple(run.class_names), run.id)
+
+
+def active_predictor() -> Predictor:
+    """The model the page uses: the active run's, else the bundled default."""
+    run = get_active_run()
+    return run_predictor(run) if run is not None else default_predictor()
+
+
+def session_predictors() -> list[Predictor]:
+    """This session's runs usable on 28x28 inputs, newest first, then the default model if it loads."""
+    predictors = [run_predictor(run) for run in reversed(get_runs())
+                  if run.model is not None and run.model.input_size == INPUT_SIZE]
+    try:
+        predictors.append(default_predictor())
+    except ModelUnavailable:
+        pass
+    return predictors
+
+
+def predict(predictor: Predictor, image: np.ndarray) -> Prediction:
+    """Scale a 28x28 image (0-1, white ink) as the model was trained, and read it.
+
+    Returns the probabilities, the two best classes and the saliency map of the best one.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.shape != (28, 28):
+        raise ValueError(f"expected a 28x28 image, got shape {image.shape}")
+    network_input = predictor.scaler.transform(image.reshape(1, INPUT_SIZE), already_unit=True).astype(np.float32)
+    probabilities = predictor.model.predict_proba(network_input)[0]
+    order = np.argsort(probabilities)[::-1]
+    label, runner_up = int(order[0]), int(order[1])
+    saliency = predictor.model.input_gradient(network_input, label)[0]
+    return Prediction(probabilities, label, runner_up, saliency.reshape(28, 28).astype(np.float32),
+                      network_input.reshape(28, 28))
