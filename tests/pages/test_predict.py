@@ -1,0 +1,233 @@
+"""The Predict page under AppTest: drawings injected through the canvas's session state.
+
+AppTest cannot render the canvas component; it keeps the component's value under its key,
+so a test writes a drawing there in the shape streamlit-drawable-canvas 0.13 keeps
+(``{"drawing": {"raw": ..., "data": "data:image/png;base64,..."}, "backgroundFit": None}``).
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from dashboard import models, state
+from dashboard.runs import RunRecord
+from nnlib.imaging import to_mnist_style
+from nnlib.model import Sequential, build_mlp
+from nnlib.preprocessing import Scaler
+from tests.pages.helpers import app_test, plotly_figures
+
+CANVAS_KEY = f"{state.PREDICT_CANVAS_PREFIX}0"
+
+
+@pytest.fixture(scope="module")
+def default_model_path():
+    path = models.DEFAULT_MODEL_PATH
+    if not path.is_file():
+        pytest.skip(f"the default model {path} is missing: build it with `make model`")
+    return path
+
+
+def drawing(shape: str, size: int = 280) -> np.ndarray:
+    """A canvas-like RGBA drawing (white strokes on opaque black) of a 1, a 0 or a small 7."""
+    picture = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    draw = ImageDraw.Draw(picture)
+    white = (255, 255, 255, 255)
+    if shape == "1":
+        draw.line([(140, 40), (140, 240)], fill=white, width=20)
+    elif shape == "0":
+        draw.ellipse([85, 40, 195, 240], outline=white, width=20)
+    elif shape == "small 7":   # in the top-left corner, a fifth of the canvas tall
+        draw.line([(20, 20), (70, 20), (40, 80)], fill=white, width=10)
+    return np.asarray(picture)
+
+
+def canvas_value(image: np.ndarray) -> dict:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+
+
+def predict_page():
+    """An AppTest on the Predict page (started from app.py so the sidebar's page links resolve)."""
+    at = app_test("app.py")
+    at.switch_page("pages/predict.py")
+    return at
+
+
+def values(data) -> np.ndarray:
+    """Plotly 6 sends NumPy arrays as ``{"dtype", "bdata", "shape"}``; plain lists stay lists."""
+    if isinstance(data, dict) and "bdata" in data:
+        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        shape = data.get("shape")
+        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return np.array(data, dtype=float)
+
+
+def shown_digit(at) -> str | None:
+    for element in at.markdown:
+        match = re.search(r'class="predicted-digit">([^<]*)<', element.value)
+        if match:
+            return match.group(1)
+    return None
+
+
+def figure_with_title_text(at, text: str) -> dict:
+    for figure in plotly_figures(at):
+        if any(text in a.get("text", "") for a in figure["layout"].get("annotations", [])):
+            return figure
+    raise AssertionError(f"no figure with an annotation containing {text!r}")
+
+
+def saliency_figure(at) -> dict:
+    return next(f for f in plotly_figures(at) if len(f["data"]) == 2 and f["data"][0]["type"] == "heatmap")
+
+
+def test_empty_canvas_asks_for_a_drawing_and_predicts_nothing(default_model_path):
+    at = predict_page().run()
+    assert not at.exception
+    assert any("Draw a digit" in info.value for info in at.info)
+    assert shown_digit(at) is None
+    assert plotly_figures(at) == []
+
+
+def test_a_drawn_one_is_read_as_one_with_probabilities_and_steps(default_model_path):
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert not at.exception
+    assert shown_digit(at) == "1"
+    bars = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "bar")
+    probabilities = values(bars["data"][0]["y"])
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-4)
+    assert int(np.argmax(probabilities)) == 1
+    runner_up = int(np.argsort(probabilities)[-2])
+    assert any(f"**Runner-up:** {runner_up} " in m.value for m in at.markdown)
+    strip = figure_with_title_text(at, "centre of mass")
+    titles = [a["text"] for a in strip["layout"]["annotations"]]
+    assert len(titles) == 5 and titles[-1].startswith("Network input")
+    assert strip["data"][0]["source"].startswith("data:image/png;base64,")
+    # the saliency map lies over exactly the 28x28 image the network was given
+    expected = to_mnist_style(drawing("1")).image
+    np.testing.assert_allclose(values(saliency_figure(at)["data"][0]["z"]), expected, atol=1e-3)
+    assert np.abs(values(saliency_figure(at)["data"][1]["z"])).max() > 0
+
+
+def test_a_drawn_zero_is_read_as_zero(default_model_path):
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("0"))
+    at.run()
+    assert not at.exception and shown_digit(at) == "0"
+
+
+def test_switching_steps_off_changes_the_network_input(default_model_path):
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("small 7"))
+    at.run()
+    assert shown_digit(at) == "7"
+    for key in (state.PREDICT_CROP, state.PREDICT_FIT_20, state.PREDICT_CENTER_OF_MASS):
+        at.toggle(key=key).set_value(False)
+    at.run()
+    assert not at.exception
+    assert any("squashed into 28x28" in c.value for c in at.caption)
+    plain = to_mnist_style(drawing("small 7"), crop=False, fit_20=False, center_of_mass=False).image
+    np.testing.assert_allclose(values(saliency_figure(at)["data"][0]["z"]), plain, atol=1e-3)
+    titles = [a["text"] for a in figure_with_title_text(at, "Not cropped")["layout"]["annotations"]]
+    assert "Placed in 28x28 by the middle of its box" in titles
+
+
+def test_clear_gives_a_fresh_empty_canvas(default_model_path):
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert shown_digit(at) == "1"
+    next(b for b in at.button if "Clear" in b.label).click().run()
+    assert at.session_state[state.PREDICT_CANVAS_GENERATION] == 1
+    assert shown_digit(at) is None
+    assert any("Draw a digit" in info.value for info in at.info)
+
+
+def test_random_test_image_shows_its_true_label_and_the_answer(default_model_path, mnist):
+    at = predict_page()
+    at.session_state[state.PREDICT_RANDOM_INDEX] = 0          # MNIST test image 0 is a 7
+    at.run()
+    at.radio(key=state.PREDICT_SOURCE).set_value("Random test image").run()
+    assert not at.exception
+    assert int(mnist.y_test[0]) == 7
+    assert shown_digit(at) == "7"
+    assert any("True label: 7 ✅" in c.value for c in at.caption)
+    next(b for b in at.button if "Another test image" in b.label).click().run()
+    assert 0 <= at.session_state[state.PREDICT_RANDOM_INDEX] < 10_000
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_uploaded_black_on_white_photo_is_read(default_model_path):
+    at = predict_page()
+    at.run()
+    at.radio(key=state.PREDICT_SOURCE).set_value("Upload an image").run()
+    black_on_white = 255 - drawing("0")[:, :, :3]
+    at.file_uploader(key=state.PREDICT_UPLOAD).set_value(("zero.png", png_bytes(black_on_white), "image/png")).run()
+    assert not at.exception and not at.error
+    assert shown_digit(at) == "0"
+
+
+def test_a_bad_upload_shows_an_error_and_the_page_keeps_running(default_model_path):
+    at = predict_page()
+    at.run()
+    at.radio(key=state.PREDICT_SOURCE).set_value("Upload an image").run()
+    at.file_uploader(key=state.PREDICT_UPLOAD).set_value(("digit.png", b"this is not a picture", "image/png")).run()
+    assert not at.exception
+    assert any("Could not read digit.png" in e.value and "not an image" in e.value for e in at.error)
+    assert shown_digit(at) is None
+    at.radio(key=state.PREDICT_SOURCE).set_value("Draw").run()
+    assert not at.exception and any("Draw a digit" in info.value for info in at.info)
+
+
+@pytest.mark.parametrize("content, message", [(None, "missing"), (b"PK\x03\x04 not really a zip", "damaged")])
+def test_a_missing_or_damaged_default_model_is_explained(tmp_path, monkeypatch, content, message):
+    path = tmp_path / "default.npz"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setattr(models, "DEFAULT_MODEL_PATH", path)
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert not at.exception
+    assert any(message in e.value and "make model" in e.value for e in at.error)
+    assert shown_digit(at) is None
+    # the steps are still shown: the preprocessing needs no model
+    figure_with_title_text(at, "centre of mass")
+
+
+def make_run(run_id: str, name: str, model: Sequential) -> RunRecord:
+    return RunRecord(id=run_id, name=name, model=model, train_config=None, preprocess_config=None,
+                     scaler=Scaler("unit"), result=None)
+
+
+def test_the_active_run_answers_and_all_runs_are_side_by_side(default_model_path):
+    default = Sequential.load(default_model_path)
+    untrained = build_mlp([16], seed=0)
+    at = predict_page()
+    at.session_state[state.RUNS] = [make_run("a", "Run 1: default copy", default), make_run("b", "Run 2: untrained", untrained)]
+    at.session_state[state.ACTIVE_RUN_ID] = "b"
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert not at.exception
+    assert any("Answered by **Run 2: untrained**" in c.value for c in at.caption)
+    untrained_answer = int(np.argmax(untrained.predict_proba(to_mnist_style(drawing("1")).image.reshape(1, 784))))
+    assert shown_digit(at) == str(untrained_answer)
+    side_by_side = {m.label: m.value for m in at.metric}
+    assert side_by_side == {"Run 2: untrained": str(untrained_answer), "Run 1: default copy": "1",
+                            models.DEFAULT_MODEL_NAME: "1"}
+    compare = next(f for f in plotly_figures(at) if f["layout"].get("barmode") == "group")
+    assert [trace["name"] for trace in compare["data"]] == list(side_by_side)
