@@ -108,7 +108,7 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str],
     k = len(class_names)
     labels = [str(name) for name in class_names]
     fig = go.Figure(go.Heatmap(
-        z=np.log1p(cm), x=labels, y=labels, text=cm, texttemplate="%{text}", colorscale="Blues",
+        z=np.log1p(cm).tolist(), x=labels, y=labels, text=cm.tolist(), texttemplate="%{text}", colorscale="Blues",
         showscale=False, hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
     true_index, predicted_index = np.divmod(np.arange(k * k), k)
     fig.add_trace(go.Scatter(

@@ -1,0 +1,233 @@
+"""The Train page under AppTest: controls, a real tiny run, stop, divergence, re-attach, models.
+
+Training happens in the job's thread: a test clicks, joins that thread, then runs the
+script again (the fragment's timer does not tick under AppTest). Runs use a small subset
+(``PreprocessConfig(train_size=...)``) so each test takes a few seconds.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dashboard import jobs, runs, state
+from nnlib.preprocessing import PreprocessConfig
+
+from .helpers import app_test, plotly_figures
+
+JOIN_SECONDS = 120
+
+
+def open_train(train_size: int = 1000, **controls) -> "AppTest":
+    at = app_test("app.py")
+    at.run()
+    at.session_state[state.PREPROCESS_CONFIG] = PreprocessConfig(train_size=train_size)
+    for key, value in controls.items():
+        at.session_state[key] = value
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    return at
+
+
+def current_job(at) -> jobs.TrainingJob:
+    job = jobs.get_registry().get(at.session_state[state.JOB_ID])
+    assert job is not None
+    return job
+
+
+def finish(at) -> jobs.TrainingJob:
+    job = current_job(at)
+    assert job.join(JOIN_SECONDS), "the training thread did not end"
+    at.run()
+    assert not at.exception
+    return job
+
+
+def texts(elements) -> str:
+    return " ".join(str(element.value) for element in elements)
+
+
+SMALL_NET = {state.TRAIN_LAYER_COUNT: 1, f"{state.TRAIN_LAYER_WIDTH_PREFIX}1": 32, state.TRAIN_EPOCHS: 2}
+
+
+def test_parameter_count_and_shapes_follow_the_sliders():
+    at = open_train()
+    at.slider(key=state.TRAIN_LAYER_COUNT).set_value(1).run()
+    at.select_slider(key=f"{state.TRAIN_LAYER_WIDTH_PREFIX}1").set_value(32).run()
+    # [784, 32, 10]: 784*32 + 32 + 32*10 + 10
+    assert at.metric[0].value == "25,450"
+    table = at.dataframe[0].value
+    assert list(table["weights W"]) == ["784 x 32", "", "32 x 10"]
+    assert list(table["parameters"]) == [25_120, 0, 330]
+    at.slider(key=state.TRAIN_LAYER_COUNT).set_value(3).run()
+    at.select_slider(key=f"{state.TRAIN_LAYER_WIDTH_PREFIX}1").set_value(256)
+    at.select_slider(key=f"{state.TRAIN_LAYER_WIDTH_PREFIX}2").set_value(128)
+    at.select_slider(key=f"{state.TRAIN_LAYER_WIDTH_PREFIX}3").set_value(64).run()
+    assert at.metric[0].value == "242,762"  # the seed study's best network
+    assert "[784, 256, 128, 64, 10]" in texts(at.markdown)
+
+
+def test_presets_set_the_controls_and_the_page_shows_the_data_in_use():
+    at = open_train(train_size=1000)
+    assert "the first 1,000 training images" in texts(at.markdown)
+    assert "800 to train on, 200 for validation" in texts(at.markdown)
+    at.button(key="train_preset_seed_button").click().run()
+    assert at.select_slider(key=state.TRAIN_BATCH_SIZE).value == "full batch"
+    assert at.slider(key=state.TRAIN_EPOCHS).value == 150
+    assert at.slider(key=state.TRAIN_EPOCHS).label.startswith("Iterations")
+    assert at.radio(key=state.TRAIN_OPTIMIZER).value == "sgd"
+    assert at.metric[0].value == "242,762"
+    at.button(key="train_preset_fast_button").click().run()
+    assert at.radio(key=state.TRAIN_OPTIMIZER).value == "adam"
+    assert at.select_slider(key=state.TRAIN_BATCH_SIZE).value == 128
+    assert at.slider(key=state.TRAIN_EPOCHS).value == 10
+
+
+def test_a_tiny_run_completes_and_its_metrics_land_in_session_state_and_on_the_page():
+    at = open_train(1000, **SMALL_NET)
+    assert "No training yet" in texts(at.info)
+    at.button(key="train_start_button").click().run()
+    assert at.session_state[state.JOB_ID]
+    assert at.query_params["job"] in (at.session_state[state.JOB_ID], [at.session_state[state.JOB_ID]])
+    job = finish(at)
+    assert job.status == "completed"
+    recorded = at.session_state[state.RUNS]
+    assert len(recorded) == 1
+    run = recorded[0]
+    assert run.result.status == "completed" and run.result.epochs_completed == 2
+    assert run.train_config.hidden_sizes == (32,)
+    assert run.preprocess_config.train_size == 1000
+    val_accuracy = run.result.history["val_accuracy"][-1]
+    assert 0.3 < val_accuracy <= 1.0
+    assert "Completed" in texts(at.success)
+    table = at.dataframe[1].value  # [0] is the layer table
+    assert table["val acc"].iloc[0] == pytest.approx(val_accuracy)
+    assert table["status"].iloc[0] == "completed"
+    # The live chart and the comparison show the run's two epochs.
+    figures = plotly_figures(at)
+    val_curve = next(t for f in figures for t in f["data"] if t.get("name") == "validation accuracy")
+    assert val_curve["y"] == pytest.approx(run.result.history["val_accuracy"])
+    # Confusion matrix on the 200 validation images, and the cell's images are shown.
+    confusion = next(f for f in figures if f["data"][0]["type"] == "heatmap" and len(f["data"]) == 2)
+    assert int(np.sum(confusion["data"][0]["text"])) == 200
+    assert "validation images of" in texts(at.markdown)
+    # Start is available again; choosing the run for Predict makes it active.
+    assert not at.button(key="train_start_button").disabled
+    at.button(key="train_use_run_button").click().run()
+    assert at.session_state[state.ACTIVE_RUN_ID] == run.id
+
+
+def test_stop_ends_a_running_job():
+    at = open_train(1000, **{**SMALL_NET, state.TRAIN_EPOCHS: 300, state.TRAIN_BATCH_SIZE: 16})
+    at.button(key="train_start_button").click().run()
+    job = current_job(at)
+    assert job.active
+    assert not at.button(key="train_stop_button").disabled
+    at.button(key="train_stop_button").click().run()
+    job = finish(at)
+    assert job.status == "stopped"
+    assert "Stopped" in texts(at.warning)
+    run = at.session_state[state.RUNS][0]
+    assert run.result.status == "stopped" and run.result.epochs_completed < 300
+
+
+def test_pause_and_resume_from_the_page():
+    at = open_train(1000, **{**SMALL_NET, state.TRAIN_EPOCHS: 300, state.TRAIN_BATCH_SIZE: 16})
+    at.button(key="train_start_button").click().run()
+    job = current_job(at)
+    at.button(key="train_pause_button").click().run()
+    assert job.status == "paused"
+    assert at.button(key="train_pause_button").label == "▶ Resume"
+    at.button(key="train_pause_button").click().run()
+    assert job.status == "running"
+    at.button(key="train_stop_button").click().run()
+    assert finish(at).status == "stopped"
+
+
+def test_learning_rate_1_with_full_batch_sgd_shows_the_divergence_message():
+    at = open_train(2000, **{state.TRAIN_LAYER_COUNT: 3, state.TRAIN_OPTIMIZER: "sgd",
+                             state.TRAIN_LEARNING_RATE: 1.0, state.TRAIN_BATCH_SIZE: "full batch",
+                             state.TRAIN_EPOCHS: 60})
+    at.button(key="train_start_button").click().run()
+    job = finish(at)
+    assert job.status == "diverged"
+    message = texts(at.error)
+    assert "The loss blew up" in message and "lower learning rate" in message
+    assert "smaller learning rate (now 1)" in message
+    assert at.session_state[state.RUNS][0].result.status == "diverged"
+
+
+def test_a_refresh_finds_the_job_through_the_url_and_other_sessions_do_not():
+    at = open_train(1000, **SMALL_NET)
+    at.button(key="train_start_button").click().run()
+    job_id = at.session_state[state.JOB_ID]
+    current_job(at).join(JOIN_SECONDS)
+
+    refreshed = app_test("pages/train.py")  # a new session, opened at ...?job=<id>
+    refreshed.query_params["job"] = job_id
+    refreshed.session_state[state.PREPROCESS_CONFIG] = PreprocessConfig(train_size=1000)
+    refreshed = app_test_switch(refreshed)
+    assert refreshed.session_state[state.JOB_ID] == job_id
+    assert len(refreshed.session_state[state.RUNS]) == 1  # the finished run is recovered
+
+    stranger = app_test_switch(app_test("pages/train.py"))
+    assert stranger.session_state[state.JOB_ID] is None
+    assert "No training yet" in texts(stranger.info)
+
+
+def app_test_switch(at):
+    """Run ``pages/train.py`` the way the app does (through app.py's page registry)."""
+    query = dict(at.query_params)
+    seeded = {key: at.session_state[key] for key in (state.PREPROCESS_CONFIG,) if key in at.session_state}
+    fresh = app_test("app.py")
+    for key, value in query.items():
+        fresh.query_params[key] = value
+    fresh.run()
+    for key, value in seeded.items():
+        fresh.session_state[key] = value
+    fresh.switch_page("pages/train.py").run()
+    assert not fresh.exception
+    return fresh
+
+
+def test_the_seed_study_batch_fills_the_comparison_with_four_runs(monkeypatch):
+    assert runs.SEED_STUDY_TRAIN.epochs == 150 and runs.SEED_STUDY_TRAIN.batch_size is None
+    # 150 iterations x 4 networks is the real preset; the test runs 5 iterations of each.
+    monkeypatch.setattr(runs, "SEED_STUDY_TRAIN", replace(runs.SEED_STUDY_TRAIN, epochs=5))
+    at = open_train(200)
+    at.button(key="train_seed_study_button").click().run()
+    job = current_job(at)
+    assert [task.train_config.hidden_sizes for task in job.tasks] == [(256, 128, 64), (128, 64), (128,), (32,)]
+    assert all(task.train_config.batch_size is None and task.train_config.optimizer == "sgd"
+               and task.train_config.init == "seed" for task in job.tasks)
+    finish(at)
+    recorded = at.session_state[state.RUNS]
+    assert len(recorded) == 4
+    assert at.multiselect(key=state.TRAIN_COMPARE_SELECTION).value == [run.name for run in recorded]
+    compare = next(f for f in plotly_figures(at) if sum(t.get("showlegend") is not False for t in f["data"]) == 4)
+    assert {t["name"] for t in compare["data"]} == {run.name for run in recorded}
+
+
+def test_download_and_upload_a_model_and_refuse_a_foreign_file():
+    at = open_train(1000, **SMALL_NET)
+    at.button(key="train_start_button").click().run()
+    finish(at)
+    run = at.session_state[state.RUNS][0]
+    payload = runs.model_npz_bytes(run)
+    assert payload[:2] == b"PK"  # a zip: the .npz the download button serves
+
+    foreign = io.BytesIO()
+    np.savez(foreign, weights=np.ones((3, 3)))
+    at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(("weights.npz", foreign.getvalue(), "application/octet-stream")).run()
+    assert "Could not use weights.npz" in texts(at.error) and "not an nnlib model" in texts(at.error)
+    assert len(at.session_state[state.RUNS]) == 1
+
+    at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(("mine.npz", payload, "application/octet-stream")).run()
+    assert not at.exception
+    recorded = at.session_state[state.RUNS]
+    assert len(recorded) == 2 and recorded[1].name.endswith("uploaded mine.npz")
+    # Same weights, same predictions on the same validation images.
+    assert np.allclose(recorded[1].extras["val_proba"], run.extras["val_proba"], atol=1e-6)
+    assert at.session_state[state.TRAIN_INSPECT_RUN] == recorded[1].id
