@@ -113,7 +113,7 @@ def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
             x=np.round(points.coords[mask, 0], 3), y=np.round(points.coords[mask, 1], 3),
             mode="markers", name=str(name),
             marker=dict(size=5, color=class_colour(int(label)), opacity=0.75),
-            customdata=np.stack([points.indices[mask], points.labels[mask]], axis=1),
+            customdata=np.stack([points.indices[mask], points.labels[mask]], axis=1).tolist(),
             hovertemplate="label " + str(name) + "<br>image #%{customdata[0]}<extra></extra>",
         ))
     ratio = points.explained_variance_ratio
@@ -142,7 +142,7 @@ def unusual_examples_figure(
         row_labels.append(str(class_names[c]))
         for index, distance in zip(row, distances[c]):
             tiles.append(images[index] if index >= 0 else blank)
-            titles.append(f"#{index} · {distance:.0f}" if index >= 0 else "")
+            titles.append(f"#{index} · {distance:.3g}" if index >= 0 else "")
     if not tiles:
         return go.Figure()
     return mosaic_figure(np.stack(tiles), titles=titles, columns=columns, row_labels=row_labels, pixels_per_cell=2.6)
@@ -152,6 +152,11 @@ def enlarged_digit_figure(image: np.ndarray, title: str) -> go.Figure:
     """One image large, every pixel's value written in its cell (0 = background, 255 = full ink)."""
     from .figures import digit_heatmap
 
-    fig = digit_heatmap(np.asarray(image), title=title, show_values=True)
+    image = np.asarray(image)
+    fig = digit_heatmap(image, title=title, show_values=True)
+    # Write only the inked pixels' values: 784 zeros would hide the shape (and slow the browser).
+    fig.update_traces(text=np.where(image > 0, image.astype(str), ""), textfont=dict(size=9))
+    fig.update_xaxes(showgrid=False, zeroline=False)
+    fig.update_yaxes(showgrid=False, zeroline=False)
     fig.update_layout(height=560)
     return fig

@@ -266,9 +266,12 @@ def pca_map(images: np.ndarray, labels: np.ndarray, n_points: int, seed: int = 0
 
 
 def farthest_from_class_mean(
-    images: np.ndarray, labels: np.ndarray, n_classes: int, k: int = 5
+    images: np.ndarray, labels: np.ndarray, n_classes: int, k: int = 5, normalize: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per class, the ``k`` images farthest (Euclidean, in pixel space) from their class mean.
+
+    ``normalize=True`` first scales every image to unit length (L2 norm 1), so that the distance
+    measures shape, not stroke weight: without it the boldest writing always looks most unusual.
 
     Returns ``indices int64 (n_classes, k)`` farthest first, and their ``distances float32``;
     a class with fewer than ``k`` images is padded with index -1 and distance NaN. These are
@@ -283,6 +286,8 @@ def farthest_from_class_mean(
         if not len(members):
             continue
         pixels = flat[members].astype(np.float32)
+        if normalize:
+            pixels /= np.maximum(np.linalg.norm(pixels, axis=1, keepdims=True), 1e-12)
         diff = pixels - pixels.mean(axis=0)
         dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         top = np.argsort(-dist, kind="stable")[:k]
@@ -298,7 +303,8 @@ class DatasetStatistics:
     Shapes: ``train_counts``/``test_counts int64 (k,)`` (test None without a test set);
     ``class_means float32 (k, 28, 28)``; ``pixel_mean``/``pixel_std float32 (28, 28)``;
     ``histogram_counts int64 (bins,)`` and ``histogram_edges`` over all training pixels;
-    ``ink`` box statistics per class; ``unusual_indices int64 (k, m)`` with ``unusual_distances``.
+    ``ink`` box statistics per class; ``unusual_indices int64 (k, m)`` with ``unusual_distances``
+    (farthest in shape from their class mean: images scaled to unit length first).
     """
 
     n_train: int
@@ -323,7 +329,7 @@ def dataset_statistics(dataset: Dataset, unusual_per_class: int = 6, histogram_b
     x, y = dataset.x_train, dataset.y_train
     mean, std = pixel_mean_std(x)
     counts, edges = intensity_histogram(x, bins=histogram_bins)
-    unusual, distances = farthest_from_class_mean(x, y, k, unusual_per_class)
+    unusual, distances = farthest_from_class_mean(x, y, k, unusual_per_class, normalize=True)
     return DatasetStatistics(
         n_train=len(x),
         n_test=len(dataset.x_test) if dataset.has_test else 0,

@@ -15,7 +15,7 @@ from nnlib.data import Dataset  # noqa: E402
 
 SAMPLE_MODES = ("A few of each class", "Many of one class")
 MAP_SIZES = (1000, 2000, 3000, 5000)
-THUMBNAIL_WIDTH = 56
+THUMBNAIL_WIDTH = 72
 
 
 @st.cache_data(show_spinner="Computing the dataset's statistics (once per dataset)...", max_entries=4)
@@ -149,7 +149,8 @@ with cols[1]:
 # ------------------------------------------------------------------ unusual examples
 if stats.labelled:
     st.header("Unusual examples")
-    st.caption("Per class, the images farthest from their class's mean image (title: index · distance). "
-               "Odd handwriting and mislabelled images hide here; a network cannot do better than its labels.")
+    st.caption("Per class, the images whose shape is farthest from their class's mean image (each image scaled "
+               "to the same length first, so bold strokes alone do not count; title: index · distance). Odd "
+               "handwriting and mislabelled images hide here, and a network cannot do better than its labels.")
     st.plotly_chart(charts.unusual_examples_figure(dataset.x_train, stats.unusual_indices,
                                                    stats.unusual_distances, names))

@@ -157,3 +157,14 @@ def test_randomized_pca_agrees_with_the_exact_svd(mnist):
     assert np.allclose(exact_projected, fast_projected, atol=1e-2)
     with pytest.raises(ValueError, match="unknown PCA method"):
         analysis.pca(x, 2, method="magic")
+
+
+def test_normalized_distance_ignores_stroke_weight():
+    rng = np.random.default_rng(0)
+    shape = (rng.random((28, 28)) > 0.7).astype(np.uint8)
+    images = np.stack([shape * 100] * 9 + [shape * 255]).astype(np.uint8)  # one bold copy
+    images[3] = np.roll(shape, 5, axis=1) * 100  # one different shape
+    labels = np.zeros(10, dtype=np.int64)
+    by_pixels, _ = analysis.farthest_from_class_mean(images, labels, 1, k=1)
+    by_shape, _ = analysis.farthest_from_class_mean(images, labels, 1, k=1, normalize=True)
+    assert by_pixels[0, 0] == 9 and by_shape[0, 0] == 3

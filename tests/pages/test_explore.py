@@ -1,0 +1,170 @@
+"""The Explore page under AppTest: values it shows for MNIST, a fake Fashion-MNIST and an unlabelled CSV."""
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import nnlib.data
+from dashboard import state
+from nnlib.data import FASHION_MNIST_CLASSES, Dataset
+from tests.pages.helpers import PROJECT_ROOT
+
+PAGE = "pages/explore.py"
+
+
+def open_page(setup=None) -> AppTest:
+    """AppTest of the Explore page, entered from the app (so the sidebar's page links resolve)."""
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90)
+    if setup:
+        setup(at)
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def plotly_array(value) -> np.ndarray:
+    """A figure's array as NumPy: Plotly sends NumPy arrays as base64 typed arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if isinstance(shape, str):
+            shape = tuple(int(s) for s in shape.split(","))
+        return array.reshape(shape) if shape else array
+    return np.asarray(value)
+
+
+def sample_captions(at: AppTest) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+
+
+@pytest.fixture(scope="module")
+def mnist_page():
+    return open_page()
+
+
+def test_shows_mnist_counts_and_every_chart(mnist_page):
+    at = mnist_page
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Training images"] == "60,000" and metrics["Test images"] == "10,000"
+    assert metrics["Always-blank pixels"] == "67 of 784"
+    figs = figures(at)
+    assert len(figs) == 9
+    # Every chart is explained by a caption.
+    assert len(at.caption) >= len(figs)
+
+
+def test_class_balance_counts_sum_to_the_dataset(mnist_page):
+    balance = next(f for f in figures(mnist_page) if [t["type"] for t in f["data"]] == ["bar", "bar"])
+    train, test = balance["data"]
+    assert train["x"] == [str(d) for d in range(10)]
+    assert sum(train["y"]) == 60_000 and sum(test["y"]) == 10_000
+    assert train["y"][1] == 6742  # the most frequent digit
+
+
+def test_pca_map_has_the_chosen_number_of_points_coloured_by_label(mnist_page, mnist):
+    scatter = next(f for f in figures(mnist_page) if f["data"][0]["type"] == "scatter")
+    assert len(scatter["data"]) == 10
+    total = 0
+    for trace in scatter["data"]:
+        indices = np.array([point[0] for point in trace["customdata"]])
+        assert np.all(mnist.y_train[indices] == int(trace["name"]))
+        total += len(indices)
+    assert total == 3000
+    assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
+
+
+def test_samples_are_labelled_and_a_new_seed_reshuffles_them(mnist_page, mnist):
+    at = mnist_page
+    first = sample_captions(at)
+    assert len(first) == 100
+    for caption in first:
+        label, index = caption.split(" · #")
+        assert mnist.y_train[int(index)] == int(label)
+    at.number_input(key=state.EXPLORE_SAMPLE_SEED).set_value(1).run()
+    assert not at.exception
+    reshuffled = sample_captions(at)
+    assert len(reshuffled) == 100 and reshuffled != first
+    at.number_input(key=state.EXPLORE_SAMPLE_SEED).set_value(0).run()
+    assert sample_captions(at) == first
+
+
+def test_many_of_one_class_and_the_enlarged_image(mnist):
+    at = open_page()
+    at.radio(key=state.EXPLORE_SAMPLE_MODE).set_value("Many of one class").run()
+    at.selectbox(key=state.EXPLORE_SAMPLE_CLASS).set_value(3)
+    at.slider(key=state.EXPLORE_SAMPLE_COUNT).set_value(20).run()
+    assert not at.exception
+    captions = sample_captions(at)
+    assert len(captions) == 20 and all(c.startswith("3 · #") for c in captions)
+    index = int(captions[5].split("#")[1])
+    at.selectbox(key=state.EXPLORE_ENLARGED).set_value(index).run()
+    enlarged = figures(at)[0]
+    assert enlarged["layout"]["title"]["text"] == f"#{index}, label 3"
+    assert np.array_equal(plotly_array(enlarged["data"][0]["z"]), mnist.x_train[index])
+
+
+def test_map_size_control_changes_the_map():
+    at = open_page()
+    at.select_slider(key=state.EXPLORE_MAP_POINTS).set_value(1000).run()
+    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
+    assert sum(len(trace["customdata"]) for trace in scatter["data"]) == 1000
+
+
+def test_unusual_examples_belong_to_their_row(mnist_page):
+    mosaic = figures(mnist_page)[-1]
+    titles = [a["text"] for a in mosaic["layout"]["annotations"] if a["text"].startswith("#")]
+    assert len(titles) == 60
+
+
+def test_works_on_fashion_mnist(monkeypatch, mnist):
+    fake = Dataset("Fashion-MNIST", mnist.x_train[:600], mnist.y_train[:600], mnist.x_test[:100],
+                   mnist.y_test[:100], FASHION_MNIST_CLASSES)
+    monkeypatch.setattr(nnlib.data, "fashion_mnist_available", lambda *a, **k: True)
+    monkeypatch.setattr(nnlib.data, "load_fashion_mnist", lambda *a, **k: fake)
+    from dashboard.data import cached_dataset
+
+    cached_dataset.clear()
+    try:
+        at = open_page(lambda at: at.session_state.__setitem__(state.DATASET_NAME, "Fashion-MNIST"))
+        assert not at.exception
+        balance = next(f for f in figures(at) if [t["type"] for t in f["data"]] == ["bar", "bar"])
+        assert balance["data"][0]["x"] == list(FASHION_MNIST_CLASSES)
+        assert sum(balance["data"][0]["y"]) == 600 and sum(balance["data"][1]["y"]) == 100
+        assert any(c.startswith("Trouser · #") for c in sample_captions(at))
+    finally:
+        cached_dataset.clear()
+
+
+def unlabelled_csv(n: int = 40) -> bytes:
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(n, 784))
+    rows = [",".join(f"pixel{i}" for i in range(784))] + [",".join(map(str, row)) for row in pixels]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def use_upload(payload: bytes, name: str = "digits.csv"):
+    def setup(at):
+        at.session_state[state.UPLOADED_DATASET] = {"name": name, "digest": str(hash(payload)), "bytes": payload}
+        at.session_state[state.DATASET_NAME] = "Uploaded file"
+    return setup
+
+
+def test_unlabelled_csv_shows_samples_and_leaves_out_per_class_charts():
+    at = open_page(use_upload(unlabelled_csv()))
+    assert not at.exception
+    assert any("no labels" in w.value for w in at.warning)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Training images"] == "40" and metrics["Test images"] == "none"
+    captions = sample_captions(at)
+    assert len(captions) == 10 and all(c.startswith("? · #") for c in captions)
+    kinds = [[t["type"] for t in f["data"]] for f in figures(at)]
+    assert ["bar", "bar"] not in kinds and ["box"] * 10 not in kinds
+    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
+    assert scatter["data"][0]["name"] == "unlabelled" and len(scatter["data"][0]["customdata"]) == 40
