@@ -1,0 +1,159 @@
+"""The Preprocess page under AppTest: shapes, the stored PreprocessConfig, persistence, other datasets."""
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import nnlib.data
+from dashboard import state
+from nnlib.augment import AugmentConfig
+from nnlib.data import FASHION_MNIST_CLASSES, Dataset
+from nnlib.preprocessing import PreprocessConfig
+from tests.pages.helpers import PROJECT_ROOT
+from tests.pages.test_explore import plotly_array, unlabelled_csv, use_upload
+
+PAGE = "pages/preprocess.py"
+
+
+def open_page(setup=None) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90)
+    if setup:
+        setup(at)
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def shapes_shown(at: AppTest) -> tuple[list[str], list[str]]:
+    seed_layout, row_layout = (block.value.splitlines() for block in at.code[:2])
+    return seed_layout, row_layout
+
+
+def mosaic_titles(figure: dict) -> list[str]:
+    return [a["text"] for a in figure["layout"]["annotations"] if "·" in a["text"]]
+
+
+def stored(at: AppTest) -> PreprocessConfig:
+    return at.session_state[state.PREPROCESS_CONFIG]
+
+
+def test_seed_study_defaults_give_the_seed_study_shapes():
+    at = open_page()
+    assert not at.exception
+    seed_layout, row_layout = shapes_shown(at)
+    assert seed_layout == ["X train (784, 33600)", "Y train (33600,)", "X val (784, 8400)", "Y val (8400,)"]
+    assert row_layout[:4] == ["X train (33600, 784)", "Y train (33600,)", "X val (8400, 784)", "Y val (8400,)"]
+    assert row_layout[4:] == ["X test (10000, 784)", "Y test (10000,)"]
+    assert stored(at) == PreprocessConfig(train_size=42_000, val_fraction=0.2, seed=0, scaling="unit", augment=None)
+    # The page shows the config it stored.
+    assert json.loads(at.json[-1].value) == stored(at).to_dict()
+    assert len(figures(at)) == 6
+
+
+def test_controls_change_the_stored_config_and_the_shapes():
+    at = open_page()
+    at.number_input(key=state.PREPROCESS_TRAIN_SIZE).set_value(10_000)
+    at.number_input(key=state.PREPROCESS_SEED).set_value(5)
+    at.slider(key=state.PREPROCESS_TRAIN_SHARE).set_value(0.9)
+    at.radio(key=state.PREPROCESS_SCALING).set_value("standardize")
+    at.checkbox(key=state.PREPROCESS_AUGMENT_ON).check()
+    at.slider(key=state.PREPROCESS_SHIFT).set_value(3.0)
+    at.slider(key=state.PREPROCESS_NOISE).set_value(0.1).run()
+    assert not at.exception
+    config = stored(at)
+    assert config.train_size == 10_000 and config.seed == 5 and config.scaling == "standardize"
+    assert config.val_fraction == pytest.approx(0.1)
+    assert config.augment == AugmentConfig(max_shift_px=3.0, max_rotation_deg=10.0, max_scale=0.1, noise_std=0.1)
+    seed_layout, _ = shapes_shown(at)
+    assert seed_layout == ["X train (784, 9000)", "Y train (9000,)", "X val (784, 1000)", "Y val (1000,)"]
+    split = next(f for f in figures(at) if f["data"] and f["data"][0].get("orientation") == "h")
+    assert [bar["x"][0] for bar in split["data"]] == [9000, 1000, 50_000, 10_000]
+    assert any("fitted on the training split" in m.value for m in at.markdown)
+    # Standardised pixels have negative values: the "after" histogram starts below 0.
+    scaling = next(f for f in figures(at) if len(f["data"]) == 2 and f["data"][0]["type"] == "bar"
+                   and f["layout"].get("xaxis2"))
+    assert min(plotly_array(scaling["data"][1]["x"])) < 0 < min(plotly_array(scaling["data"][0]["x"]))
+
+
+def test_a_new_seed_changes_the_shuffled_order(mnist):
+    at = open_page()
+    titles = mosaic_titles(figures(at)[0])
+    file_order, shuffled = titles[:10], titles[10:]
+    assert file_order == [f"{mnist.y_train[i]} · #{i}" for i in range(10)]
+    at.number_input(key=state.PREPROCESS_SEED).set_value(1).run()
+    reshuffled = mosaic_titles(figures(at)[0])[10:]
+    assert reshuffled != shuffled and len(reshuffled) == 10
+    one_hot = next(f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap" and f["data"][0].get("texttemplate"))
+    rows = plotly_array(one_hot["data"][0]["z"])
+    labels = [int(row.split("→ ")[1]) for row in one_hot["data"][0]["y"]]
+    assert rows.shape == (8, 10) and np.array_equal(rows.argmax(axis=1), labels) and rows.sum() == 8
+    assert [t.split(" · ")[0] for t in reshuffled[:8]] == [str(label) for label in labels]
+
+
+def test_widgets_start_from_a_stored_config_and_survive_a_page_switch():
+    config = PreprocessConfig(train_size=20_000, val_fraction=0.3, seed=7, scaling="none",
+                              augment=AugmentConfig(max_shift_px=1.0, max_rotation_deg=5.0))
+    at = open_page(lambda at: at.session_state.__setitem__(state.PREPROCESS_CONFIG, config))
+    assert not at.exception
+    assert stored(at) == config
+    assert at.number_input(key=state.PREPROCESS_TRAIN_SIZE).value == 20_000
+    assert at.radio(key=state.PREPROCESS_SCALING).value == "none"
+    assert shapes_shown(at)[0][0] == "X train (784, 14000)"
+    at.number_input(key=state.PREPROCESS_SEED).set_value(11).run()
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    assert at.number_input(key=state.PREPROCESS_SEED).value == 11
+    assert stored(at) == PreprocessConfig(train_size=20_000, val_fraction=0.3, seed=11, scaling="none",
+                                          augment=config.augment)
+
+
+def test_augmentation_preview_follows_the_strengths(mnist):
+    at = open_page()
+    at.slider(key=state.PREPROCESS_SHIFT).set_value(0.0)
+    at.slider(key=state.PREPROCESS_ROTATION).set_value(0.0)
+    at.slider(key=state.PREPROCESS_ZOOM).set_value(0.0).run()
+    preview = plotly_array(figures(at)[-1]["data"][0]["z"])
+    tiles = [preview[9 + row * 41: 9 + row * 41 + 28, col * 32: col * 32 + 28] for row in range(2) for col in range(6)]
+    assert all(np.array_equal(tile, mnist.x_train[0]) for tile in tiles)  # all strengths zero: copies
+    assert stored(at).augment is None  # off by default
+    at.slider(key=state.PREPROCESS_ROTATION).set_value(20.0).run()
+    preview = plotly_array(figures(at)[-1]["data"][0]["z"])
+    tiles = [preview[9 + row * 41: 9 + row * 41 + 28, col * 32: col * 32 + 28] for row in range(2) for col in range(6)]
+    assert np.array_equal(tiles[0], mnist.x_train[0])
+    assert not any(np.array_equal(tile, mnist.x_train[0]) for tile in tiles[1:])
+    assert stored(at).augment is None  # the preview alone does not turn augmentation on
+
+
+def test_works_on_fashion_mnist(monkeypatch, mnist):
+    fake = Dataset("Fashion-MNIST", mnist.x_train[:500], mnist.y_train[:500], mnist.x_test[:100],
+                   mnist.y_test[:100], FASHION_MNIST_CLASSES)
+    monkeypatch.setattr(nnlib.data, "fashion_mnist_available", lambda *a, **k: True)
+    monkeypatch.setattr(nnlib.data, "load_fashion_mnist", lambda *a, **k: fake)
+    from dashboard.data import cached_dataset
+
+    cached_dataset.clear()
+    try:
+        at = open_page(lambda at: at.session_state.__setitem__(state.DATASET_NAME, "Fashion-MNIST"))
+        assert not at.exception
+        # 42,000 is more than this set has: the subset is the whole set.
+        assert stored(at).train_size == 500
+        assert shapes_shown(at)[0] == ["X train (784, 400)", "Y train (400,)", "X val (784, 100)", "Y val (100,)"]
+        one_hot = next(f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap" and f["data"][0].get("texttemplate"))
+        assert one_hot["data"][0]["x"] == list(FASHION_MNIST_CLASSES)
+    finally:
+        cached_dataset.clear()
+
+
+def test_unlabelled_csv_previews_without_one_hot():
+    at = open_page(use_upload(unlabelled_csv(40)))
+    assert not at.exception
+    assert any("no labels" in w.value for w in at.warning)
+    assert any("No labels" in i.value for i in at.info)
+    assert shapes_shown(at)[0] == ["X train (784, 32)", "Y train (32,)", "X val (784, 8)", "Y val (8,)"]
+    assert stored(at).train_size == 40
+    assert len(figures(at)) == 5  # no one-hot table
