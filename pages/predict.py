@@ -103,6 +103,12 @@ with right:
     if mnist_style is None or mnist_style.is_empty:
         st.info("✏️ Draw a digit on the canvas: the answer appears here." if source == "Draw"
                 else "No digit found in this picture: nothing stands out from its background.")
+        if predictor is not None:
+            # Empty bars hold the chart's place, and the browser loads its chart library now
+            # rather than after the first stroke (about 3 s on a slow machine).
+            predict_charts.warm_up()
+            empty = predict_charts.probability_bars(np.zeros(len(predictor.class_names)), predictor.class_names)
+            st.plotly_chart(empty, key="predict_probabilities")
     elif predictor is not None:
         prediction = predict(predictor, mnist_style.image)
         names = predictor.class_names
