@@ -24,6 +24,8 @@ import numpy as np
 # a weight).
 FLUSH_EVERY = 50
 FLUSH_BELOW = 1e-30
+# Elements per chunk of Adam's update: 5 arrays x 32k float32 = 640 KB, inside a 1 MB L2 cache.
+CHUNK = 32_768
 
 
 class Optimizer:
@@ -180,16 +182,21 @@ class Adam(Optimizer):
 
     def _update(self, index, param, grad, lr):
         m, v, scratch = self._m[index], self._v[index], self._scratch[index]
-        m *= self.beta1
-        m += grad                                   # M = b1 M + g
-        np.square(grad, out=scratch)
-        v *= self.beta2
-        v += scratch                                # V = b2 V + g^2
-        np.sqrt(v, out=scratch)
-        scratch += self._eps_t
-        np.divide(m, scratch, out=scratch)
-        scratch *= self._step_size
-        param -= scratch
+        b1, b2, eps, step_size = self.beta1, self.beta2, self._eps_t, self._step_size
+        # Chunks small enough that the ten passes below reuse data from the CPU cache.
+        flat = (param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), scratch.reshape(-1))
+        for start in range(0, param.size, CHUNK):
+            p, g, m_, v_, s = (a[start:start + CHUNK] for a in flat)
+            m_ *= b1
+            m_ += g                                  # M = b1 M + g
+            np.square(g, out=s)
+            v_ *= b2
+            v_ += s                                  # V = b2 V + g^2
+            np.sqrt(v_, out=s)
+            s += eps
+            np.divide(m_, s, out=s)
+            s *= step_size
+            p -= s
 
     def flush_subnormals(self) -> None:
         """Set moment estimates smaller than FLUSH_BELOW to exactly zero."""

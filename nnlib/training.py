@@ -258,8 +258,10 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     history: dict[str, list[float]] = {k: [] for k in
                                        ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")}
     per_class_history: list[list[float]] = []
-    x_epoch = x_train if full_batch else np.empty_like(x_train)
-    y_epoch = y_train if full_batch else np.empty_like(y_train)
+    # Mini-batches are gathered one at a time into a small reused buffer (it stays in the
+    # CPU cache for the forward pass) instead of copying the whole shuffled set per epoch.
+    x_batch = None if full_batch else np.empty((batch, x_train.shape[1]), dtype=x_train.dtype)
+    order = np.arange(n)
 
     status, message = "completed", ""
     train_seconds = 0.0       # time spent in steps and evaluation, pauses excluded
@@ -273,8 +275,6 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
             snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in trainable]
             if not full_batch:
                 order = rng.permutation(n)
-                np.take(x_train, order, axis=0, out=x_epoch)
-                np.take(y_train, order, axis=0, out=y_epoch)
             loss_sum, correct = 0.0, 0
             for step in range(1, steps_per_epoch + 1):
                 if control.pause.is_set() and not control.stop.is_set():
@@ -285,9 +285,12 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
                 if control.stop.is_set():
                     status = "stopped"
                     break
-                start = (step - 1) * batch
-                xb = x_epoch[start:start + batch]
-                yb = y_epoch[start:start + batch]
+                if full_batch:
+                    xb, yb = x_train, y_train
+                else:
+                    rows = order[(step - 1) * batch:step * batch]
+                    xb = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)])
+                    yb = y_train[rows]
                 if augment is not None:
                     xb = np.ascontiguousarray(augment(xb, rng), dtype=model.dtype)
                 if schedule is not None:
