@@ -6,6 +6,7 @@ script again (the fragment's timer does not tick under AppTest). Runs use a smal
 """
 from __future__ import annotations
 
+import base64
 import io
 from dataclasses import replace
 
@@ -43,6 +44,13 @@ def finish(at) -> jobs.TrainingJob:
     at.run()
     assert not at.exception
     return job
+
+
+def decoded(values) -> list[float]:
+    """A trace's values from figure JSON: a list, or Plotly's base64 typed array."""
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"])).tolist()
+    return list(values)
 
 
 def texts(elements) -> str:
@@ -108,7 +116,7 @@ def test_a_tiny_run_completes_and_its_metrics_land_in_session_state_and_on_the_p
     # The live chart and the comparison show the run's two epochs.
     figures = plotly_figures(at)
     val_curve = next(t for f in figures for t in f["data"] if t.get("name") == "validation accuracy")
-    assert val_curve["y"] == pytest.approx(run.result.history["val_accuracy"])
+    assert decoded(val_curve["y"]) == pytest.approx(run.result.history["val_accuracy"])
     # Confusion matrix on the 200 validation images, and the cell's images are shown.
     confusion = next(f for f in figures if f["data"][0]["type"] == "heatmap" and len(f["data"]) == 2)
     assert int(np.sum(confusion["data"][0]["text"])) == 200

@@ -1,0 +1,62 @@
+"""The Train page in a real browser: live curve gains points, survives a page switch, Stop works."""
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from .conftest import open_page, wait_for_app
+
+# Points drawn in all traces of the live chart: Plotly keeps the drawn figure on its div
+# (``_fullData[i]._length``: the arrays arrive base64-encoded, so ``data[i].x`` is no array).
+COUNT_POINTS = """() => {
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const live = plots.find(p => (p._fullData || []).some(t => t.name === 'train loss per step'));
+  if (!live) return -1;
+  return live._fullData.reduce((n, t) => n + (t._length || 0), 0);
+}"""
+
+
+def live_points(page) -> int:
+    return page.evaluate(COUNT_POINTS)
+
+
+def wait_for_more_points(page, than: int, timeout: float = 20.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = live_points(page)
+        if count > than:
+            return count
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the live chart did not grow past {than} points in {timeout} s")
+
+
+def test_live_curve_grows_survives_a_page_switch_and_stops(page, app_url):
+    open_page(page, app_url, "train")
+    expect(page.get_by_text("No training yet")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Start training").click()
+
+    first = wait_for_more_points(page, 0, timeout=30)
+    # The chart keeps growing while the job runs: sample it for two seconds.
+    changes, last, start = 0, first, time.monotonic()
+    while time.monotonic() - start < 2.0:
+        page.wait_for_timeout(50)
+        count = live_points(page)
+        if count != last:
+            changes, last = changes + 1, count
+    assert last > first, "the live chart did not gain points"
+    assert changes >= 2, f"only {changes} chart updates in 2 s"
+    expect(page.get_by_text("samples/s").first).to_be_visible(timeout=10_000)
+
+    # Another page, then back: the job is still there and still running.
+    page.get_by_role("link", name="Home").first.click()
+    wait_for_app(page)
+    expect(page.get_by_text("Where to go next")).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name="Train a network").first.click()
+    back = wait_for_more_points(page, 0, timeout=30)
+    wait_for_more_points(page, back, timeout=20)
+    assert "job=" in page.url
+
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled(timeout=30_000)
