@@ -1,0 +1,56 @@
+"""Explore and Preprocess in a real browser: every Plotly chart drawn, controls work, choices persist."""
+from playwright.sync_api import expect
+
+from .conftest import open_page, wait_for_app
+
+CHART_TIMEOUT_MS = 90_000
+EXPLORE_CHARTS = 9
+PREPROCESS_CHARTS = 6
+
+
+def expect_charts_drawn(page, count: int) -> None:
+    """``count`` Plotly charts in the page, each with its SVG drawn."""
+    expect(page.locator(".js-plotly-plot")).to_have_count(count, timeout=CHART_TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
+    drawn = page.locator(".js-plotly-plot").evaluate_all(
+        "plots => plots.filter(p => p.querySelector('.main-svg') && p._fullLayout).length")
+    assert drawn == count
+
+
+def test_explore_draws_its_charts_and_sample_grid(page, app_url):
+    open_page(page, app_url, "explore")
+    expect(page.get_by_role("heading", name="Explore the data")).to_be_visible()
+    expect_charts_drawn(page, EXPLORE_CHARTS)
+    images = page.locator('[data-testid="stImage"] img')
+    expect(images).to_have_count(100)
+    assert all(w == 56 for w in images.evaluate_all("els => els.map(e => e.naturalWidth)"))
+    # The PCA map holds 3,000 points.
+    points = page.locator(".js-plotly-plot .scatterlayer .point").count()
+    assert points == 3000
+
+
+def test_preprocess_draws_its_charts_and_reacts_to_scaling(page, app_url):
+    open_page(page, app_url, "preprocess")
+    expect_charts_drawn(page, PREPROCESS_CHARTS)
+    expect(page.get_by_text("X train (784, 33600)")).to_be_visible()
+    expect(page.get_by_text("X val (8400, 784)")).to_be_visible()
+    page.get_by_text("standardise (zero mean, unit variance)").click()
+    wait_for_app(page)
+    expect(page.get_by_text("fitted on the training split")).to_be_visible()
+    expect(page.locator('[data-testid="stJson"]').get_by_text('"standardize"')).to_be_visible()
+    expect_charts_drawn(page, PREPROCESS_CHARTS)
+
+
+def test_preprocess_choice_survives_a_trip_to_explore(page, app_url):
+    open_page(page, app_url, "preprocess")
+    page.get_by_text("none (raw 0-255)").click()
+    wait_for_app(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Explore the data", exact=True).click()
+    page.wait_for_url("**/explore")
+    wait_for_app(page)
+    sidebar.get_by_text("Preprocess", exact=True).click()
+    page.wait_for_url("**/preprocess")
+    wait_for_app(page)
+    expect(page.get_by_role("radio", name="none (raw 0-255)")).to_be_checked()
+    expect_charts_drawn(page, PREPROCESS_CHARTS)
