@@ -18,11 +18,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .layers import Dense
 from .losses import SoftmaxCrossEntropy
 from .metrics import per_class_accuracy
 from .model import EVAL_BATCH, Sequential, build_mlp
@@ -31,6 +33,19 @@ from .schedules import make_schedule
 from .version import __version__
 
 PAUSE_POLL_SECONDS = 0.05
+# From this batch size on, input columns that are zero in every training sample are
+# dropped before training (see Dense.restrict_inputs); below it, gathering the matching
+# weight rows every step costs about what it saves.
+COMPACT_MIN_BATCH = 2048
+
+
+@contextmanager
+def _restored_inputs(layer: Any):
+    try:
+        yield
+    finally:
+        if isinstance(layer, Dense):
+            layer.restrict_inputs(None)
 
 
 # ---------------------------------------------------------------------- events
@@ -260,6 +275,12 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     per_class_history: list[list[float]] = []
     # Mini-batches are gathered one at a time into a small reused buffer (it stays in the
     # CPU cache for the forward pass) instead of copying the whole shuffled set per epoch.
+    first = model.layers[0]
+    if batch >= COMPACT_MIN_BATCH and isinstance(first, Dense) and augment is None:
+        active = np.flatnonzero(np.any(x_train != 0, axis=0))
+        if len(active) < x_train.shape[1]:
+            x_train = np.ascontiguousarray(x_train[:, active])
+            first.restrict_inputs(active)
     x_batch = None if full_batch else np.empty((batch, x_train.shape[1]), dtype=x_train.dtype)
     order = np.arange(n)
 
@@ -269,7 +290,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     epochs_done = 0
 
     # Overflow in a diverging run is reported as status "diverged", not as warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), _restored_inputs(first):
         for epoch in range(1, epochs + 1):
             clock = time.perf_counter()
             snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in trainable]

@@ -158,3 +158,19 @@ def test_train_on_a_few_thousand_mnist_images(mnist):
     assert meta["class_names"] == list(mnist.class_names)
     assert meta["train_config"]["hidden_sizes"] == [128]
     assert meta["architecture"][0] == {"kind": "Dense", "in_features": 784, "out_features": 128, "init": "he"}
+
+
+def test_large_batches_drop_blank_columns_with_the_same_result(monkeypatch):
+    import nnlib.training as training
+
+    x, y = blobs(n=300)
+    x[:, :5] = 0                                          # five always-blank "pixels"
+    results = []
+    for threshold in (10_000, 1):                         # compaction off, then on
+        monkeypatch.setattr(training, "COMPACT_MIN_BATCH", threshold)
+        model = build_mlp([16], input_size=20, n_classes=3, seed=0, dtype=np.float64)
+        fit(model, x, y, optimizer=SGD(0.1), batch_size=None, epochs=5)
+        assert model.layers[0]._active is None            # restored after training
+        results.append(weights(model))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
