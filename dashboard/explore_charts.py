@@ -102,7 +102,7 @@ def ink_box_figure(class_names: Sequence[str], ink: BoxStats) -> go.Figure:
 def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
     """The images as points on their first two principal components, one colour per class.
 
-    Each point's ``customdata`` is ``[dataset index, label]``; hover shows both.
+    Each point's ``customdata`` is its image's index in the training set; hover shows it and the label.
     """
     fig = go.Figure()
     groups = sorted(set(points.labels.tolist()))
@@ -113,8 +113,8 @@ def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
             x=np.round(points.coords[mask, 0], 3), y=np.round(points.coords[mask, 1], 3),
             mode="markers", name=str(name),
             marker=dict(size=5, color=class_colour(int(label)), opacity=0.75),
-            customdata=np.stack([points.indices[mask], points.labels[mask]], axis=1).tolist(),
-            hovertemplate="label " + str(name) + "<br>image #%{customdata[0]}<extra></extra>",
+            customdata=points.indices[mask],
+            hovertemplate="label " + str(name) + "<br>image #%{customdata}<extra></extra>",
         ))
     ratio = points.explained_variance_ratio
     fig.update_layout(

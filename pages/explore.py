@@ -139,9 +139,9 @@ with cols[0]:
     event = st.plotly_chart(charts.pca_map_figure(points, names), key=state.EXPLORE_MAP_CHART,
                             on_select="rerun", selection_mode="points")
 with cols[1]:
-    picked = [p for p in (event.selection.points if event else []) if p.get("customdata")]
+    picked = [p for p in (event.selection.points if event else []) if p.get("customdata") is not None]
     if picked:
-        index = int(picked[0]["customdata"][0])
+        index = int(picked[0]["customdata"])
         st.image(upscale(dataset.x_train[index], 5), output_format="PNG", caption=f"{label_of(dataset, index)} · #{index}")
     else:
         st.info("Click a point (or draw a box around some) to see the image here.")

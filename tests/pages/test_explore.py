@@ -73,7 +73,7 @@ def test_pca_map_has_the_chosen_number_of_points_coloured_by_label(mnist_page, m
     assert len(scatter["data"]) == 10
     total = 0
     for trace in scatter["data"]:
-        indices = np.array([point[0] for point in trace["customdata"]])
+        indices = plotly_array(trace["customdata"])
         assert np.all(mnist.y_train[indices] == int(trace["name"]))
         total += len(indices)
     assert total == 3000
@@ -114,7 +114,7 @@ def test_map_size_control_changes_the_map():
     at = open_page()
     at.select_slider(key=state.EXPLORE_MAP_POINTS).set_value(1000).run()
     scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
-    assert sum(len(trace["customdata"]) for trace in scatter["data"]) == 1000
+    assert sum(len(plotly_array(trace["customdata"])) for trace in scatter["data"]) == 1000
 
 
 def test_unusual_examples_belong_to_their_row(mnist_page):
@@ -167,4 +167,4 @@ def test_unlabelled_csv_shows_samples_and_leaves_out_per_class_charts():
     kinds = [[t["type"] for t in f["data"]] for f in figures(at)]
     assert ["bar", "bar"] not in kinds and ["box"] * 10 not in kinds
     scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
-    assert scatter["data"][0]["name"] == "unlabelled" and len(scatter["data"][0]["customdata"]) == 40
+    assert scatter["data"][0]["name"] == "unlabelled" and len(plotly_array(scatter["data"][0]["customdata"])) == 40
