@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import os
+import threading
 
 import numpy as np
 import streamlit as st
@@ -29,6 +30,10 @@ DEFAULT_MODEL_PATH = Path(os.environ.get("MNIST_LAB_DEFAULT_MODEL")
                           or getattr(nnlib, "DEFAULT_MODEL_PATH", APP_ROOT / "data" / "models" / "default.npz"))
 DEFAULT_MODEL_NAME = "Bundled default model"
 INPUT_SIZE = 28 * 28
+# The default model is one object shared by every session (st.cache_resource), and nnlib's
+# layers keep their last forward pass for the backward one: one reading at a time, so that
+# a saliency map is never computed from another session's activations. A reading takes ~1 ms.
+_READING_LOCK = threading.Lock()
 HOW_TO_REBUILD = "Rebuild it with `make model` (or the `python -m nnlib train ... --out data/models/default.npz` line in the README)."
 
 
@@ -142,9 +147,10 @@ def predict(predictor: Predictor, image: np.ndarray) -> Prediction:
     if image.shape != (28, 28):
         raise ValueError(f"expected a 28x28 image, got shape {image.shape}")
     network_input = predictor.scaler.transform(image.reshape(1, INPUT_SIZE), already_unit=True).astype(np.float32)
-    probabilities = predictor.model.predict_proba(network_input)[0]
-    order = np.argsort(probabilities)[::-1]
-    label, runner_up = int(order[0]), int(order[1])
-    saliency = predictor.model.input_gradient(network_input, label)[0]
+    with _READING_LOCK:
+        probabilities = predictor.model.predict_proba(network_input)[0]
+        order = np.argsort(probabilities)[::-1]
+        label, runner_up = int(order[0]), int(order[1])
+        saliency = predictor.model.input_gradient(network_input, label)[0]
     return Prediction(probabilities, label, runner_up, saliency.reshape(28, 28).astype(np.float32),
                       network_input.reshape(28, 28))

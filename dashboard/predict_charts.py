@@ -65,15 +65,16 @@ def steps_strip(
     steps: Sequence[tuple[str, np.ndarray]],
     bbox: tuple[int, int, int, int] | None = None,
     center_of_mass: tuple[float, float] | None = None,
+    mark_steps: Sequence[int] = (),
     tile: int = TILE,
 ) -> go.Figure:
     """The preprocessing steps in one row, each shown at the same size, in one image.
 
     ``steps``: ``(title, image)`` pairs, images in 0-1 (others are stretched to 0-1).
     ``bbox`` (top, left, bottom, right) is drawn on the first step; ``center_of_mass``
-    (row, col) on the last 28x28 one. Each image gets a thin frame, so a small patch
-    (a 20x3 stroke) shows its real extent. The pixels travel as one PNG (see
-    :func:`png_data_url`).
+    (row, col, in 28x28 coordinates) as a cross on the steps listed in ``mark_steps``.
+    Each image gets a thin frame, so a small patch (a 20x3 stroke) shows its real
+    extent. The pixels travel as one PNG (see :func:`png_data_url`).
     """
     n = len(steps)
     width = n * tile + (n - 1) * TILE_GAP
@@ -94,7 +95,7 @@ def steps_strip(
             shapes.append(dict(type="rect", x0=left + b_left * scale - 0.5, x1=left + b_right * scale - 0.5,
                                y0=top + b_top * scale - 0.5, y1=top + b_bottom * scale - 0.5,
                                line=dict(color=BOX_COLOR, width=2)))
-        if center_of_mass is not None and index == n - 1 and np.asarray(image).shape == (28, 28):
+        if center_of_mass is not None and index in mark_steps and np.asarray(image).shape == (28, 28):
             row, col = center_of_mass
             x, y = left + (col + 0.5) * scale - 0.5, top + (row + 0.5) * scale - 0.5
             for dx, dy in ((6, 0), (0, 6)):

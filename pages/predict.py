@@ -131,7 +131,9 @@ if mnist_style is not None and not mnist_style.is_empty:
     steps = list(mnist_style.steps)
     if prediction is not None:
         steps.append((f"Network input (scaling: {predictor.scaler.method})", prediction.network_input))
-    st.plotly_chart(predict_charts.steps_strip(steps, mnist_style.bbox, mnist_style.center_of_mass), key="predict_steps")
+    placed = len(mnist_style.steps) - 1
+    st.plotly_chart(predict_charts.steps_strip(steps, mnist_style.bbox, mnist_style.center_of_mass,
+                                               mark_steps=range(placed, len(steps))), key="predict_steps")
     st.caption("The orange box is the ink's bounding box; the orange cross marks the centre of mass, which MNIST "
                "puts at pixel (14, 14).")
 

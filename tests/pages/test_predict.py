@@ -232,3 +232,20 @@ def test_the_active_run_answers_and_all_runs_are_side_by_side(default_model_path
                             models.DEFAULT_MODEL_NAME: "1"}
     compare = next(f for f in plotly_figures(at) if f["layout"].get("barmode") == "group")
     assert [trace["name"] for trace in compare["data"]] == list(side_by_side)
+
+
+def test_steps_strip_marks_the_box_and_the_centre_of_mass():
+    from dashboard.predict_charts import TILE, steps_strip
+
+    result = to_mnist_style(drawing("small 7"))
+    steps = result.steps + [("Network input", result.image)]
+    figure = steps_strip(steps, result.bbox, result.center_of_mass, mark_steps=(3, 4)).to_dict()
+    shapes = figure["layout"]["shapes"]
+    rectangles = [s for s in shapes if s["type"] == "rect"]
+    crosses = [s for s in shapes if s["type"] == "line"]
+    assert len(rectangles) == len(steps) + 1          # a frame per step, plus the ink's box
+    assert len(crosses) == 2 * 2                       # a cross (two lines) on each marked step
+    box = rectangles[1]                                 # drawn on the 280x280 input, shown TILE wide
+    top, left, bottom, right = result.bbox
+    assert box["x1"] - box["x0"] == pytest.approx((right - left) * TILE / 280)
+    assert box["y1"] - box["y0"] == pytest.approx((bottom - top) * TILE / 280)
