@@ -128,6 +128,11 @@ def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], titl
     return fig
 
 
+def empty_probability_bars(class_names: Sequence[str]) -> go.Figure:
+    """The probability chart before anything is drawn: every bar at 0."""
+    return probability_bars(np.zeros(len(class_names)), class_names)
+
+
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, title: str = "") -> go.Figure:
     """The 28x28 input in grey with the gradient over it: red where more ink would raise the
     answer's score, blue where it would lower it, clear where the pixel hardly matters."""

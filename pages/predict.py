@@ -52,11 +52,11 @@ except ModelUnavailable as exc:
 left, right = st.columns([1, 1.25], gap="large")
 
 with left:
-    source = st.radio("Picture", SOURCES, horizontal=True, key=state.PREDICT_SOURCE)
+    source = st.radio("Picture", SOURCES, horizontal=True, key=state.PREDICT_SOURCE, persist_state="session")
     picture = None
     true_label = None
     if source == "Draw":
-        stroke_width = st.slider("Stroke width", 8, 40, 20, key=state.PREDICT_STROKE_WIDTH)
+        stroke_width = st.slider("Stroke width", 8, 40, 20, key=state.PREDICT_STROKE_WIDTH, persist_state="session")
         generation = st.session_state.get(state.PREDICT_CANVAS_GENERATION, 0)
         drawing = st_canvas(
             stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
@@ -90,9 +90,9 @@ with left:
         st.button("Another test image", on_click=pick_random_test_image, args=(len(images),), icon="🎲")
 
     st.markdown("**MNIST's preprocessing steps**")
-    crop = st.toggle("Crop to the ink's bounding box", value=True, key=state.PREDICT_CROP)
-    fit_20 = st.toggle("Scale to fit 20x20, keeping the aspect", value=True, key=state.PREDICT_FIT_20)
-    by_mass = st.toggle("Centre by the centre of mass", value=True, key=state.PREDICT_CENTER_OF_MASS)
+    crop = st.toggle("Crop to the ink's bounding box", value=True, key=state.PREDICT_CROP, persist_state="session")
+    fit_20 = st.toggle("Scale to fit 20x20, keeping the aspect", value=True, key=state.PREDICT_FIT_20, persist_state="session")
+    by_mass = st.toggle("Centre by the centre of mass", value=True, key=state.PREDICT_CENTER_OF_MASS, persist_state="session")
     if not (crop or fit_20 or by_mass):
         st.caption("All off: the whole picture squashed into 28x28, as most drawing demos do.")
 
@@ -107,8 +107,7 @@ with right:
             # Empty bars hold the chart's place, and the browser loads its chart library now
             # rather than after the first stroke (about 3 s on a slow machine).
             predict_charts.warm_up()
-            empty = predict_charts.probability_bars(np.zeros(len(predictor.class_names)), predictor.class_names)
-            st.plotly_chart(empty, key="predict_probabilities")
+            st.plotly_chart(predict_charts.empty_probability_bars(predictor.class_names), key="predict_probabilities")
     elif predictor is not None:
         prediction = predict(predictor, mnist_style.image)
         names = predictor.class_names
@@ -119,9 +118,8 @@ with right:
             runner_up = prediction.runner_up
             st.markdown(f"**Runner-up:** {names[runner_up]} ({100 * prediction.probabilities[runner_up]:.1f}%)")
             st.caption(f"Answered by **{predictor.name}**" + ("" if predictor.is_default else " (the active run of the Train page)"))
-            if true_label is not None:
-                st.caption(f"True label: {names[true_label] if 0 <= true_label < len(names) else true_label}"
-                           + (" ✅" if true_label == prediction.label else " ❌"))
+            if true_label is not None and 0 <= true_label < len(names):
+                st.caption(f"True label: {names[true_label]}" + (" ✅" if true_label == prediction.label else " ❌"))
         st.plotly_chart(predict_charts.probability_bars(prediction.probabilities, names), key="predict_probabilities")
         st.markdown("**Why:** the gradient of the answer's score with respect to each input pixel")
         st.plotly_chart(predict_charts.saliency_overlay(mnist_style.image, prediction.saliency), key="predict_saliency")
