@@ -1,4 +1,6 @@
 """Draw and predict: a digit in, what the network sees, what it answers, and why."""
+import html
+
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
@@ -30,7 +32,7 @@ def pick_random_test_image(n_images: int) -> None:
 def big_digit(label: str, caption: str) -> None:
     st.markdown(
         f'<div style="font-size:5.5rem;font-weight:700;line-height:1;">'
-        f'<span class="predicted-digit">{label}</span></div>',
+        f'<span class="predicted-digit">{html.escape(label)}</span></div>',
         unsafe_allow_html=True,
     )
     st.caption(caption)
@@ -38,9 +40,9 @@ def big_digit(label: str, caption: str) -> None:
 
 st.title("✏️ Draw a digit, see what the network answers")
 st.markdown(
-    "Draw a digit with the mouse (or a finger). The network answers as you draw. Below, the "
-    "steps that turn your drawing into the 28x28 image MNIST's digits are: switch one off "
-    "to see why it matters."
+    "Draw a digit with the mouse (or a finger): the network answers as you draw. Below are "
+    "the steps that make your drawing look like MNIST's 28x28 digits; switch one off to see "
+    "why it matters."
 )
 
 try:
