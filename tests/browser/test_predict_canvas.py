@@ -97,3 +97,17 @@ def test_steps_switched_off_change_the_answer_of_a_small_corner_digit(predict_pa
         wait_for_app(page)
     expect(page.get_by_text("All off: the whole picture squashed into 28x28")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     expect(page.get_by_text("Placed in 28x28 by the middle of its box")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_a_bad_upload_shows_an_error_and_the_canvas_still_works(predict_page):
+    page = predict_page
+    page.get_by_text("Upload an image").click()
+    wait_for_app(page)
+    page.locator('input[type="file"]').last.set_input_files(
+        files=[{"name": "digit.png", "mimeType": "image/png", "buffer": b"this is not a picture"}])
+    expect(page.get_by_text("Could not read digit.png")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    page.get_by_text("Draw", exact=True).click()
+    wait_for_app(page)
+    box = ready_canvas(page).bounding_box()
+    draw_stroke(page, one(box["x"], box["y"]))
+    expect(page.locator(".predicted-digit")).to_have_text("1", timeout=ANSWER_TIMEOUT_MS)
