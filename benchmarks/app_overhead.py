@@ -14,7 +14,11 @@ short and a long run; the difference divided by the extra epochs is the marginal
 cost of one epoch, free of start-up, data loading and preparation. The browser's own
 CPU (drawing the chart) is not counted: in use it runs on the user's machine.
 
-    python benchmarks/app_overhead.py [--short 1] [--long 3] [--repeats 1] [--save]
+The app trains with APP_BLAS_THREADS OpenBLAS thread(s) per job (dashboard/jobs.py), so the
+like-for-like CLI run sets OPENBLAS_NUM_THREADS to the same; the CLI with OpenBLAS's default
+(one thread per core) is shown too.
+
+    python benchmarks/app_overhead.py [--short 2] [--long 5] [--repeats 1] [--save]
 
 Settings: the page's defaults, [784, 256, 128, 10], ReLU, He, Adam 1e-3, batch 128,
 seed 0, on all 60,000 MNIST images (48,000 train / 12,000 validation).
@@ -34,6 +38,8 @@ import time
 import urllib.request
 
 from common import ROOT, emit, machine, table
+
+from dashboard.jobs import APP_BLAS_THREADS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,10 +66,13 @@ def cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cli_run(epochs: int) -> dict:
+def cli_run(epochs: int, blas_threads: int | None = None) -> dict:
+    env = dict(os.environ)
+    if blas_threads is not None:
+        env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     before = cpu_seconds_children()
     out = subprocess.run([sys.executable, "-m", "nnlib", "train", *CLI_ARGS, "--epochs", str(epochs), "--json"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+                         cwd=ROOT, capture_output=True, text=True, check=True, env=env).stdout
     return {"samples_per_second": float(json.loads(out.strip().splitlines()[-1])["samples_per_second"]),
             "cpu": cpu_seconds_children() - before}
 
@@ -130,8 +139,8 @@ def app_run(browser, url: str, epochs: int, server_pid: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", type=int, default=1, help="epochs of the short run")
-    parser.add_argument("--long", type=int, default=3, help="epochs of the long run")
+    parser.add_argument("--short", type=int, default=2, help="epochs of the short run")
+    parser.add_argument("--long", type=int, default=5, help="epochs of the long run")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
@@ -145,12 +154,15 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for repeat in range(args.repeats):
                 for epochs in (args.short, args.long):
-                    cli = cli_run(epochs)
+                    cli_default = cli_run(epochs)
+                    cli = cli_run(epochs, blas_threads=APP_BLAS_THREADS)
                     app = app_run(browser, url, epochs, process.pid)
+                    runs.setdefault(("cli_default", epochs), []).append(cli_default)
                     runs.setdefault(("cli", epochs), []).append(cli)
                     runs.setdefault(("app", epochs), []).append(app)
-                    print(f"repeat {repeat + 1}, {epochs} epoch(s): CLI {cli['samples_per_second']:,.0f} samples/s "
-                          f"({cli['cpu']:.1f} CPU s), app {app['samples_per_second']:,.0f} samples/s "
+                    print(f"repeat {repeat + 1}, {epochs} epoch(s): CLI {cli_default['samples_per_second']:,.0f} "
+                          f"samples/s (default BLAS threads), {cli['samples_per_second']:,.0f} samples/s "
+                          f"({cli['cpu']:.1f} CPU s, 1 BLAS thread), app {app['samples_per_second']:,.0f} samples/s "
                           f"({app['cpu']:.1f} CPU s), {app['updates_per_second']:.2f} chart updates/s",
                           file=sys.stderr, flush=True)
             browser.close()
@@ -167,7 +179,8 @@ def main() -> None:
     rows = []
     for epochs in (args.short, args.long):
         cli_speed, app_speed = median("cli", epochs, "samples_per_second"), median("app", epochs, "samples_per_second")
-        rows.append([f"{epochs} epoch(s)", f"{cli_speed:,.0f}", f"{app_speed:,.0f}",
+        rows.append([f"{epochs} epoch(s)", f"{median('cli_default', epochs, 'samples_per_second'):,.0f}",
+                     f"{cli_speed:,.0f}", f"{app_speed:,.0f}",
                      f"{100 * (cli_speed - app_speed) / cli_speed:+.1f}%",
                      f"{median('cli', epochs, 'cpu'):.1f}", f"{median('app', epochs, 'cpu'):.1f}",
                      f"{median('app', epochs, 'updates_per_second'):.2f}"])
@@ -176,10 +189,11 @@ def main() -> None:
         "# Training in the app vs the CLI",
         "",
         f"{header}. [784, 256, 128, 10], Adam 1e-3, batch 128, seed 0, 48,000 training images; the app "
-        f"with the Train page open in headless Chromium (live chart polled every 0.5 s). Medians of "
+        f"with the Train page open in headless Chromium (live chart polled every 0.75 s). Medians of "
         f"{args.repeats} repeat(s).",
         "",
-        table(["run", "CLI samples/s", "app samples/s", "app slower by", "CLI CPU s", "app server CPU s",
+        table(["run", "CLI samples/s (default BLAS threads)", f"CLI samples/s ({APP_BLAS_THREADS} BLAS thread)",
+               "app samples/s", "app slower than CLI, same threads", "CLI CPU s", "app server CPU s",
                "chart updates/s"], rows),
         "",
         f"Marginal CPU per epoch: CLI {cpu_per_epoch['cli']:.1f} s, app server {cpu_per_epoch['app']:.1f} s: "

@@ -38,6 +38,12 @@ ACTIVE_STATUSES = frozenset({QUEUED, RUNNING, PAUSED})
 FINISHED_STATUSES = frozenset({COMPLETED, STOPPED, DIVERGED, FAILED})
 
 MAX_RUNNING_JOBS = 2          # jobs training at the same time on one server
+# OpenBLAS threads while the app trains. Measured on 2 cores (benchmarks/app_overhead.py):
+# with OpenBLAS's default (one thread per core) a training thread shares its cores with the
+# server's reruns, the live fragment and the browser, and each matrix product waits for a
+# descheduled BLAS thread: training ran 5-7x slower than the CLI. One BLAS thread per job
+# (and at most MAX_RUNNING_JOBS jobs) keeps the cores for the work.
+APP_BLAS_THREADS = 1
 KEEP_FINISHED_SECONDS = 30 * 60
 MAX_FINISHED_JOBS = 64        # finished jobs kept at most, oldest evicted first
 MAX_STEP_POINTS = 2_000       # step-loss points kept per task (averaged in windows beyond)
@@ -382,10 +388,12 @@ class JobRegistry:
     def __init__(self, max_running: int = MAX_RUNNING_JOBS,
                  keep_finished_seconds: float = KEEP_FINISHED_SECONDS,
                  max_finished: int = MAX_FINISHED_JOBS,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 blas_threads: int | None = None) -> None:
         if max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
         self.max_running = max_running
+        self.blas_threads = blas_threads
         self.keep_finished_seconds = keep_finished_seconds
         self.max_finished = max_finished
         self._clock = clock
@@ -482,6 +490,8 @@ class JobRegistry:
             return
         results: list[Any] = []
         try:
+            if self.blas_threads is not None:
+                set_blas_threads(self.blas_threads)
             for index, task in enumerate(job.tasks):
                 if job.control.stop.is_set():
                     break
@@ -511,6 +521,46 @@ class JobRegistry:
         for job_id in evicted:
             self._jobs.pop(job_id, None)
         return evicted
+
+
+def set_blas_threads(threads: int) -> int | None:
+    """Set OpenBLAS's thread count for this process (it is process-wide); returns the
+    previous count, or None when NumPy's BLAS is not an OpenBLAS we can reach."""
+    library = _openblas()
+    if library is None:
+        return None
+    previous = int(library.get())
+    library.set(int(threads))
+    return previous
+
+
+@dataclass(frozen=True)
+class _OpenBlas:
+    set: Callable[[int], None]
+    get: Callable[[], int]
+
+
+def _openblas() -> _OpenBlas | None:
+    """NumPy's OpenBLAS through ctypes (wheels name it scipy_openblas64_; Debian, openblas)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas_", "64_"), ("openblas_", "64_"), ("openblas_", "")):
+            setter = getattr(library, f"{prefix}set_num_threads{suffix}", None)
+            getter = getattr(library, f"{prefix}get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                return _OpenBlas(set=setter, get=getter)
+    return None
 
 
 def new_job_id() -> str:
@@ -582,7 +632,7 @@ def _make_cached_registry() -> Callable[[], JobRegistry]:
 
     @st.cache_resource(show_spinner=False)
     def registry() -> JobRegistry:
-        return JobRegistry()
+        return JobRegistry(blas_threads=APP_BLAS_THREADS)
 
     return registry
 

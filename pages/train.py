@@ -24,7 +24,7 @@ from nnlib.model import ModelFileError  # noqa: E402
 from nnlib.preprocessing import split_sizes  # noqa: E402
 from nnlib.training import TrainConfig  # noqa: E402
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
 QUERY_JOB = "job"
 WIDTH_CHOICES = (8, 16, 32, 64, 128, 256, 512, 1024)
 DEFAULT_WIDTHS = (256, 128, 64, 32, 16)

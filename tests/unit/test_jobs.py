@@ -341,3 +341,23 @@ def test_learning_rate_1_with_full_batch_sgd_diverges_with_advice(registry, mnis
     assert snap.status == "diverged"
     assert "smaller learning rate" in snap.message
     assert all(np.isfinite(w).all() for w in job.outputs[0].model.dense_weights())
+
+
+def test_the_registry_gives_its_jobs_the_configured_number_of_blas_threads():
+    previous = jobs.set_blas_threads(2)
+    if previous is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS reachable through ctypes")
+    try:
+        seen = []
+        scripted = ScriptedTask(epochs=1, steps=1)
+
+        def run(callback, control):
+            seen.append(jobs._openblas().get())
+            return scripted.run(callback, control)
+
+        registry = jobs.JobRegistry(blas_threads=1)
+        job, _ = registry.start("owner-a", [jobs.JobTask(label="t", epochs=1, run=run)])
+        assert job.join(WAIT) and job.status == "completed"
+        assert seen == [1]
+    finally:
+        jobs.set_blas_threads(previous)
