@@ -273,14 +273,15 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     history: dict[str, list[float]] = {k: [] for k in
                                        ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")}
     per_class_history: list[list[float]] = []
-    # Mini-batches are gathered one at a time into a small reused buffer (it stays in the
-    # CPU cache for the forward pass) instead of copying the whole shuffled set per epoch.
+    # Large batches: drop input columns that are blank in every training sample (less work).
     first = model.layers[0]
     if batch >= COMPACT_MIN_BATCH and isinstance(first, Dense) and augment is None:
         active = np.flatnonzero(np.any(x_train != 0, axis=0))
         if len(active) < x_train.shape[1]:
             x_train = np.ascontiguousarray(x_train[:, active])
             first.restrict_inputs(active)
+    # Mini-batches are gathered one at a time into a small reused buffer (it stays in the
+    # CPU cache for the forward pass) instead of copying the whole shuffled set per epoch.
     x_batch = None if full_batch else np.empty((batch, x_train.shape[1]), dtype=x_train.dtype)
     order = np.arange(n)
 
