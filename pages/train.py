@@ -21,7 +21,6 @@ from dashboard import jobs, runs, state, train_charts  # noqa: E402
 from dashboard.data import cached_dataset, current_dataset, current_preprocess_config  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
 from nnlib.model import ModelFileError  # noqa: E402
-from nnlib.preprocessing import split_sizes  # noqa: E402
 from nnlib.training import TrainConfig  # noqa: E402
 
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
@@ -159,8 +158,7 @@ except ValueError as exc:
     st.error(f"The dataset could not be loaded: {exc}")
     st.stop()
 preprocess = current_preprocess_config()
-n_used = len(dataset.x_train) if preprocess.train_size is None else min(preprocess.train_size, len(dataset.x_train))
-n_train, n_val = split_sizes(n_used, preprocess.val_fraction)
+n_used, n_train, n_val = runs.split_counts(len(dataset.x_train), preprocess)
 data_line = (f"**Data:** {dataset.name}, {'all' if preprocess.train_size is None else 'the first'} "
              f"{n_used:,} training images → **{n_train:,} to train on, {n_val:,} for validation** "
              f"(split seed {preprocess.seed}); scaling `{preprocess.scaling}`; augmentation "
@@ -190,8 +188,8 @@ with preset_cols[1]:
     st.button("Load these settings", on_click=apply_config, args=(runs.SEED_STUDY_TRAIN,),
               key="train_preset_seed_button", width="stretch")
 with preset_cols[2]:
-    st.markdown("**Fast and accurate**: [784, 256, 128, 10], Adam, mini-batches of 128, cosine "
-                "schedule, 10 epochs: about 98% on all 60,000 images.")
+    st.markdown("**Fast and accurate**: [784, 512, 256, 10], Adam, mini-batches of 128, cosine "
+                "schedule, 10 epochs: 98.2% validation, 98.4% test on all 60,000 images (about 30 s).")
     st.button("Load these settings", on_click=apply_config, args=(runs.FAST_AND_ACCURATE_TRAIN,),
               key="train_preset_fast_button", width="stretch")
 

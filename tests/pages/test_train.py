@@ -239,3 +239,55 @@ def test_download_and_upload_a_model_and_refuse_a_foreign_file():
     # Same weights, same predictions on the same validation images.
     assert np.allclose(recorded[1].extras["val_proba"], run.extras["val_proba"], atol=1e-6)
     assert at.session_state[state.TRAIN_INSPECT_RUN] == recorded[1].id
+
+
+# ---------------------------------------------------------------- the page's figure builders
+def test_weight_tiles_lay_out_each_unit_as_a_28x28_tile_scaled_to_its_own_maximum():
+    from dashboard.train_charts import weight_tiles
+
+    weights = np.zeros((784, 3))
+    weights[0, 0], weights[783, 1], weights[29, 2] = 2.0, -0.5, 0.25
+    mosaic = weight_tiles(weights, n_tiles=64, columns=2)
+    assert mosaic.shape == (28 * 2 + 1, 28 * 2 + 1)
+    assert mosaic[0, 0] == 1.0                   # unit 0, pixel (0, 0), scaled by its max 2.0
+    assert mosaic[27, 29 + 27] == -1.0           # unit 1, pixel (27, 27)
+    assert mosaic[29 + 1, 1] == 1.0              # unit 2 (second row), pixel (1, 1)
+    assert np.isnan(mosaic[28, 0]) and np.isnan(mosaic[29 + 5, 29 + 5])  # gaps and the empty 4th tile
+    with pytest.raises(ValueError, match="784"):
+        weight_tiles(np.zeros((100, 3)))
+
+
+def test_confusion_heatmap_puts_a_clickable_marker_on_every_cell():
+    from dashboard.train_charts import confusion_heatmap
+
+    cm = np.array([[5, 1, 0], [0, 7, 2], [1, 0, 9]])
+    figure = confusion_heatmap(cm, ["a", "b", "c"], selected=(1, 2)).to_dict()
+    heatmap, cells = figure["data"]
+    assert heatmap["text"] == cm.tolist()
+    customdata = np.asarray(cells["customdata"])
+    assert customdata.shape == (9, 2)
+    assert customdata[5].tolist() == [1, 2]      # row-major: true 1, predicted 2
+    assert (list(cells["x"])[5], list(cells["y"])[5]) == ("c", "b")
+    assert figure["layout"]["shapes"][0]["x0"] == 1.5 and figure["layout"]["shapes"][0]["y0"] == 0.5
+
+
+def test_thin_keeps_at_most_max_points_and_the_last_one():
+    from dashboard.train_charts import thin
+
+    xs, ys = thin(list(range(10_001)), list(range(10_001)), max_points=1000)
+    assert len(xs) <= 1000 and xs[-1] == 10_000 and ys[-1] == 10_000 and xs == sorted(xs)
+    assert thin([1, 2], [3, 4], 10) == ([1, 2], [3, 4])
+
+
+def test_cell_examples_return_the_most_confident_mistakes_first():
+    proba = np.array([[0.1, 0.9], [0.4, 0.6], [0.8, 0.2], [0.3, 0.7]], dtype=np.float32)
+    run = runs.RunRecord(id="r", name="r", model=None, train_config=None, preprocess_config=None, scaler=None,
+                         result=None, class_names=("zero", "one"),
+                         extras={"val_proba": proba, "y_val": np.array([0, 0, 0, 1]),
+                                 "val_indices": np.array([10, 11, 12, 13])})
+    indices, probabilities, total = runs.cell_examples(run, true_class=0, predicted_class=1)
+    assert total == 2 and indices.tolist() == [10, 11]
+    assert probabilities[0].tolist() == pytest.approx([0.1, 0.9])
+    assert runs.run_confusion(run).tolist() == [[1, 2], [0, 1]]
+    assert runs.most_confused_pair(runs.run_confusion(run)) == (0, 1)
+    assert runs.probability_caption(proba[0], run.class_names) == "one: 90% · zero: 10%"
