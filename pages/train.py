@@ -387,7 +387,7 @@ with confusion_tab:
                             key=state.TRAIN_CM_CHART, on_select="rerun", selection_mode="points",
                             width="stretch")
             st.caption(f"Validation set: {int(cm.sum()):,} images; rows are the true class, columns "
-                       "the prediction. Click a cell, or pick it below.")
+                       "the prediction. Click a cell, or pick it on the right.")
         with images_col:
             pick = st.columns(2)
             pick[0].selectbox("True class", range(len(class_names)), format_func=lambda i: class_names[i],

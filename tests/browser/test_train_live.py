@@ -1,6 +1,7 @@
 """The Train page in a real browser: live curve gains points, survives a page switch, Stop works."""
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import expect
@@ -60,3 +61,33 @@ def test_live_curve_grows_survives_a_page_switch_and_stops(page, app_url):
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped", exact=False).first).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Start training")).to_be_enabled(timeout=30_000)
+
+
+# Page coordinates of a confusion-matrix cell (true, predicted), from Plotly's own axes.
+CELL_POSITION = """([trueClass, predictedClass]) => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(g => (g._fullData || []).some(d => d.name === 'cells'));
+  gd.scrollIntoView();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return [box.left + xa._offset + xa.d2p(String(predictedClass)), box.top + ya._offset + ya.d2p(String(trueClass))];
+}"""
+
+
+def test_clicking_a_confusion_matrix_cell_shows_its_images(page, app_url):
+    open_page(page, app_url, "train")
+    epochs = page.get_by_role("slider", name=re.compile("Epochs"))
+    epochs.focus()
+    for _ in range(4):  # 5 -> 1 epoch
+        page.keyboard.press("ArrowLeft")
+    expect(epochs).to_have_value("1")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(re.compile(r"Completed: completed 1 epoch"))).to_be_visible(timeout=120_000)
+    summary = page.get_by_text(re.compile("validation images of"))
+    expect(summary).to_be_visible(timeout=30_000)
+    # The diagonal cell: after one epoch it surely holds images (the default cell is the
+    # most frequent mistake, so this click changes the selection).
+    x, y = page.evaluate(CELL_POSITION, [7, 7])
+    page.mouse.click(x, y)
+    expect(summary).to_contain_text(re.compile(r"validation images of 7 predicted as 7"), timeout=30_000)
+    expect(page.get_by_text(re.compile(r"^7: \d+%")).first).to_be_visible()
