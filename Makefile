@@ -41,10 +41,16 @@ browser-deps:
 		echo "Chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; \
 	fi
 
+## Run the benchmarks (PyTorch for the comparison only: pip install torch==2.13.0 into .venv).
+bench: $(VENV)/.run-deps
+	$(PY) benchmarks/bench_mlp_epoch.py
+	$(PY) benchmarks/bench_accuracy.py
+	$(PY) benchmarks/bench_seed_reproduction.py
+
 ## Retrain the bundled default model (data/models/default.npz).
 model: $(VENV)/.run-deps
-	$(PY) -m nnlib train --layers 256,128,64 --optimizer adam --lr 0.001 --batch-size 128 \
-		--epochs 12 --augment --seed 0 --out data/models/default.npz
+	OPENBLAS_NUM_THREADS=1 $(PY) -m nnlib train --layers 256,128,64 --optimizer adam --batch-size 128 \
+		--epochs 15 --schedule cosine --val-split 0.1 --seed 0 --out data/models/default.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache
