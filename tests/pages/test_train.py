@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -36,6 +37,15 @@ def current_job(at) -> jobs.TrainingJob:
     job = jobs.get_registry().get(at.session_state[state.JOB_ID])
     assert job is not None
     return job
+
+
+def wait_until_training(job: jobs.TrainingJob, timeout: float = JOIN_SECONDS) -> None:
+    """Until the job has taken a step (it may first queue behind other tests' jobs)."""
+    deadline = time.monotonic() + timeout
+    while job.snapshot().progress.samples_seen == 0:
+        assert job.active, job.snapshot().message
+        assert time.monotonic() < deadline, "the job did not start training"
+        time.sleep(0.02)
 
 
 def finish(at) -> jobs.TrainingJob:
@@ -133,6 +143,7 @@ def test_stop_ends_a_running_job():
     job = current_job(at)
     assert job.active
     assert not at.button(key="train_stop_button").disabled
+    wait_until_training(job)
     at.button(key="train_stop_button").click().run()
     job = finish(at)
     assert job.status == "stopped"
@@ -145,6 +156,8 @@ def test_pause_and_resume_from_the_page():
     at = open_train(1000, **{**SMALL_NET, state.TRAIN_EPOCHS: 300, state.TRAIN_BATCH_SIZE: 16})
     at.button(key="train_start_button").click().run()
     job = current_job(at)
+    wait_until_training(job)
+    at.run()  # the page now sees a running job: Pause is enabled
     at.button(key="train_pause_button").click().run()
     assert job.status == "paused"
     assert at.button(key="train_pause_button").label == "▶ Resume"
