@@ -2,6 +2,8 @@
 import numpy as np
 import streamlit as st
 
+from nnlib.analysis import sample_per_class
+
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
 from dashboard.page import setup_page
@@ -31,11 +33,12 @@ cols[2].metric("Test images", f"{n_test:,}")
 cols[3].metric("Classes", dataset.n_classes)
 
 st.subheader("A few of its images")
-st.caption("The first two training images of each class, as the network gets them: 28x28 pixels, 0 (black) to 255 (white).")
+st.caption("Two training images of each class, as the network gets them: 28x28 pixels, 0 (black) to 255 (white).")
+SAMPLES_PER_CLASS = 2
 samples = []
 captions = []
-for class_index, class_name in enumerate(dataset.class_names):
-    indices = np.flatnonzero(dataset.y_train == class_index)[:2]
+per_class = sample_per_class(dataset.y_train, dataset.n_classes, SAMPLES_PER_CLASS, np.random.default_rng(0))
+for class_name, indices in zip(dataset.class_names, per_class):
     for index in indices:
         samples.append(upscale(dataset.x_train[index], 3))
         captions.append(f"{class_name} · #{index}")

@@ -2,6 +2,7 @@
 from tests.pages.helpers import app_test
 
 from dashboard import state
+from nnlib.data import load_mnist
 
 
 def test_home_shows_mnist_counts_and_samples():
@@ -11,6 +12,14 @@ def test_home_shows_mnist_counts_and_samples():
     assert metrics == {"Dataset": "MNIST", "Training images": "60,000", "Test images": "10,000", "Classes": "10"}
     assert at.session_state[state.SIDEBAR_DATASET_WIDGET] == "MNIST"
     assert "MNIST" in at.selectbox(key=state.SIDEBAR_DATASET_WIDGET).options
+    # The sample grid: two images of each class, captioned with the true label and index.
+    captions = list(at.get("image")[0].captions)
+    assert len(captions) == 20
+    mnist = load_mnist()
+    for caption in captions:
+        label, index = caption.split(" · #")
+        assert mnist.y_train[int(index)] == int(label)
+    assert sorted(c.split(" ")[0] for c in captions) == sorted(list("0123456789") * 2)
 
 
 def test_home_uses_an_uploaded_dataset():
