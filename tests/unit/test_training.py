@@ -174,3 +174,30 @@ def test_large_batches_drop_blank_columns_with_the_same_result(monkeypatch):
         results.append(weights(model))
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_full_batch_row_blocks_give_the_same_result(monkeypatch):
+    import nnlib.training as training
+
+    x, y = blobs(n=400, features=16)
+    rng = np.random.default_rng(1)
+    x[rng.random(x.shape) < 0.6] = 0                      # sparse inputs, like MNIST's pixels
+    x[:, :3] = 0                                          # and a few always-blank columns
+    x_val, y_val = x[300:], y[300:]
+    x, y = x[:300], y[:300]
+    runs = []
+    for rows in (10_000, 32, 32):                         # blocks off, then on (twice)
+        monkeypatch.setattr(training, "INPUT_BLOCK_ROWS", rows)
+        model = build_mlp([16, 8], input_size=16, n_classes=3, seed=0, dtype=np.float64)
+        result = fit(model, x, y, x_val=x_val, y_val=y_val, optimizer=SGD(0.1), batch_size=None, epochs=5)
+        assert all(layer._buffers == {} for layer in model.layers if hasattr(layer, "_buffers"))
+        runs.append((weights(model), result))
+    (w_off, r_off), (w_on, r_on), (w_again, r_again) = runs
+    for a, b, c in zip(w_off, w_on, w_again):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(b, c)               # same seed, same weights, bit for bit
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(r_off.history[key], r_on.history[key], rtol=1e-10)
+    np.testing.assert_allclose(r_off.per_class_val_accuracy, r_on.per_class_val_accuracy)
+    # The caller's model still predicts in the caller's row order.
+    np.testing.assert_array_equal(model.predict(x_val).shape, (100,))
