@@ -21,7 +21,9 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 
 ## Open the dashboard at http://localhost:8501 on the bundled MNIST.
 run: $(VENV)/.run-deps
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless false
+	@echo "MNIST Lab at http://localhost:$(PORT) (Ctrl+C stops it)"
+	@$(PY) scripts/open_browser.py http://localhost:$(PORT) &
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
 ## Run the whole test suite: unit, page (AppTest) and browser (headless Chromium) tests.
 test: $(VENV)/.dev-deps browser-deps
