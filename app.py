@@ -4,7 +4,7 @@ import streamlit as st
 
 from nnlib.analysis import sample_per_class
 
-from dashboard.data import current_dataset
+from dashboard.data import current_dataset_or_stop
 from dashboard.figures import upscale
 from dashboard.page import setup_page
 
@@ -19,11 +19,7 @@ st.markdown(
     "NumPy neural-network library written for this app."
 )
 
-try:
-    dataset = current_dataset()
-except ValueError as exc:
-    st.error(f"The dataset could not be loaded: {exc}")
-    st.stop()
+dataset = current_dataset_or_stop()
 
 n_test = len(dataset.x_test) if dataset.has_test else 0
 cols = st.columns(4)

@@ -61,6 +61,16 @@ def current_dataset() -> Dataset:
     return cached_dataset(name)
 
 
+def current_dataset_or_stop() -> Dataset:
+    """The picked dataset; if it cannot be loaded, say why and stop this page's run."""
+    try:
+        return current_dataset()
+    except ValueError as exc:
+        st.error(f"The dataset could not be loaded: {exc}")
+        st.stop()
+        raise  # st.stop() ends the run; this line is never reached
+
+
 def current_preprocess_config() -> PreprocessConfig:
     """The preprocessing config of this session (the Preprocess page edits it)."""
     config = st.session_state.get(state.PREPROCESS_CONFIG)

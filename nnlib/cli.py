@@ -51,7 +51,7 @@ class ProgressBar:
         elif isinstance(event, EpochEvent):
             val = ("" if math.isnan(event.val_accuracy)
                    else f"  val loss {event.val_loss:.4f}  val acc {event.val_accuracy:.4f}")
-            self.stream.write(f"\r\033[K" if self.interactive else "")
+            self.stream.write("\r\033[K" if self.interactive else "")
             self.stream.write(f"epoch {event.epoch}/{event.epochs}  loss {event.train_loss:.4f}  "
                               f"acc {event.train_accuracy:.4f}{val}  {event.seconds:.1f} s  "
                               f"{event.samples_per_second:,.0f} samples/s\n")

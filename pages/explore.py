@@ -8,7 +8,7 @@ setup_page("Explore", "🔍")
 
 from dashboard import explore_charts as charts  # noqa: E402
 from dashboard import state  # noqa: E402
-from dashboard.data import current_dataset  # noqa: E402
+from dashboard.data import current_dataset_or_stop  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.data import Dataset  # noqa: E402
@@ -34,11 +34,7 @@ def label_of(dataset: Dataset, index: int) -> str:
 
 
 st.title("🔍 Explore the data")
-try:
-    dataset = current_dataset()
-except ValueError as exc:
-    st.error(f"The dataset could not be loaded: {exc}")
-    st.stop()
+dataset = current_dataset_or_stop()
 fingerprint = analysis.dataset_fingerprint(dataset)
 stats = dataset_statistics(fingerprint, dataset)
 names = dataset.class_names

@@ -8,7 +8,7 @@ setup_page("Preprocess", "🧪")
 
 from dashboard import preprocess_charts as charts  # noqa: E402
 from dashboard import state  # noqa: E402
-from dashboard.data import current_dataset  # noqa: E402
+from dashboard.data import current_dataset_or_stop  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.augment import DEFAULT_AUGMENT, AugmentConfig, augment_images  # noqa: E402
 from nnlib.data import PIXELS, Dataset  # noqa: E402
@@ -47,11 +47,7 @@ st.markdown(
     "Every choice here goes into one preprocessing config (shown at the bottom); "
     "the Train page trains on exactly that config."
 )
-try:
-    dataset = current_dataset()
-except ValueError as exc:
-    st.error(f"The dataset could not be loaded: {exc}")
-    st.stop()
+dataset = current_dataset_or_stop()
 n_total = len(dataset.x_train)
 if n_total < 2:
     st.error(f"{dataset.name} has {n_total} image; at least 2 are needed to split.")

@@ -18,7 +18,7 @@ from dashboard.page import setup_page
 setup_page("Train", "🏋️")
 
 from dashboard import jobs, runs, state, train_charts  # noqa: E402
-from dashboard.data import cached_dataset, current_dataset, current_preprocess_config  # noqa: E402
+from dashboard.data import cached_dataset, current_dataset, current_dataset_or_stop, current_preprocess_config  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
 from nnlib.model import ModelFileError  # noqa: E402
 from nnlib.training import TrainConfig  # noqa: E402
@@ -155,11 +155,7 @@ st.markdown(
     "falls and the accuracy climbs, epoch by epoch. Training runs in the background, so you can "
     "pause it, stop it, or visit another page and come back to it."
 )
-try:
-    dataset = current_dataset()
-except ValueError as exc:
-    st.error(f"The dataset could not be loaded: {exc}")
-    st.stop()
+dataset = current_dataset_or_stop()
 preprocess = current_preprocess_config()
 n_used, n_train, n_val = runs.split_counts(len(dataset.x_train), preprocess)
 data_line = (f"**Data:** {dataset.name}, {'all' if preprocess.train_size is None else 'the first'} "

@@ -14,6 +14,16 @@ def app_test(script: str, timeout: float = 60) -> AppTest:
     return AppTest.from_file(str(PROJECT_ROOT / script), default_timeout=timeout)
 
 
+def open_from_home(page: str, setup=None, timeout: float = 90) -> AppTest:
+    """Run ``page`` as a user reaches it: start on app.py, then switch (so the sidebar's
+    page links resolve). ``setup(at)`` may seed session state first."""
+    at = app_test("app.py", timeout)
+    if setup:
+        setup(at)
+    at.switch_page(page)
+    return at.run()
+
+
 def plotly_figures(at: AppTest) -> list[dict]:
     """The Plotly figures the page drew, as dicts (AppTest shows them as unknown elements)."""
     return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]

@@ -1,5 +1,4 @@
 """The Explore page under AppTest: values it shows for MNIST, a fake Fashion-MNIST and an unlabelled CSV."""
-import json
 
 import numpy as np
 import pytest
@@ -8,22 +7,17 @@ from streamlit.testing.v1 import AppTest
 import nnlib.data
 from dashboard import state
 from nnlib.data import FASHION_MNIST_CLASSES, Dataset
-from tests.pages.helpers import PROJECT_ROOT
+from tests.pages.helpers import open_from_home, plotly_figures
 
 PAGE = "pages/explore.py"
 
 
 def open_page(setup=None) -> AppTest:
-    """AppTest of the Explore page, entered from the app (so the sidebar's page links resolve)."""
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90)
-    if setup:
-        setup(at)
-    at.switch_page(PAGE)
-    return at.run()
+    """AppTest of this page, entered from the app."""
+    return open_from_home(PAGE, setup)
 
 
-def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+figures = plotly_figures
 
 
 def plotly_array(value) -> np.ndarray:

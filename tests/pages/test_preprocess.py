@@ -10,22 +10,18 @@ from dashboard import state
 from nnlib.augment import AugmentConfig
 from nnlib.data import FASHION_MNIST_CLASSES, Dataset
 from nnlib.preprocessing import PreprocessConfig
-from tests.pages.helpers import PROJECT_ROOT
+from tests.pages.helpers import open_from_home, plotly_figures
 from tests.pages.test_explore import plotly_array, unlabelled_csv, use_upload
 
 PAGE = "pages/preprocess.py"
 
 
 def open_page(setup=None) -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90)
-    if setup:
-        setup(at)
-    at.switch_page(PAGE)
-    return at.run()
+    """AppTest of this page, entered from the app."""
+    return open_from_home(PAGE, setup)
 
 
-def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+figures = plotly_figures
 
 
 def shapes_shown(at: AppTest) -> tuple[list[str], list[str]]:

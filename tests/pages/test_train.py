@@ -17,12 +17,14 @@ import pytest
 from dashboard import jobs, runs, state
 from nnlib.preprocessing import PreprocessConfig
 
+from streamlit.testing.v1 import AppTest
+
 from .helpers import app_test, plotly_figures
 
 JOIN_SECONDS = 120
 
 
-def open_train(train_size: int = 1000, **controls) -> "AppTest":
+def open_train(train_size: int = 1000, **controls) -> AppTest:
     at = app_test("app.py")
     at.run()
     at.session_state[state.PREPROCESS_CONFIG] = PreprocessConfig(train_size=train_size)
