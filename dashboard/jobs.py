@@ -23,6 +23,7 @@ without Streamlit.
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -492,6 +493,7 @@ class JobRegistry:
         try:
             if self.blas_threads is not None:
                 set_blas_threads(self.blas_threads)
+            sys.setswitchinterval(GIL_SWITCH_SECONDS)
             for index, task in enumerate(job.tasks):
                 if job.control.stop.is_set():
                     break
@@ -521,6 +523,12 @@ class JobRegistry:
         for job_id in evicted:
             self._jobs.pop(job_id, None)
         return evicted
+
+
+# A training step is many short NumPy calls, each needing the GIL back. With Python's
+# default 5 ms switch interval, a Streamlit rerun holding the GIL makes the trainer wait
+# up to 5 ms per call; 0.5 ms lets it back in quickly. The setting is process-wide.
+GIL_SWITCH_SECONDS = 0.0005
 
 
 def set_blas_threads(threads: int) -> int | None:
