@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -27,3 +28,18 @@ def open_from_home(page: str, setup=None, timeout: float = 90) -> AppTest:
 def plotly_figures(at: AppTest) -> list[dict]:
     """The Plotly figures the page drew, as dicts (AppTest shows them as unknown elements)."""
     return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+@contextmanager
+def serving_as_fashion_mnist(monkeypatch, dataset):
+    """Within the block, the app finds ``dataset`` as Fashion-MNIST (no Debian package needed)."""
+    import nnlib.data
+    from dashboard.data import cached_dataset
+
+    monkeypatch.setattr(nnlib.data, "fashion_mnist_available", lambda *a, **k: True)
+    monkeypatch.setattr(nnlib.data, "load_fashion_mnist", lambda *a, **k: dataset)
+    cached_dataset.clear()
+    try:
+        yield
+    finally:
+        cached_dataset.clear()

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import nnlib.data
 from dashboard import state
 from nnlib.data import FASHION_MNIST_CLASSES, Dataset
-from tests.pages.helpers import open_from_home, plotly_figures
+from tests.pages.helpers import open_from_home, plotly_figures, serving_as_fashion_mnist
 
 PAGE = "pages/explore.py"
 
@@ -120,20 +119,13 @@ def test_unusual_examples_belong_to_their_row(mnist_page):
 def test_works_on_fashion_mnist(monkeypatch, mnist):
     fake = Dataset("Fashion-MNIST", mnist.x_train[:600], mnist.y_train[:600], mnist.x_test[:100],
                    mnist.y_test[:100], FASHION_MNIST_CLASSES)
-    monkeypatch.setattr(nnlib.data, "fashion_mnist_available", lambda *a, **k: True)
-    monkeypatch.setattr(nnlib.data, "load_fashion_mnist", lambda *a, **k: fake)
-    from dashboard.data import cached_dataset
-
-    cached_dataset.clear()
-    try:
+    with serving_as_fashion_mnist(monkeypatch, fake):
         at = open_page(lambda at: at.session_state.__setitem__(state.DATASET_NAME, "Fashion-MNIST"))
         assert not at.exception
         balance = next(f for f in figures(at) if [t["type"] for t in f["data"]] == ["bar", "bar"])
         assert balance["data"][0]["x"] == list(FASHION_MNIST_CLASSES)
         assert sum(balance["data"][0]["y"]) == 600 and sum(balance["data"][1]["y"]) == 100
         assert any(c.startswith("Trouser · #") for c in sample_captions(at))
-    finally:
-        cached_dataset.clear()
 
 
 def unlabelled_csv(n: int = 40) -> bytes:

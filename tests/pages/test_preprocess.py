@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import nnlib.data
 from dashboard import state
 from nnlib.augment import AugmentConfig
 from nnlib.data import FASHION_MNIST_CLASSES, Dataset
 from nnlib.preprocessing import PreprocessConfig
-from tests.pages.helpers import open_from_home, plotly_figures
+from tests.pages.helpers import open_from_home, plotly_figures, serving_as_fashion_mnist
 from tests.pages.test_explore import plotly_array, unlabelled_csv, use_upload
 
 PAGE = "pages/preprocess.py"
@@ -128,12 +127,7 @@ def test_augmentation_preview_follows_the_strengths(mnist):
 def test_works_on_fashion_mnist(monkeypatch, mnist):
     fake = Dataset("Fashion-MNIST", mnist.x_train[:500], mnist.y_train[:500], mnist.x_test[:100],
                    mnist.y_test[:100], FASHION_MNIST_CLASSES)
-    monkeypatch.setattr(nnlib.data, "fashion_mnist_available", lambda *a, **k: True)
-    monkeypatch.setattr(nnlib.data, "load_fashion_mnist", lambda *a, **k: fake)
-    from dashboard.data import cached_dataset
-
-    cached_dataset.clear()
-    try:
+    with serving_as_fashion_mnist(monkeypatch, fake):
         at = open_page(lambda at: at.session_state.__setitem__(state.DATASET_NAME, "Fashion-MNIST"))
         assert not at.exception
         # 42,000 is more than this set has: the subset is the whole set.
@@ -141,8 +135,6 @@ def test_works_on_fashion_mnist(monkeypatch, mnist):
         assert shapes_shown(at)[0] == ["X train (784, 400)", "Y train (400,)", "X val (784, 100)", "Y val (100,)"]
         one_hot = next(f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap" and f["data"][0].get("texttemplate"))
         assert one_hot["data"][0]["x"] == list(FASHION_MNIST_CLASSES)
-    finally:
-        cached_dataset.clear()
 
 
 def test_unlabelled_csv_previews_without_one_hot():
