@@ -35,6 +35,12 @@ def wait_for_more_points(page, than: int, timeout: float = 20.0) -> int:
 def test_live_curve_grows_survives_a_page_switch_and_stops(page, app_url):
     open_page(page, app_url, "train")
     expect(page.get_by_text("No training yet")).to_be_visible(timeout=30_000)
+    # The most epochs, so that the run is still going when Stop is pressed, however fast the machine.
+    epochs = page.get_by_role("slider", name=re.compile("Epochs"))
+    epochs.focus()
+    page.keyboard.press("End")
+    expect(epochs).to_have_value("300")
+    wait_for_app(page)
     page.get_by_role("button", name="Start training").click()
 
     first = wait_for_more_points(page, 0, timeout=30)
