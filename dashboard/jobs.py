@@ -1,12 +1,13 @@
 """Background training jobs: a thread per job, a registry of jobs, a cap on how many train.
 
 Streamlit re-runs a page script on every click, and a loop in the script would freeze
-the page and die on the next click (DESIGN.md, "Training inside the app"). So training
-runs in a daemon thread that never calls ``st.*``: it only mutates a :class:`TrainingJob`
-under that job's lock. The page reads :meth:`TrainingJob.snapshot` (a consistent copy)
-from a fragment that re-runs every ``POLL_SECONDS`` and presses Pause / Resume / Stop
-through the job's :class:`nnlib.training.TrainingControl` events, which nnlib checks
-between steps.
+the page and die on the next click (DESIGN.md, "Training inside the app"). So each job
+has a daemon thread that never calls ``st.*``: it only mutates a :class:`TrainingJob`
+under that job's lock. The nnlib tasks of :func:`train_tasks` do the arithmetic in a
+child process (``dashboard.train_process``); the thread relays its events. The page
+reads :meth:`TrainingJob.snapshot` (a consistent copy) from a fragment that re-runs
+every ``POLL_SECONDS`` and presses Pause / Resume / Stop through the job's
+:class:`nnlib.training.TrainingControl` events, which reach nnlib between steps.
 
 Jobs live in a :class:`JobRegistry` (one per server, held by ``st.cache_resource``),
 keyed by an unguessable id that the page keeps in the session and in the URL, so a
@@ -23,7 +24,6 @@ without Streamlit.
 from __future__ import annotations
 
 import secrets
-import sys
 import threading
 import time
 import traceback
@@ -39,9 +39,9 @@ ACTIVE_STATUSES = frozenset({QUEUED, RUNNING, PAUSED})
 FINISHED_STATUSES = frozenset({COMPLETED, STOPPED, DIVERGED, FAILED})
 
 MAX_RUNNING_JOBS = 2          # jobs training at the same time on one server
-# OpenBLAS threads while the app trains. Measured on 2 cores (benchmarks/app_overhead.py):
-# with OpenBLAS's default (one thread per core) a training thread shares its cores with the
-# server's reruns, the live fragment and the browser, and each matrix product waits for a
+# OpenBLAS threads of each training process. Measured on 2 cores (benchmarks/app_overhead.py):
+# with OpenBLAS's default (one thread per core) training shares its cores with the server's
+# reruns, the live fragment and the browser, and each matrix product waits for a
 # descheduled BLAS thread: training ran 5-7x slower than the CLI. One BLAS thread per job
 # (and at most MAX_RUNNING_JOBS jobs) keeps the cores for the work.
 APP_BLAS_THREADS = 1
@@ -389,12 +389,10 @@ class JobRegistry:
     def __init__(self, max_running: int = MAX_RUNNING_JOBS,
                  keep_finished_seconds: float = KEEP_FINISHED_SECONDS,
                  max_finished: int = MAX_FINISHED_JOBS,
-                 clock: Callable[[], float] = time.time,
-                 blas_threads: int | None = None) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         if max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
         self.max_running = max_running
-        self.blas_threads = blas_threads
         self.keep_finished_seconds = keep_finished_seconds
         self.max_finished = max_finished
         self._clock = clock
@@ -491,9 +489,6 @@ class JobRegistry:
             return
         results: list[Any] = []
         try:
-            if self.blas_threads is not None:
-                set_blas_threads(self.blas_threads)
-            sys.setswitchinterval(GIL_SWITCH_SECONDS)
             for index, task in enumerate(job.tasks):
                 if job.control.stop.is_set():
                     break
@@ -525,105 +520,27 @@ class JobRegistry:
         return evicted
 
 
-# A training step is many short NumPy calls, each needing the GIL back. With Python's
-# default 5 ms switch interval, a Streamlit rerun holding the GIL makes the trainer wait
-# up to 5 ms per call; 0.5 ms lets it back in quickly. The setting is process-wide.
-GIL_SWITCH_SECONDS = 0.0005
-
-
-def set_blas_threads(threads: int) -> int | None:
-    """Set OpenBLAS's thread count for this process (it is process-wide); returns the
-    previous count, or None when NumPy's BLAS is not an OpenBLAS we can reach."""
-    library = _openblas()
-    if library is None:
-        return None
-    previous = int(library.get())
-    library.set(int(threads))
-    return previous
-
-
-@dataclass(frozen=True)
-class _OpenBlas:
-    set: Callable[[int], None]
-    get: Callable[[], int]
-
-
-def _openblas() -> _OpenBlas | None:
-    """NumPy's OpenBLAS through ctypes (wheels name it scipy_openblas64_; Debian, openblas)."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("openblas_", "64_"), ("openblas_", "")):
-            setter = getattr(library, f"{prefix}set_num_threads{suffix}", None)
-            getter = getattr(library, f"{prefix}get_num_threads{suffix}", None)
-            if setter is not None and getter is not None:
-                setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
-                return _OpenBlas(set=setter, get=getter)
-    return None
-
-
 def new_job_id() -> str:
     """An unguessable job id (URL-safe): knowing it is what lets a session see a job."""
     return secrets.token_urlsafe(JOB_ID_BYTES)
 
 
 # ---------------------------------------------------------------------- nnlib tasks
-class _SharedPreparation:
-    """Prepares the data once for all the tasks of one job (in the worker thread)."""
-
-    def __init__(self, dataset: Any, preprocess_config: Any) -> None:
-        self.dataset = dataset
-        self.preprocess_config = preprocess_config
-        self._prepared = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Any:
-        with self._lock:
-            if self._prepared is None:
-                from nnlib.preprocessing import prepare
-
-                self._prepared = prepare(self.dataset, self.preprocess_config)
-            return self._prepared
-
-
-def validation_outputs(model: Any, prepared: Any) -> dict[str, Any]:
-    """Validation probabilities, labels and image positions for the confusion matrix."""
-    if prepared.x_val is None or len(prepared.x_val) == 0:
-        return {}
-    return {
-        "val_proba": model.predict_proba(prepared.x_val),
-        "y_val": np.asarray(prepared.y_val, dtype=np.int64),
-        "val_indices": np.asarray(prepared.val_indices, dtype=np.int64),
-    }
-
-
-def train_tasks(dataset: Any, preprocess_config: Any, configs: list[tuple[str, Any]]) -> list[JobTask]:
-    """One :class:`JobTask` per ``(label, TrainConfig)``; the data is prepared once, lazily,
-    in the worker thread (so the page never waits for it)."""
-    shared = _SharedPreparation(dataset, preprocess_config)
+def train_tasks(dataset: Any, preprocess_config: Any, configs: list[tuple[str, Any]],
+                blas_threads: int | None = APP_BLAS_THREADS) -> list[JobTask]:
+    """One :class:`JobTask` per ``(label, TrainConfig)``, each trained in a child process
+    (``dashboard.train_process``) that prepares the data itself, so the server only
+    relays events and never competes with training for the GIL."""
+    from dashboard.train_process import run_in_child
 
     def make(label: str, config: Any) -> JobTask:
         def run(callback: Callback, control: Any) -> TaskOutput:
-            from nnlib.training import train
-
-            prepared = shared.get()
-            # A diverging run overflows on purpose; its status says so, not a warning per step.
-            with np.errstate(over="ignore", invalid="ignore"):
-                model, result = train(prepared, config, callbacks=[callback], control=control)
-                extras = validation_outputs(model, prepared)
-            return TaskOutput(label=label, model=model, result=result, train_config=config,
-                              preprocess_config=preprocess_config, scaler=prepared.scaler,
-                              dataset_name=getattr(dataset, "name", ""),
-                              class_names=tuple(prepared.class_names), extras=extras)
+            trained = run_in_child(dataset, preprocess_config, config, callback, control,
+                                   blas_threads=blas_threads)
+            return TaskOutput(label=label, model=trained["model"], result=trained["result"],
+                              train_config=config, preprocess_config=preprocess_config,
+                              scaler=trained["scaler"], dataset_name=getattr(dataset, "name", ""),
+                              class_names=trained["class_names"], extras=trained["extras"])
 
         return JobTask(label=label, epochs=config.epochs, run=run, train_config=config)
 
@@ -640,7 +557,7 @@ def _make_cached_registry() -> Callable[[], JobRegistry]:
 
     @st.cache_resource(show_spinner=False)
     def registry() -> JobRegistry:
-        return JobRegistry(blas_threads=APP_BLAS_THREADS)
+        return JobRegistry()
 
     return registry
 

@@ -6,6 +6,7 @@ two tests train a real (tiny) nnlib network.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -343,21 +344,73 @@ def test_learning_rate_1_with_full_batch_sgd_diverges_with_advice(registry, mnis
     assert all(np.isfinite(w).all() for w in job.outputs[0].model.dense_weights())
 
 
-def test_the_registry_gives_its_jobs_the_configured_number_of_blas_threads():
-    previous = jobs.set_blas_threads(2)
-    if previous is None:
-        pytest.skip("NumPy's BLAS is not an OpenBLAS reachable through ctypes")
-    try:
-        seen = []
-        scripted = ScriptedTask(epochs=1, steps=1)
+def test_a_real_run_can_be_paused_resumed_and_stopped_through_the_child_process(registry, small_mnist):
+    # Many short epochs, so the run is still going when the controls arrive.
+    config = TrainConfig(hidden_sizes=(16,), optimizer="sgd", learning_rate=0.1, batch_size=32, epochs=300)
+    preprocess = PreprocessConfig(train_size=600, val_fraction=0.2)
+    job, _ = registry.start("owner-a", jobs.train_tasks(small_mnist, preprocess, [("long", config)]))
+    wait_until(lambda: job.snapshot().progress.samples_seen > 0, timeout=60)
+    assert job.pause()
+    time.sleep(0.5)  # let the pause reach the child and the last step events arrive
+    held = job.snapshot().progress.samples_seen
+    time.sleep(0.6)
+    assert job.snapshot().progress.samples_seen == held and job.status == "paused"
+    assert job.resume()
+    wait_until(lambda: job.snapshot().progress.samples_seen > held, timeout=30)
+    assert job.stop()
+    assert job.join(30)
+    snap = job.snapshot()
+    assert snap.status == "stopped", snap.message
+    result = job.outputs[0].result
+    assert result.status == "stopped" and 0 < result.epochs_completed < 300
+    assert len(snap.history["epoch"]) == result.epochs_completed
 
-        def run(callback, control):
-            seen.append(jobs._openblas().get())
-            return scripted.run(callback, control)
 
-        registry = jobs.JobRegistry(blas_threads=1)
-        job, _ = registry.start("owner-a", [jobs.JobTask(label="t", epochs=1, run=run)])
-        assert job.join(WAIT) and job.status == "completed"
-        assert seen == [1]
-    finally:
-        jobs.set_blas_threads(previous)
+def test_the_child_trains_the_same_weights_as_nnlib_in_this_process(registry, small_mnist):
+    from nnlib.preprocessing import prepare
+    from nnlib.training import train
+
+    config = TrainConfig(hidden_sizes=(8,), optimizer="adam", learning_rate=1e-2, batch_size=50, epochs=2, seed=3)
+    preprocess = PreprocessConfig(train_size=500, val_fraction=0.2, seed=1)
+    job, _ = registry.start("owner-a", jobs.train_tasks(small_mnist, preprocess, [("same", config)]))
+    assert job.join(60) and job.status == "completed"
+    local_model, local_result = train(prepare(small_mnist, preprocess), config)
+    child_model = job.outputs[0].model
+    for mine, theirs in zip(local_model.dense_weights(), child_model.dense_weights()):
+        assert np.array_equal(mine, theirs)
+    assert job.outputs[0].result.history["train_loss"] == local_result.history["train_loss"]
+    assert child_model.metadata["train_config"] == config.to_dict()
+
+
+def test_a_failure_in_the_child_process_fails_the_job_with_its_message(registry, small_mnist):
+    from nnlib.data import Dataset
+
+    unlabelled = Dataset(name="no labels", x_train=small_mnist.x_train, y_train=np.full(600, -1),
+                         x_test=None, y_test=None, class_names=small_mnist.class_names)
+    config = TrainConfig(hidden_sizes=(8,), epochs=1)
+    job, _ = registry.start("owner-a", jobs.train_tasks(unlabelled, PreprocessConfig(), [("bad", config)]))
+    assert job.join(60)
+    snap = job.snapshot()
+    assert snap.status == "failed"
+    assert "the training images have no labels" in snap.message
+    assert "In the training process" in snap.error and "prepare" in snap.error
+    assert registry.counts()["running"] == 0
+
+
+def test_the_child_gets_the_configured_blas_threads_and_can_import_the_project():
+    from dashboard.train_process import ROOT, child_environment
+
+    env = child_environment(1)
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+    assert "OPENBLAS_NUM_THREADS" not in child_environment(None) or os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+def test_the_dataset_file_round_trips_without_pickle(tmp_path, small_mnist):
+    from dashboard.train_process import read_dataset, write_dataset
+
+    write_dataset(small_mnist, tmp_path / "d.npz")
+    back = read_dataset(tmp_path / "d.npz")
+    assert back.name == small_mnist.name and back.class_names == small_mnist.class_names
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        assert np.array_equal(getattr(back, key), getattr(small_mnist, key))

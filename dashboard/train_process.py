@@ -1,0 +1,283 @@
+"""Train one network in a child process and stream its progress back to the server.
+
+Why a process and not a thread: a training step is many short NumPy calls, and each one
+needs Python's GIL back. In a thread of the Streamlit server it waits behind every rerun
+of every page (the Train page's live chart reruns a fragment about once a second), so the
+app trained tens of percent slower than the command line. A child process has its own
+interpreter and its own core; the server only reads its events.
+
+The protocol is plain text and files, so nothing is ever unpickled:
+
+* The parent writes the dataset to ``dataset.npz`` in a fresh temporary folder and starts
+  ``python -m dashboard.train_process``. The first line on the child's stdin is the job as
+  JSON (preprocessing and training config, folder); the next lines are ``pause``,
+  ``resume`` and ``stop``. End of input means stop (the server has gone).
+* The child prints JSON lines on its stdout: ``steps`` (a batch of nnlib StepEvents, sent
+  at most every ``STEP_FLUSH_SECONDS``), ``epoch``, ``end``, and finally ``done`` once it
+  has written ``model.npz`` (nnlib's own format, loaded with ``allow_pickle=False``) and
+  ``outputs.npz`` (validation probabilities for the confusion matrix), or ``error``.
+
+:func:`run_in_child` is the parent side, used by ``dashboard.jobs.train_tasks``;
+:func:`main` is the child side. Neither imports Streamlit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+STEP_FLUSH_SECONDS = 0.1     # the child sends step events at most this often (batched)
+CONTROL_POLL_SECONDS = 0.05  # how often the parent forwards Pause / Resume / Stop
+DATASET_FILE, MODEL_FILE, OUTPUTS_FILE = "dataset.npz", "model.npz", "outputs.npz"
+
+
+class ChildProcessError(RuntimeError):
+    """The training process failed or ended without a result (the message says why)."""
+
+
+# ---------------------------------------------------------------------- the dataset file
+def write_dataset(dataset: Any, path: Path) -> None:
+    """Write a :class:`nnlib.data.Dataset` as an uncompressed ``.npz`` (arrays + JSON names)."""
+    arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train}
+    if dataset.has_test:
+        arrays.update(x_test=dataset.x_test, y_test=dataset.y_test)
+    names = json.dumps({"name": dataset.name, "class_names": list(dataset.class_names)})
+    arrays["names"] = np.frombuffer(names.encode("utf-8"), dtype=np.uint8)
+    np.savez(path, **arrays)
+
+
+def read_dataset(path: Path) -> Any:
+    """The :class:`nnlib.data.Dataset` that :func:`write_dataset` wrote (no pickle)."""
+    from nnlib.data import Dataset
+
+    with np.load(path, allow_pickle=False) as archive:
+        names = json.loads(archive["names"].tobytes().decode("utf-8"))
+        test = ("x_test" in archive.files)
+        return Dataset(name=names["name"], x_train=archive["x_train"], y_train=archive["y_train"],
+                       x_test=archive["x_test"] if test else None, y_test=archive["y_test"] if test else None,
+                       class_names=tuple(names["class_names"]))
+
+
+# ---------------------------------------------------------------------- the parent side
+def child_environment(blas_threads: int | None) -> dict[str, str]:
+    """The child's environment: this project importable, and its BLAS thread count."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    if blas_threads is not None:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(blas_threads)
+    return env
+
+
+def run_in_child(dataset: Any, preprocess_config: Any, train_config: Any, callback: Callable[[Any], None],
+                 control: Any, *, blas_threads: int | None = 1) -> dict[str, Any]:
+    """Train ``train_config`` on ``dataset`` in a child process; events go to ``callback``.
+
+    ``control`` (nnlib's TrainingControl) is forwarded: pause, resume and stop reach the
+    child within ``CONTROL_POLL_SECONDS``. Returns ``model`` (a loaded Sequential),
+    ``result`` (a TrainResult), ``scaler``, ``class_names`` and ``extras`` (validation
+    arrays). Raises :class:`ChildProcessError` when the child fails.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="mnist-lab-train-"))
+    try:
+        write_dataset(dataset, folder / DATASET_FILE)
+        job = {"folder": str(folder), "preprocess": preprocess_config.to_dict(), "train": train_config.to_dict()}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.train_process"], cwd=str(ROOT), env=child_environment(blas_threads),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        try:
+            return _supervise(process, job, callback, control, folder)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _supervise(process: subprocess.Popen, job: dict[str, Any], callback: Callable[[Any], None],
+               control: Any, folder: Path) -> dict[str, Any]:
+    """Send the job, forward control changes, hand events to ``callback`` until the end."""
+    outcome: dict[str, Any] = {}
+    reader = threading.Thread(target=_read_messages, args=(process.stdout, callback, outcome),
+                              name="train-child-reader", daemon=True)
+    reader.start()
+    sent = {"pause": False, "stop": False}
+    _send(process, json.dumps(job))
+    while reader.is_alive():
+        wanted = {"pause": control.pause.is_set(), "stop": control.stop.is_set()}
+        if wanted["stop"] and not sent["stop"]:
+            _send(process, "stop")
+        elif wanted["pause"] != sent["pause"] and not wanted["stop"]:
+            _send(process, "pause" if wanted["pause"] else "resume")
+        sent = wanted
+        reader.join(CONTROL_POLL_SECONDS)
+    code = process.wait()
+    if "error" in outcome:
+        error = ChildProcessError(outcome["error"]["message"])
+        error.add_note("In the training process:\n" + outcome["error"].get("traceback", ""))
+        raise error
+    if "done" not in outcome:
+        raise ChildProcessError(f"the training process ended without a result (exit code {code})")
+    return _collect(outcome["done"], folder)
+
+
+def _send(process: subprocess.Popen, line: str) -> None:
+    try:
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # the child has ended; its last message says how
+
+
+def _read_messages(stream: IO[str], callback: Callable[[Any], None], outcome: dict[str, Any]) -> None:
+    """The reader thread: one JSON message per line, until the child closes its stdout."""
+    from nnlib.training import EndEvent, EpochEvent, StepEvent
+
+    for line in stream:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # not ours (a library printing to stdout); the protocol lines are JSON
+        kind = message.get("type")
+        if kind == "steps":
+            for fields in message["events"]:
+                callback(StepEvent(**fields))
+        elif kind == "epoch":
+            callback(EpochEvent(**message["event"]))
+        elif kind == "end":
+            callback(EndEvent(**message["event"]))
+        elif kind in ("done", "error"):
+            outcome[kind] = message
+
+
+def _collect(done: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The child's files read back: the model through nnlib's validating loader."""
+    from nnlib.model import Sequential
+    from nnlib.preprocessing import Scaler
+    from nnlib.training import TrainResult
+
+    model = Sequential.load(folder / MODEL_FILE)
+    with np.load(folder / OUTPUTS_FILE, allow_pickle=False) as archive:
+        extras = {key: archive[key] for key in archive.files}
+    return {"model": model, "result": TrainResult(**done["result"]), "scaler": Scaler.from_dict(done["scaler"]),
+            "class_names": tuple(done["class_names"]), "extras": extras}
+
+
+# ---------------------------------------------------------------------- the child side
+class _EventWriter:
+    """nnlib callback in the child: JSON lines on the protocol stream, step events batched."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.pending: list[dict[str, Any]] = []
+        self.last_flush = time.perf_counter()
+
+    def __call__(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "StepEvent":
+            self.pending.append(asdict(event))
+            if time.perf_counter() - self.last_flush >= STEP_FLUSH_SECONDS:
+                self.flush_steps()
+            return
+        self.flush_steps()
+        self.send({"type": "epoch" if kind == "EpochEvent" else "end", "event": asdict(event)})
+
+    def flush_steps(self) -> None:
+        if self.pending:
+            self.send({"type": "steps", "events": self.pending})
+            self.pending = []
+        self.last_flush = time.perf_counter()
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(message, default=_plain) + "\n")
+        self.stream.flush()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-able")
+
+
+def _follow_commands(stream: IO[str], control: Any) -> None:
+    """The child's command thread: pause / resume / stop lines; end of input stops."""
+    for line in stream:
+        command = line.strip()
+        if command == "pause":
+            control.pause.set()
+        elif command == "resume":
+            control.pause.clear()
+        elif command == "stop":
+            control.stop.set()
+            control.pause.clear()
+    control.stop.set()
+    control.pause.clear()
+
+
+def train_job(job: dict[str, Any], writer: _EventWriter, control: Any) -> dict[str, Any]:
+    """Prepare the data, train, write ``model.npz`` and ``outputs.npz``; the ``done`` message."""
+    from nnlib.preprocessing import PreprocessConfig, prepare
+    from nnlib.training import TrainConfig, train
+
+    folder = Path(job["folder"])
+    dataset = read_dataset(folder / DATASET_FILE)
+    prepared = prepare(dataset, PreprocessConfig.from_dict(job["preprocess"]))
+    config = TrainConfig.from_dict(job["train"])
+    # A diverging run overflows on purpose; its status says so, not a warning per step.
+    with np.errstate(over="ignore", invalid="ignore"):
+        model, result = train(prepared, config, callbacks=[writer], control=control)
+        extras = validation_outputs(model, prepared)
+    model.save(folder / MODEL_FILE)
+    np.savez(folder / OUTPUTS_FILE, **extras)
+    return {"type": "done", "result": result.to_dict(), "scaler": prepared.scaler.to_dict(),
+            "class_names": list(prepared.class_names)}
+
+
+def validation_outputs(model: Any, prepared: Any) -> dict[str, np.ndarray]:
+    """Validation probabilities, labels and image positions for the confusion matrix."""
+    if prepared.x_val is None or len(prepared.x_val) == 0:
+        return {}
+    return {
+        "val_proba": model.predict_proba(prepared.x_val),
+        "y_val": np.asarray(prepared.y_val, dtype=np.int64),
+        "val_indices": np.asarray(prepared.val_indices, dtype=np.int64),
+    }
+
+
+def main() -> int:
+    """The child: read the job, train it, report; any failure becomes an ``error`` message."""
+    from nnlib.training import TrainingControl
+
+    # The protocol owns the real stdout; anything else printed goes to stderr (the server log).
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    writer = _EventWriter(protocol)
+    try:
+        job = json.loads(sys.stdin.readline())
+        control = TrainingControl()
+        threading.Thread(target=_follow_commands, args=(sys.stdin, control), daemon=True).start()
+        writer.send(train_job(job, writer, control))
+        return 0
+    except Exception as error:  # reported to the parent, which marks the job failed
+        writer.send({"type": "error", "message": f"{type(error).__name__}: {error}",
+                     "traceback": traceback.format_exc()})
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
