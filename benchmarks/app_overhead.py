@@ -204,7 +204,10 @@ def app_run(browser, url: str, epochs: int, server_pid: int, watch: bool = True)
             page.goto(job_url)
             done = page.get_by_text(finished)
             done.wait_for()
+        give_up = time.monotonic() + 120 + 20 * epochs
         while not done.count():
+            if time.monotonic() > give_up:
+                raise RuntimeError("the run did not finish; the page says: " + page.locator("body").inner_text()[-1500:])
             count = page.evaluate(COUNT_POINTS)
             now = time.monotonic()
             if count != last and count > 0:

@@ -73,9 +73,9 @@ import io  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nnlib.metrics import confusion_matrix  # noqa: E402
-from nnlib.model import Sequential, build_mlp  # noqa: E402
+from nnlib.model import Sequential  # noqa: E402
 from nnlib.preprocessing import PreprocessConfig, Scaler, flatten, split_indices, split_sizes  # noqa: E402
-from nnlib.training import TrainConfig  # noqa: E402
+from nnlib.training import TrainConfig, build_network, describe_network  # noqa: E402
 
 # The seed study trained four networks by full-batch gradient descent for 150 iterations.
 # Its write-up names the best, [784, 256, 128, 64, 10] (92% validation), and the worst,
@@ -98,14 +98,10 @@ def seed_study_configs(seed: int = 0) -> list[TrainConfig]:
     return [replace(SEED_STUDY_TRAIN, hidden_sizes=sizes, seed=seed) for sizes in SEED_STUDY_ARCHITECTURES]
 
 
-def layer_sizes(hidden_sizes, input_size: int = 784, n_classes: int = 10) -> list[int]:
-    """``[784, *hidden, 10]``: the seed study's way of writing an architecture."""
-    return [int(input_size), *(int(h) for h in hidden_sizes), int(n_classes)]
-
-
 def describe_config(config: TrainConfig, n_classes: int = 10) -> str:
-    """A short label: ``[784-256-128-10] adam lr 0.001, batch 128, 10 epochs``."""
-    sizes = "-".join(str(s) for s in layer_sizes(config.hidden_sizes, n_classes=n_classes))
+    """A short label: ``[784-256-128-10] adam lr 0.001, batch 128, 10 epochs``
+    (``[784-conv16-conv32-128-10] ...`` for a CNN)."""
+    sizes = describe_network(config, 784, n_classes, sep="-")[1:-1]
     batch = "full batch" if config.batch_size is None else f"batch {config.batch_size}"
     length = f"{config.epochs} iterations" if config.batch_size is None else f"{config.epochs} epochs"
     return f"[{sizes}] {config.optimizer} lr {config.learning_rate:g}, {batch}, {length}"
@@ -113,17 +109,21 @@ def describe_config(config: TrainConfig, n_classes: int = 10) -> str:
 
 @functools.lru_cache(maxsize=64)
 def architecture_table(hidden_sizes: tuple[int, ...], activation: str = "relu", dropout: float = 0.0,
-                       input_size: int = 784, n_classes: int = 10) -> tuple[list[dict], int]:
+                       input_size: int = 784, n_classes: int = 10,
+                       conv_channels: tuple[int, ...] = ()) -> tuple[list[dict], int]:
     """The layers of the network these settings build: rows for a table, and the parameter count.
 
-    Built with ``nnlib.model.build_mlp`` (cached by settings), so the table is what trains.
+    Built with ``nnlib.training.build_network`` (cached by settings), so the table is what
+    trains; ``output`` is each layer's output shape for one image.
     """
-    model = build_mlp(hidden_sizes, activation=activation, dropout=dropout, input_size=input_size,
-                      n_classes=n_classes, seed=0)
+    config = TrainConfig(hidden_sizes=hidden_sizes, conv_channels=conv_channels, activation=activation,
+                         dropout=dropout, seed=0)
+    model = build_network(config, input_size=input_size, n_classes=n_classes)
     rows = []
-    for row in model.layer_table():
+    for row, shape in zip(model.layer_table(), model.output_shapes()):
         rows.append({
             "layer": row["name"], "kind": row["kind"],
+            "output": " x ".join(map(str, shape)),
             "weights W": "" if row["weight_shape"] is None else " x ".join(map(str, row["weight_shape"])),
             "biases b": "" if row["bias_shape"] is None else str(row["bias_shape"][0]),
             "parameters": row["params"],
@@ -195,7 +195,7 @@ def run_table_rows(runs: list[RunRecord]) -> list[dict]:
         config, result = run.train_config, run.result
         rows.append({
             "run": run.name,
-            "layers": str(layer_sizes(config.hidden_sizes, n_classes=len(run.class_names))) if config else "uploaded",
+            "layers": describe_network(config, 784, len(run.class_names)) if config else "uploaded",
             "optimizer": config.optimizer if config else "",
             "learning rate": config.learning_rate if config else None,
             "batch": ("full" if config.batch_size is None else str(config.batch_size)) if config else "",

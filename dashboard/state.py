@@ -52,6 +52,9 @@ TRAIN_RUN_COUNTER = "train_run_counter"
 TRAIN_LAST_CM_SELECTION = "train_last_cm_selection"
 TRAIN_UPLOAD_DIGEST = "train_upload_digest"
 # Widget keys of the Train page.
+TRAIN_NETWORK = "train_network"                   # "mlp" or "cnn"
+TRAIN_CONV_STAGES = "train_conv_stages"
+TRAIN_CONV_FILTERS_PREFIX = "train_conv_filters_"   # + 1..2
 TRAIN_LAYER_COUNT = "train_layer_count"
 TRAIN_LAYER_WIDTH_PREFIX = "train_layer_width_"   # + 1..5
 TRAIN_ACTIVATION = "train_activation"

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 MAX_POINTS = 2_000
-LIVE_STEP_POINTS = 1_000   # step-loss points per live redraw
+LIVE_STEP_POINTS = 300   # step-loss points per live redraw
 TRAIN_COLOR, VAL_COLOR, STEP_COLOR = "#4C6EF5", "#F76707", "rgba(76,110,245,0.35)"
 RUN_COLORS = ("#4C6EF5", "#F76707", "#2B8A3E", "#AE3EC9", "#E03131", "#1098AD", "#F59F00",
               "#5C940D", "#862E9C", "#495057", "#C2255C", "#364FC7")
@@ -184,10 +184,11 @@ def weight_tiles(weights: np.ndarray, n_tiles: int = 64, columns: int = 8, side:
     return mosaic
 
 
-def first_layer_weights(weights: np.ndarray, n_tiles: int = 64, columns: int = 8) -> go.Figure:
+def first_layer_weights(weights: np.ndarray, n_tiles: int = 64, columns: int = 8, side: int = 28) -> go.Figure:
     """What each first-layer unit looks for: its 784 incoming weights as a 28x28 image
-    (red = this pixel's ink pushes the unit up, blue = down)."""
-    mosaic = weight_tiles(weights, n_tiles=n_tiles, columns=columns)
+    (red = this pixel's ink pushes the unit up, blue = down); or, with ``side=5``, a
+    convolution's 5x5 filters ``(25, filters)``."""
+    mosaic = weight_tiles(weights, n_tiles=n_tiles, columns=columns, side=side)
     fig = go.Figure(go.Heatmap(z=mosaic, colorscale="RdBu", reversescale=True, zmin=-1, zmax=1,
                                zmid=0, showscale=False, hoverinfo="skip"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False)
@@ -200,7 +201,7 @@ def first_layer_weights(weights: np.ndarray, n_tiles: int = 64, columns: int = 8
 
 def weight_histograms(weights: Sequence[np.ndarray], names: Sequence[str] | None = None,
                       bins: int = 60) -> go.Figure:
-    """One histogram per Dense layer of its weights (counted here; only bars are sent)."""
+    """One histogram per layer of its weights, Dense or Conv2D (counted here; only bars are sent)."""
     count = len(weights)
     names = list(names) if names is not None else [f"Dense {i + 1}" for i in range(count)]
     fig = make_subplots(rows=1, cols=max(count, 1), subplot_titles=names[:count] or None,

@@ -11,6 +11,7 @@ Samples are rows: a batch of images is ``(n, 784)``.
 """
 from pathlib import Path
 
+from .conv import Conv2D, Flatten, MaxPool2D, Reshape, build_cnn
 from .data import Dataset, available_datasets, load_dataset, load_mnist
 from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
@@ -20,13 +21,14 @@ from .optimizers import SGD, Adam, Momentum, make_optimizer
 from .preprocessing import PreparedData, PreprocessConfig, Scaler, prepare
 from .schedules import Constant, Cosine, StepDecay, make_schedule
 from .training import (
-    EndEvent, EpochEvent, StepEvent, TrainConfig, TrainingControl, TrainResult, fit, train,
+    EndEvent, EpochEvent, StepEvent, TrainConfig, TrainingControl, TrainResult, build_network, fit, train,
 )
 from .version import __version__
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "models" / "default.npz"
 
 __all__ = [
+    "Conv2D", "Flatten", "MaxPool2D", "Reshape", "build_cnn",
     "Dataset", "available_datasets", "load_dataset", "load_mnist",
     "Dense", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh",
     "MeanSquaredError", "SoftmaxCrossEntropy",
@@ -36,5 +38,5 @@ __all__ = [
     "PreparedData", "PreprocessConfig", "Scaler", "prepare",
     "Constant", "Cosine", "StepDecay", "make_schedule",
     "EndEvent", "EpochEvent", "StepEvent", "TrainConfig", "TrainingControl", "TrainResult",
-    "fit", "train", "__version__", "DEFAULT_MODEL_PATH",
+    "build_network", "fit", "train", "__version__", "DEFAULT_MODEL_PATH",
 ]

@@ -21,7 +21,7 @@ from typing import Any, Sequence, TextIO
 
 import numpy as np
 
-from .training import EndEvent, EpochEvent, StepEvent, TrainConfig, train
+from .training import EndEvent, EpochEvent, StepEvent, TrainConfig, describe_network, train
 
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3}
 BAR_WIDTH = 24
@@ -75,6 +75,18 @@ def _layers(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _conv(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none", "0"):
+        return ()
+    try:
+        channels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--conv expects filter counts like 16,32, got {text!r}") from None
+    if min(channels, default=0) < 1:
+        raise argparse.ArgumentTypeError(f"--conv expects positive filter counts like 16,32, got {text!r}")
+    return channels
+
+
 def _batch_size(text: str) -> int | None:
     if text.strip().lower() == "full":
         return None
@@ -91,9 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train_cmd = commands.add_parser("train", help="train an MLP and optionally save it")
+    train_cmd = commands.add_parser("train", help="train an MLP (or a CNN with --conv) and optionally save it")
     train_cmd.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, or a folder/.csv/.npz path")
     train_cmd.add_argument("--layers", type=_layers, default=(256, 128, 64), help="hidden sizes, e.g. 256,128,64")
+    train_cmd.add_argument("--conv", type=_conv, default=(), metavar="16,32",
+                           help="a CNN: filters of each 5x5 convolution + 2x2 max-pool stage before the "
+                                "--layers (default: none, an MLP)")
     train_cmd.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
     train_cmd.add_argument("--init", default="he", choices=["he", "glorot", "seed", "small"])
     train_cmd.add_argument("--dropout", type=float, default=0.0)
@@ -153,12 +168,12 @@ def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[st
     prepared = prepare(dataset, PreprocessConfig(train_size=args.train_size, val_fraction=args.val_split,
                                                  seed=args.seed, scaling=args.scaling, augment=augment))
     config = TrainConfig(
-        hidden_sizes=args.layers, activation=args.activation, init=args.init, dropout=args.dropout,
+        hidden_sizes=args.layers, conv_channels=args.conv, activation=args.activation, init=args.init, dropout=args.dropout,
         optimizer=args.optimizer, learning_rate=args.lr or DEFAULT_LEARNING_RATES[args.optimizer],
         momentum=args.momentum, nesterov=args.nesterov, batch_size=args.batch_size, epochs=args.epochs,
         l2=args.l2, schedule=args.schedule, seed=args.seed)
     err.write(f"{dataset.name}: {len(prepared.x_train):,} training / {len(prepared.x_val):,} validation images; "
-              f"network {[prepared.x_train.shape[1], *config.hidden_sizes, len(prepared.class_names)]}, "
+              f"network {describe_network(config, prepared.x_train.shape[1], len(prepared.class_names))}, "
               f"{config.optimizer} lr {config.learning_rate:g}, batch {config.batch_size or 'full'}\n")
     model, result = train(prepared, config, callbacks=[ProgressBar(err)])
     train_scores = model.evaluate(prepared.x_train, prepared.y_train)

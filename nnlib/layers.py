@@ -351,6 +351,13 @@ def make_activation(name: str) -> Layer:
         raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}") from None
 
 
+def all_layer_kinds() -> dict[str, type[Layer]]:
+    """Every layer class by its ``kind``, the image layers of :mod:`nnlib.conv` included."""
+    from .conv import Conv2D, Flatten, MaxPool2D, Reshape
+
+    return {**LAYER_KINDS, **{cls.kind: cls for cls in (Reshape, Flatten, Conv2D, MaxPool2D)}}
+
+
 def layer_from_config(config: dict[str, Any], dtype: Any = DEFAULT_DTYPE,
                       rng: np.random.Generator | None = None) -> Layer:
     """Rebuild a layer from :meth:`Layer.config` (weights are set separately)."""
@@ -358,11 +365,15 @@ def layer_from_config(config: dict[str, Any], dtype: Any = DEFAULT_DTYPE,
         raise ValueError(f"a layer config must be a dict with a 'kind', got {config!r}")
     kind = config["kind"]
     args = {k: v for k, v in config.items() if k != "kind"}
-    if kind not in LAYER_KINDS:
-        raise ValueError(f"unknown layer kind {kind!r}; expected one of {sorted(LAYER_KINDS)}")
+    kinds = all_layer_kinds()
+    if kind not in kinds:
+        raise ValueError(f"unknown layer kind {kind!r}; expected one of {sorted(kinds)}")
     if kind == "Dense":
         return Dense(int(args["in_features"]), int(args["out_features"]),
                      init=args.get("init", "he"), rng=rng, dtype=dtype)
+    if kind == "Conv2D":
+        return kinds[kind](int(args["in_channels"]), int(args["out_channels"]), int(args["kernel_size"]),
+                           padding=int(args.get("padding", 0)), init=args.get("init", "he"), rng=rng, dtype=dtype)
     if kind == "Dropout":
         return Dropout(float(args.get("rate", 0.5)), rng=rng)
-    return LAYER_KINDS[kind](**args)
+    return kinds[kind](**args)

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
+from .conv import Conv2D, Reshape
 from .layers import DEFAULT_DTYPE, Dense, Dropout, Layer, layer_from_config, make_activation
 from .losses import SoftmaxCrossEntropy
 from .version import __version__
@@ -30,6 +31,7 @@ FILE_FORMAT = "nnlib.Sequential"
 FILE_FORMAT_VERSION = 1
 HEADER_KEY = "__nnlib_header__"
 EVAL_BATCH = 4096
+CONV_EVAL_BATCH = 256  # a CNN's patch matrices grow with the batch: keep them in the cache
 
 
 class ModelFileError(ValueError):
@@ -55,9 +57,9 @@ class Sequential:
             raise ValueError("a Sequential model needs at least one layer")
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._lock = threading.Lock()
-        # An activation may overwrite its input when that input is a fresh Dense output.
+        # An activation may overwrite its input when that input is a fresh Dense or Conv2D output.
         for previous, layer in zip(self.layers, self.layers[1:]):
-            layer.inplace = isinstance(previous, Dense) and not isinstance(layer, Dropout)
+            layer.inplace = isinstance(previous, (Dense, Conv2D)) and not isinstance(layer, Dropout)
         parametrised = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_param_index = parametrised[0] if parametrised else len(self.layers)
         self._pack_parameters()
@@ -91,11 +93,18 @@ class Sequential:
     # ------------------------------------------------------------------ shapes & info
     @property
     def input_size(self) -> int | None:
-        """Number of input features (the first Dense layer's ``in_features``)."""
+        """Number of input features: what the first Reshape or Dense layer takes."""
         for layer in self.layers:
+            if isinstance(layer, Reshape):
+                return layer.size
             if isinstance(layer, Dense):
                 return layer.in_features
         return None
+
+    @property
+    def is_convolutional(self) -> bool:
+        """True when the network has Conv2D layers (a CNN)."""
+        return any(isinstance(layer, Conv2D) for layer in self.layers)
 
     @property
     def n_classes(self) -> int | None:
@@ -122,6 +131,22 @@ class Sequential:
         """The layer configs, in order (JSON-able)."""
         return [layer.config() for layer in self.layers]
 
+    def weight_arrays(self) -> list[np.ndarray]:
+        """Every layer's ``W`` in order: Conv2D kernels ``(k, k, in, out)`` and Dense matrices."""
+        return [layer.params["W"] for layer in self.layers if "W" in layer.params]
+
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        """Each layer's output shape for one sample (found by a forward pass of one zero image)."""
+        if self.input_size is None:
+            return []
+        x = np.zeros((1, self.input_size), dtype=self.dtype)
+        shapes = []
+        with self._lock:
+            for layer in self.layers:
+                x = layer.forward(x, False)
+                shapes.append(tuple(x.shape[1:]))
+        return shapes
+
     def dense_weights(self) -> list[np.ndarray]:
         """The weight matrices ``W`` of the Dense layers, ``(fan_in, fan_out)`` each.
 
@@ -145,13 +170,12 @@ class Sequential:
 
     def summary(self) -> str:
         """A printable table of the layers, their output sizes and parameter counts."""
-        lines = [f"{'layer':<14}{'kind':<11}{'output':>8}{'params':>11}", "-" * 44]
-        width = self.input_size
-        for row, layer in zip(self.layer_table(), self.layers):
-            if isinstance(layer, Dense):
-                width = layer.out_features
-            lines.append(f"{row['name']:<14}{row['kind']:<11}{width!s:>8}{row['params']:>11,}")
-        lines += ["-" * 44, f"total parameters: {self.parameter_count:,} ({self.dtype.name})"]
+        lines = [f"{'layer':<14}{'kind':<11}{'output':>12}{'params':>11}", "-" * 48]
+        shapes = self.output_shapes() or [()] * len(self.layers)
+        for row, shape in zip(self.layer_table(), shapes):
+            output = "x".join(str(size) for size in shape)
+            lines.append(f"{row['name']:<14}{row['kind']:<11}{output:>12}{row['params']:>11,}")
+        lines += ["-" * 48, f"total parameters: {self.parameter_count:,} ({self.dtype.name})"]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -190,14 +214,20 @@ class Sequential:
         first = 0 if input_grad else self._first_param_index
         for index in range(len(self.layers) - 1, first - 1, -1):
             layer = self.layers[index]
-            if index == first and not input_grad and isinstance(layer, Dense):
+            if index == first and not input_grad and isinstance(layer, (Dense, Conv2D)):
                 layer.backward(grad, input_grad=False)
                 return None
             grad = layer.backward(grad)
         return grad
 
-    def _logits_batched(self, x: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
+    @property
+    def eval_batch_size(self) -> int:
+        """Images per forward pass when evaluating or predicting many at once."""
+        return CONV_EVAL_BATCH if self.is_convolutional else EVAL_BATCH
+
+    def _logits_batched(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         x = self._check_input(x)
+        batch_size = batch_size or self.eval_batch_size
         if len(x) <= batch_size:
             return self._forward(x, False)
         return np.concatenate([self._forward(x[i:i + batch_size], False)
@@ -225,9 +255,10 @@ class Sequential:
             return {"loss": float("nan"), "accuracy": float("nan")}
         loss_fn = SoftmaxCrossEntropy()
         total_loss, correct = 0.0, 0
-        for start in range(0, len(x), EVAL_BATCH):
-            logits = self._forward(x[start:start + EVAL_BATCH], False)
-            labels = y[start:start + EVAL_BATCH]
+        batch = self.eval_batch_size
+        for start in range(0, len(x), batch):
+            logits = self._forward(x[start:start + batch], False)
+            labels = y[start:start + batch]
             correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
             total_loss += loss_fn.forward(logits, labels) * len(labels)
         return {"loss": total_loss / len(x), "accuracy": correct / len(x)}

@@ -24,10 +24,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .conv import build_cnn
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy
 from .metrics import per_class_accuracy
-from .model import EVAL_BATCH, Sequential, build_mlp
+from .model import Sequential, build_mlp
 from .optimizers import Adam, Optimizer, make_optimizer
 from .schedules import make_schedule
 from .version import __version__
@@ -206,9 +207,12 @@ class TrainConfig:
 
     ``batch_size=None`` means full batch: one step per epoch over all training samples,
     as the seed study did (150 "iterations" = 150 epochs of one step).
+    ``conv_channels`` empty is an MLP; ``(16, 32)`` puts two 5x5 convolution + 2x2
+    max-pool stages before the Dense layers of ``hidden_sizes`` (a CNN, :func:`nnlib.conv.build_cnn`).
     """
 
     hidden_sizes: tuple[int, ...] = (256, 128, 64)
+    conv_channels: tuple[int, ...] = ()
     activation: str = "relu"
     init: str = "he"
     dropout: float = 0.0
@@ -224,6 +228,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
@@ -234,6 +239,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["hidden_sizes"] = list(self.hidden_sizes)
+        data["conv_channels"] = list(self.conv_channels)
         return data
 
     @classmethod
@@ -265,10 +271,11 @@ def _evaluate(model: Sequential, x: np.ndarray, y: np.ndarray, n_classes: int,
     loss_fn = SoftmaxCrossEntropy()
     predictions = np.empty(len(x), dtype=np.int64)
     total = 0.0
-    for start in range(0, len(x), EVAL_BATCH):
-        logits = model._forward(x[start:start + EVAL_BATCH], False)
+    batch = model.eval_batch_size
+    for start in range(0, len(x), batch):
+        logits = model._forward(x[start:start + batch], False)
         predictions[start:start + len(logits)] = logits.argmax(axis=1)
-        total += loss_fn.forward(logits, y[start:start + EVAL_BATCH]) * len(logits)
+        total += loss_fn.forward(logits, y[start:start + batch]) * len(logits)
     accuracy = float(np.count_nonzero(predictions == y) / len(y))
     return total / len(x), accuracy, per_class_accuracy(y, predictions, n_classes).tolist()
 
@@ -504,10 +511,7 @@ def train(prepared: Any, config: TrainConfig, callbacks: Sequence[Callback] = ()
     so that inference scales inputs the same way), the metrics, the class names, the
     training config and the nnlib version: :meth:`Sequential.save` writes it all.
     """
-    n_classes = len(prepared.class_names)
-    model = build_mlp(config.hidden_sizes, activation=config.activation, init=config.init,
-                      dropout=config.dropout, input_size=prepared.x_train.shape[1],
-                      n_classes=n_classes, seed=config.seed)
+    model = build_network(config, input_size=prepared.x_train.shape[1], n_classes=len(prepared.class_names))
     optimizer = make_optimizer(config.optimizer, config.learning_rate, momentum=config.momentum,
                                nesterov=config.nesterov, l2=config.l2)
     schedule = make_schedule(config.schedule, config.learning_rate, config.epochs)
@@ -534,6 +538,24 @@ def train(prepared: Any, config: TrainConfig, callbacks: Sequence[Callback] = ()
         "train_config": config.to_dict(),
     })
     return model, result
+
+
+def build_network(config: TrainConfig, input_size: int = 784, n_classes: int = 10) -> Sequential:
+    """The untrained network ``config`` describes: an MLP, or a CNN when it has ``conv_channels``."""
+    if config.conv_channels:
+        return build_cnn(config.conv_channels, config.hidden_sizes, activation=config.activation,
+                         init=config.init, dropout=config.dropout, input_size=input_size,
+                         n_classes=n_classes, seed=config.seed)
+    return build_mlp(config.hidden_sizes, activation=config.activation, init=config.init,
+                     dropout=config.dropout, input_size=input_size, n_classes=n_classes, seed=config.seed)
+
+
+def describe_network(config: TrainConfig, input_size: int = 784, n_classes: int = 10, sep: str = ", ") -> str:
+    """The seed study's way of writing a network, convolutions included:
+    ``[784, 256, 128, 10]``, or ``[784, conv16, conv32, 128, 10]`` for a CNN."""
+    parts = [str(input_size), *(f"conv{c}" for c in config.conv_channels),
+             *(str(h) for h in config.hidden_sizes), str(n_classes)]
+    return "[" + sep.join(parts) + "]"
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -21,13 +21,17 @@ from dashboard import jobs, runs, state, train_charts  # noqa: E402
 from dashboard.data import cached_dataset, current_dataset, current_dataset_or_stop, current_preprocess_config  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
 from nnlib.model import ModelFileError  # noqa: E402
-from nnlib.training import TrainConfig  # noqa: E402
+from nnlib.training import TrainConfig, describe_network  # noqa: E402
 
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
 QUERY_JOB = "job"
 WIDTH_CHOICES = (8, 16, 32, 64, 128, 256, 512, 1024)
 DEFAULT_WIDTHS = (256, 128, 64, 32, 16)
 MAX_HIDDEN_LAYERS = 5
+NETWORKS = {"mlp": "MLP: dense layers", "cnn": "CNN: convolutions, then dense layers"}
+FILTER_CHOICES = (4, 8, 16, 32, 64)
+DEFAULT_FILTERS = (16, 32)
+MAX_CONV_STAGES = 2   # 28 -> 24 -> 12 -> 8 -> 4 with 5x5 kernels and 2x2 pooling; a third does not fit
 ACTIVATIONS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
 INITS = {"he": "He (for ReLU)", "glorot": "Glorot / Xavier", "seed": "Seed study's", "small": "Small N(0, 0.01²)"}
 OPTIMIZERS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
@@ -61,6 +65,7 @@ def attach_job() -> jobs.TrainingJob | None:
 def widget_defaults() -> None:
     """First visit: the controls start on a small, quick network."""
     defaults = {
+        state.TRAIN_NETWORK: "mlp", state.TRAIN_CONV_STAGES: 2,
         state.TRAIN_LAYER_COUNT: 2, state.TRAIN_ACTIVATION: "relu", state.TRAIN_INIT: "he",
         state.TRAIN_OPTIMIZER: "adam", state.TRAIN_LEARNING_RATE: 1e-3, state.TRAIN_MOMENTUM: 0.9,
         state.TRAIN_BATCH_SIZE: 128, state.TRAIN_EPOCHS: 5, state.TRAIN_L2: 0.0,
@@ -68,6 +73,8 @@ def widget_defaults() -> None:
     }
     for index, width in enumerate(DEFAULT_WIDTHS, start=1):
         defaults[f"{state.TRAIN_LAYER_WIDTH_PREFIX}{index}"] = width
+    for index, filters in enumerate(DEFAULT_FILTERS, start=1):
+        defaults[f"{state.TRAIN_CONV_FILTERS_PREFIX}{index}"] = filters
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
 
@@ -77,8 +84,10 @@ def config_from_controls() -> TrainConfig:
     ss = st.session_state
     count = int(ss[state.TRAIN_LAYER_COUNT])
     batch = ss[state.TRAIN_BATCH_SIZE]
+    stages = int(ss[state.TRAIN_CONV_STAGES]) if ss[state.TRAIN_NETWORK] == "cnn" else 0
     return TrainConfig(
         hidden_sizes=tuple(int(ss[f"{state.TRAIN_LAYER_WIDTH_PREFIX}{i}"]) for i in range(1, count + 1)),
+        conv_channels=tuple(int(ss[f"{state.TRAIN_CONV_FILTERS_PREFIX}{i}"]) for i in range(1, stages + 1)),
         activation=ss[state.TRAIN_ACTIVATION], init=ss[state.TRAIN_INIT], dropout=float(ss[state.TRAIN_DROPOUT]),
         optimizer=ss[state.TRAIN_OPTIMIZER], learning_rate=float(ss[state.TRAIN_LEARNING_RATE]),
         momentum=float(ss[state.TRAIN_MOMENTUM]), batch_size=None if batch == FULL_BATCH else int(batch),
@@ -90,6 +99,11 @@ def config_from_controls() -> TrainConfig:
 def apply_config(config: TrainConfig) -> None:
     """Set the controls to ``config`` (a preset)."""
     ss = st.session_state
+    ss[state.TRAIN_NETWORK] = "cnn" if config.conv_channels else "mlp"
+    if config.conv_channels:
+        ss[state.TRAIN_CONV_STAGES] = len(config.conv_channels)
+        for index, filters in enumerate(config.conv_channels, start=1):
+            ss[f"{state.TRAIN_CONV_FILTERS_PREFIX}{index}"] = filters
     ss[state.TRAIN_LAYER_COUNT] = len(config.hidden_sizes)
     for index, width in enumerate(config.hidden_sizes, start=1):
         ss[f"{state.TRAIN_LAYER_WIDTH_PREFIX}{index}"] = width
@@ -198,8 +212,19 @@ with preset_cols[2]:
 st.subheader("Network and optimiser")
 net_col, opt_col, table_col = st.columns([1, 1, 1.3])
 with net_col:
-    st.slider("Hidden layers", 0, MAX_HIDDEN_LAYERS, key=state.TRAIN_LAYER_COUNT, persist_state="session",
-              help="0 = no hidden layer: softmax regression straight from the pixels.")
+    st.radio("Network", list(NETWORKS), format_func=NETWORKS.get, key=state.TRAIN_NETWORK,
+             persist_state="session",
+             help="A CNN slides small 5x5 filters over the image (each followed by a 2x2 max-pool) "
+                  "before the dense layers: it sees strokes where they are, and reaches 99%.")
+    if st.session_state[state.TRAIN_NETWORK] == "cnn":
+        st.slider("Convolution stages", 1, MAX_CONV_STAGES, key=state.TRAIN_CONV_STAGES, persist_state="session",
+                  help="Each stage: 5x5 convolution, activation, 2x2 max-pool (28 → 12 → 4 pixels).")
+        for index in range(1, int(st.session_state[state.TRAIN_CONV_STAGES]) + 1):
+            st.select_slider(f"Filters in convolution {index}", FILTER_CHOICES,
+                             key=f"{state.TRAIN_CONV_FILTERS_PREFIX}{index}", persist_state="session")
+    st.slider("Hidden layers" + (" (dense, after the convolutions)" if st.session_state[state.TRAIN_NETWORK] == "cnn"
+                                 else ""), 0, MAX_HIDDEN_LAYERS, key=state.TRAIN_LAYER_COUNT, persist_state="session",
+              help="0 = no hidden layer: softmax regression straight from the pixels (or the feature maps).")
     for index in range(1, int(st.session_state[state.TRAIN_LAYER_COUNT]) + 1):
         st.select_slider(f"Units in hidden layer {index}", WIDTH_CHOICES,
                          key=f"{state.TRAIN_LAYER_WIDTH_PREFIX}{index}", persist_state="session")
@@ -231,12 +256,13 @@ with opt_col:
 config = config_from_controls()
 with table_col:
     rows, parameter_count = runs.architecture_table(config.hidden_sizes, config.activation, config.dropout,
-                                                    784, dataset.n_classes)
-    sizes = runs.layer_sizes(config.hidden_sizes, n_classes=dataset.n_classes)
+                                                    784, dataset.n_classes, config.conv_channels)
     st.metric("Parameters", f"{parameter_count:,}")
-    st.markdown(f"Layers: **{sizes}**")
+    st.markdown(f"Layers: **{describe_network(config, 784, dataset.n_classes)}**")
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units).")
+    st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units)."
+               + (" A Conv2D's W is (5 x 5 x channels in x filters): each filter is one 5x5 pattern, "
+                  "matched at every position of the image." if config.conv_channels else ""))
 
 # ---------------------------------------------------------------------- start / pause / stop
 status = job.status if job is not None else None
@@ -422,13 +448,22 @@ with classes_tab:
         st.caption("Per-class accuracy over epochs is recorded while training; this run has none.")
 
 with weights_tab:
-    first = run.model.dense_weights()[0]
-    st.plotly_chart(train_charts.first_layer_weights(first), width="stretch", key="train_weights_chart")
-    st.caption(f"The first {min(64, first.shape[1])} of {first.shape[1]} units of the first layer: each tile is "
-               "that unit's 784 incoming weights as a 28x28 image (red: ink here raises the unit, blue: lowers it).")
+    first = run.model.weight_arrays()[0]
+    if first.ndim == 4:  # Conv2D kernels (k, k, channels in, filters): the first layer sees one channel
+        side = first.shape[0]
+        st.plotly_chart(train_charts.first_layer_weights(first[:, :, 0, :].reshape(side * side, -1), side=side),
+                        width="stretch", key="train_weights_chart")
+        st.caption(f"The {first.shape[3]} filters of the first convolution, {side}x{side} each: the pattern "
+                   "each one looks for at every position of the image (red: ink here raises its output, "
+                   "blue: lowers it). Edges and stroke ends, mostly.")
+    else:
+        st.plotly_chart(train_charts.first_layer_weights(first), width="stretch", key="train_weights_chart")
+        st.caption(f"The first {min(64, first.shape[1])} of {first.shape[1]} units of the first layer: each tile "
+                   "is that unit's 784 incoming weights as a 28x28 image (red: ink here raises the unit, "
+                   "blue: lowers it).")
 
 with histogram_tab:
-    weights = run.model.dense_weights()
-    st.plotly_chart(train_charts.weight_histograms(weights, [f"W{i + 1} {w.shape[0]}x{w.shape[1]}"
+    weights = run.model.weight_arrays()
+    st.plotly_chart(train_charts.weight_histograms(weights, [f"W{i + 1} {'x'.join(map(str, w.shape))}"
                                                              for i, w in enumerate(weights)]),
                     width="stretch", key="train_histogram_chart")

@@ -1,0 +1,247 @@
+"""Layers for images: Reshape, Flatten, Conv2D and MaxPool2D, for a small CNN on MNIST.
+
+Images travel as ``(n, height, width, channels)`` arrays ("NHWC", channels last), so a
+convolution is one matrix product: every ``k x k x channels`` patch becomes a row of a
+matrix ("im2col", built with NumPy's ``sliding_window_view`` and one copy), multiplied by
+the kernels reshaped to ``(k * k * channels, filters)``. The result is already NHWC,
+with no transpose. Backward is two more products: ``cols.T @ g`` for the kernels and
+``g @ W.T`` for the patches, which are added back onto the image they came from
+("col2im", ``k * k`` strided additions). The rest of nnlib sees flat ``(n, 784)`` rows:
+a :class:`Reshape` turns them into images at the start of the network, a :class:`Flatten`
+turns feature maps back into rows before the Dense layers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .initializers import get_initializer
+from .layers import DEFAULT_DTYPE, Layer
+
+
+class Reshape(Layer):
+    """Give each sample the shape ``shape`` (e.g. ``(28, 28, 1)`` for flat MNIST rows)."""
+
+    kind = "Reshape"
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+        if not self.shape or any(s < 1 for s in self.shape):
+            raise ValueError(f"Reshape needs positive sizes, got {self.shape}")
+        self._input_shape: tuple[int, ...] | None = None
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if math.prod(x.shape[1:]) != self.size:
+            raise ValueError(f"cannot reshape samples of shape {x.shape[1:]} to {self.shape}")
+        self._input_shape = x.shape
+        return x.reshape((len(x), *self.shape))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.reshape(self._input_shape)
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "shape": list(self.shape)}
+
+
+class Flatten(Layer):
+    """Feature maps ``(n, h, w, c)`` to rows ``(n, h * w * c)`` for the Dense layers."""
+
+    kind = "Flatten"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._input_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._input_shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.reshape(self._input_shape)
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every deep-learning library), stride 1.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input images and number of filters.
+    kernel_size : int
+        Side ``k`` of the square kernels; ``W`` has shape ``(k, k, in_channels, out_channels)``.
+    padding : int
+        Zeros added on every side: 0 ("valid") shrinks the image by ``k - 1``;
+        ``(k - 1) // 2`` keeps its size for odd ``k`` ("same").
+    init : str
+        As for :class:`~nnlib.layers.Dense`, with ``fan_in = k * k * in_channels``.
+    """
+
+    kind = "Conv2D"
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, padding: int = 0,
+                 init: str = "he", rng: np.random.Generator | int | None = None,
+                 dtype: Any = DEFAULT_DTYPE) -> None:
+        super().__init__()
+        if min(in_channels, out_channels, kernel_size) < 1 or padding < 0:
+            raise ValueError(f"Conv2D needs positive sizes and padding >= 0, got {in_channels} -> "
+                             f"{out_channels}, kernel {kernel_size}, padding {padding}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.padding, self.init = int(kernel_size), int(padding), init
+        self.dtype = np.dtype(dtype)
+        k = self.kernel_size
+        weights, biases = get_initializer(init)(k * k * self.in_channels, self.out_channels,
+                                                np.random.default_rng(rng), self.dtype)
+        self.params = {"W": weights.reshape(k, k, self.in_channels, self.out_channels), "b": biases}
+        self.grads = {"W": np.zeros_like(self.params["W"]), "b": np.zeros_like(biases)}
+        self._cols: np.ndarray | None = None
+        self._padded_shape: tuple[int, ...] | None = None
+
+    def output_side(self, side: int) -> int:
+        """Height (or width) of the output for an input of this height (or width)."""
+        return side + 2 * self.padding - self.kernel_size + 1
+
+    def _patches(self, x: np.ndarray) -> np.ndarray:
+        """im2col: ``(n * h' * w', k * k * c)``, one row per output pixel."""
+        if x.ndim != 4 or x.shape[3] != self.in_channels:
+            raise ValueError(f"Conv2D expects (n, height, width, {self.in_channels}) images, got {x.shape}")
+        p = self.padding
+        if p:
+            x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+        k = self.kernel_size
+        if x.shape[1] < k or x.shape[2] < k:
+            raise ValueError(f"images of {x.shape[1]}x{x.shape[2]} are smaller than the {k}x{k} kernel")
+        self._padded_shape = x.shape
+        windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (n, h', w', c, k, k), no copy
+        n, h, w = windows.shape[:3]
+        return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, k * k * self.in_channels)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        cols = self._patches(x)
+        self._cols = cols
+        n, h = len(x), self.output_side(x.shape[1])
+        w = self.output_side(x.shape[2])
+        y = cols @ self.params["W"].reshape(-1, self.out_channels)
+        y += self.params["b"]
+        return y.reshape(n, h, w, self.out_channels)
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Fill ``grads``; return dL/dx (``None`` when ``input_grad`` is False)."""
+        if self._cols is None:
+            raise RuntimeError("Conv2D.backward called before forward")
+        g = grad_out.reshape(-1, self.out_channels)
+        np.matmul(self._cols.T, g, out=self.grads["W"].reshape(-1, self.out_channels))
+        np.sum(g, axis=0, out=self.grads["b"])
+        if not input_grad:
+            return None
+        k, c = self.kernel_size, self.in_channels
+        n, h, w = grad_out.shape[:3]
+        grad_cols = (g @ self.params["W"].reshape(-1, self.out_channels).T).reshape(n, h, w, k, k, c)
+        grad_x = np.zeros(self._padded_shape, dtype=grad_cols.dtype)
+        for i in range(k):
+            for j in range(k):
+                grad_x[:, i:i + h, j:j + w, :] += grad_cols[:, :, :, i, j, :]
+        p = self.padding
+        return grad_x[:, p:grad_x.shape[1] - p, p:grad_x.shape[2] - p, :] if p else grad_x
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": self.kernel_size, "padding": self.padding, "init": self.init}
+
+
+class MaxPool2D(Layer):
+    """Largest value of each ``pool x pool`` window (stride ``pool``); halves the image for 2.
+
+    Rows or columns left over when the side is not a multiple of ``pool`` are dropped, as
+    in Keras and PyTorch. The gradient goes to the first largest value of each window.
+    """
+
+    kind = "MaxPool2D"
+
+    def __init__(self, pool: int = 2) -> None:
+        super().__init__()
+        if pool < 1:
+            raise ValueError(f"MaxPool2D needs pool >= 1, got {pool}")
+        self.pool = int(pool)
+        self._argmax: np.ndarray | None = None
+        self._input_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.ndim != 4:
+            raise ValueError(f"MaxPool2D expects (n, height, width, channels), got {x.shape}")
+        p = self.pool
+        n, height, width, c = x.shape
+        h, w = height // p, width // p
+        self._input_shape = x.shape
+        # (n, h, w, c, p * p): each window's values in the last axis.
+        windows = x[:, :h * p, :w * p, :].reshape(n, h, p, w, p, c).transpose(0, 1, 3, 5, 2, 4).reshape(n, h, w, c, p * p)
+        self._argmax = windows.argmax(axis=-1)[..., None]
+        return np.take_along_axis(windows, self._argmax, axis=-1)[..., 0]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self._argmax is None:
+            raise RuntimeError("MaxPool2D.backward called before forward")
+        p = self.pool
+        n, h, w, c = grad_out.shape
+        windows = np.zeros((n, h, w, c, p * p), dtype=grad_out.dtype)
+        np.put_along_axis(windows, self._argmax, grad_out[..., None], axis=-1)
+        grad = windows.reshape(n, h, w, c, p, p).transpose(0, 1, 4, 2, 5, 3).reshape(n, h * p, w * p, c)
+        if grad.shape == self._input_shape:
+            return grad
+        full = np.zeros(self._input_shape, dtype=grad.dtype)
+        full[:, :h * p, :w * p, :] = grad
+        return full
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "pool": self.pool}
+
+
+def build_cnn(conv_channels: Sequence[int] = (16, 32), hidden_sizes: Sequence[int] = (128,),
+              kernel_size: int = 5, activation: str = "relu", init: str = "he", dropout: float = 0.0,
+              input_size: int = 784, n_classes: int = 10, seed: int | np.random.Generator = 0,
+              dtype: Any = DEFAULT_DTYPE) -> "Sequential":
+    """A LeNet-style CNN on flat square images: ``[Conv2D -> activation -> MaxPool2D(2)]``
+    per entry of ``conv_channels``, then Flatten and the Dense layers of ``hidden_sizes``.
+
+    ``build_cnn((16, 32), (128,))`` on MNIST: 28x28x1 -> 24x24x16 -> 12x12x16 -> 8x8x32 ->
+    4x4x32 -> 512 -> 128 -> 10, with about 80,000 parameters. "valid" convolutions; each
+    stage must leave an image at least ``kernel_size`` wide for the next.
+    """
+    from .layers import Dense, Dropout, make_activation
+    from .model import Sequential
+
+    side = math.isqrt(int(input_size))
+    if side * side != input_size:
+        raise ValueError(f"a CNN needs square images; {input_size} inputs are not a square")
+    channels = [int(c) for c in conv_channels]
+    if not channels or any(c < 1 for c in channels):
+        raise ValueError(f"conv_channels must be positive numbers, got {list(conv_channels)}")
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = [Reshape((side, side, 1))]
+    previous = 1
+    for count in channels:
+        if side < kernel_size:
+            raise ValueError(f"{len(channels)} convolution stages of {kernel_size}x{kernel_size} do not fit "
+                             f"{math.isqrt(int(input_size))}x{math.isqrt(int(input_size))} images")
+        layers += [Conv2D(previous, count, kernel_size, init=init, rng=rng, dtype=dtype),
+                   make_activation(activation), MaxPool2D(2)]
+        side, previous = (side - kernel_size + 1) // 2, count
+    if side < 1:
+        raise ValueError("the images are too small for these convolution stages")
+    layers.append(Flatten())
+    width = side * side * previous
+    for size in hidden_sizes:
+        layers += [Dense(width, int(size), init=init, rng=rng, dtype=dtype), make_activation(activation)]
+        if dropout > 0:
+            layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
+        width = int(size)
+    layers.append(Dense(width, int(n_classes), init=init, rng=rng, dtype=dtype))
+    return Sequential(layers)
