@@ -38,6 +38,10 @@ PAUSE_POLL_SECONDS = 0.05
 # dropped before training (see Dense.restrict_inputs); below it, gathering the matching
 # weight rows every step costs about what it saves.
 COMPACT_MIN_BATCH = 2048
+# A CNN's activations and patch matrices grow with the batch (a full batch of 48,000
+# images would need several GB): larger batches are processed in chunks of this many
+# images whose gradients are summed (weighted by size) into the batch's mean gradient.
+CONV_CHUNK_ROWS = 512
 # Full batch: the first layer works on blocks of this many rows, each without the input
 # columns that are blank in every row of the block (see _InputBlocks).
 INPUT_BLOCK_ROWS = 2048
@@ -280,6 +284,51 @@ def _evaluate(model: Sequential, x: np.ndarray, y: np.ndarray, n_classes: int,
     return total / len(x), accuracy, per_class_accuracy(y, predictions, n_classes).tolist()
 
 
+def _one_step(model: Sequential, loss_fn: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray,
+              blocks: _InputBlocks | None, first_out: np.ndarray | None) -> tuple[float, int]:
+    """Forward, loss and backward for one batch (the gradients land in the layers; none
+    when the loss is not finite). Returns the batch's mean loss and its correct predictions."""
+    if blocks is not None:
+        logits = blocks.forward(model.layers[0], first_out)
+        for layer in model.layers[1:]:
+            logits = layer.forward(logits, True)
+    else:
+        logits = model._forward(x, True)
+    loss = loss_fn.forward(logits, y)
+    if not math.isfinite(loss):
+        return loss, 0
+    correct = int(np.count_nonzero(logits.argmax(axis=1) == y))
+    if blocks is not None:
+        grad = loss_fn.backward()
+        for layer in model.layers[:0:-1]:
+            grad = layer.backward(grad)
+        blocks.backward(model.layers[0], grad)
+    else:
+        model.backward(loss_fn.backward(), input_grad=False)
+    return loss, correct
+
+
+def _chunked_step(model: Sequential, loss_fn: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray,
+                  rows: int) -> tuple[float, int]:
+    """Forward and backward over ``x`` in chunks of ``rows``; leaves the mean gradient over
+    the whole batch in the model's gradients (the same as one pass, in less memory).
+    Returns the batch's mean loss and its number of correct predictions."""
+    total = np.zeros_like(model.flat_grads)
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), rows):
+        xc, yc = x[start:start + rows], y[start:start + rows]
+        logits = model._forward(xc, True)
+        loss = loss_fn.forward(logits, yc)
+        loss_sum += loss * len(yc)
+        correct += int(np.count_nonzero(logits.argmax(axis=1) == yc))
+        if not math.isfinite(loss):
+            break
+        model.backward(loss_fn.backward(), input_grad=False)
+        total += model.flat_grads * np.asarray(len(yc) / len(x), dtype=total.dtype)
+    model.flat_grads[...] = total
+    return loss_sum / len(x), correct
+
+
 def _params_finite(model: Sequential) -> bool:
     return all(np.isfinite(p).all() for layer in model.layers for p in layer.params.values())
 
@@ -354,7 +403,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     # Full batch: the first layer works on sorted row blocks without their blank columns.
     # Other large batches: drop input columns that are blank in every training sample.
     first = model.layers[0]
-    blocks = val_blocks = val_out = None
+    blocks = val_blocks = val_out = first_out = None
     if (full_batch and isinstance(first, Dense) and augment is None and n >= 2 * INPUT_BLOCK_ROWS
             and x_train.shape[1] == first.in_features):
         side = math.isqrt(x_train.shape[1])
@@ -372,6 +421,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     # Mini-batches are gathered one at a time into a small reused buffer (it stays in the
     # CPU cache for the forward pass) instead of copying the whole shuffled set per epoch.
     x_batch = None if full_batch else np.empty((batch, x_train.shape[1]), dtype=x_train.dtype)
+    chunk_rows = CONV_CHUNK_ROWS if model.is_convolutional and model.flat_grads is not None else 0
     order = np.arange(n)
 
     status, message = "completed", ""
@@ -406,25 +456,15 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
                     xb = np.ascontiguousarray(augment(xb, rng), dtype=model.dtype)
                 if schedule is not None:
                     optimizer.learning_rate = float(schedule(epoch - 1 + (step - 1) / steps_per_epoch))
-                if blocks is not None:
-                    logits = blocks.forward(first, first_out)
-                    for layer in model.layers[1:]:
-                        logits = layer.forward(logits, True)
+                if chunk_rows and len(yb) > chunk_rows:
+                    loss, batch_correct = _chunked_step(model, loss_fn, xb, yb, chunk_rows)
                 else:
-                    logits = model._forward(xb, True)
-                loss = loss_fn.forward(logits, yb)
+                    loss, batch_correct = _one_step(model, loss_fn, xb, yb, blocks, first_out)
                 if not math.isfinite(loss):
                     status = "diverged"
                     break
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                correct += batch_correct
                 loss_sum += loss * len(yb)
-                if blocks is not None:
-                    grad = loss_fn.backward()
-                    for layer in model.layers[:0:-1]:
-                        grad = layer.backward(grad)
-                    blocks.backward(first, grad)
-                else:
-                    model.backward(loss_fn.backward(), input_grad=False)
                 optimizer.step(trainable)
                 samples_seen += len(yb)
                 if callbacks:

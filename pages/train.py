@@ -186,7 +186,7 @@ with st.expander("The preprocessing config in use"):
 
 # ---------------------------------------------------------------------- presets
 st.subheader("Presets")
-preset_cols = st.columns(3)
+preset_cols = st.columns(4)
 with preset_cols[0]:
     st.markdown("**Seed study**: four networks, full-batch gradient descent (SGD, rate 0.1, the "
                 "study's initialisation), 150 iterations each.")
@@ -207,6 +207,12 @@ with preset_cols[2]:
                 "schedule, 10 epochs: 98.2% validation, 98.4% test on all 60,000 images (about 30 s).")
     st.button("Load these settings", on_click=apply_config, args=(runs.FAST_AND_ACCURATE_TRAIN,),
               key="train_preset_fast_button", width="stretch")
+with preset_cols[3]:
+    st.markdown("**CNN, 99%**: two 5x5 convolutions (16 and 32 filters, each with a 2x2 max-pool), "
+                "then 128 units; Adam, cosine schedule, 4 epochs. A third of the MLP's parameters, "
+                "and 99% test accuracy (a few minutes).")
+    st.button("Load these settings", on_click=apply_config, args=(runs.CNN_TRAIN,),
+              key="train_preset_cnn_button", width="stretch")
 
 # ---------------------------------------------------------------------- controls
 st.subheader("Network and optimiser")

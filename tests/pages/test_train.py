@@ -105,6 +105,57 @@ def test_presets_set_the_controls_and_the_page_shows_the_data_in_use():
     assert at.slider(key=state.TRAIN_EPOCHS).value == 10
 
 
+def test_choosing_a_cnn_shows_its_layers_shapes_and_parameter_count():
+    at = open_train()
+    at.radio(key=state.TRAIN_NETWORK).set_value("cnn").run()
+    assert at.slider(key=state.TRAIN_CONV_STAGES).value == 2
+    assert at.select_slider(key=f"{state.TRAIN_CONV_FILTERS_PREFIX}1").value == 16
+    at.slider(key=state.TRAIN_LAYER_COUNT).set_value(1).run()
+    at.select_slider(key=f"{state.TRAIN_LAYER_WIDTH_PREFIX}1").set_value(128).run()
+    # conv 5*5*1*16+16, conv 5*5*16*32+32, dense 512*128+128, output 128*10+10
+    assert at.metric[0].value == "80,202"
+    assert "[784, conv16, conv32, 128, 10]" in texts(at.markdown)
+    table = at.dataframe[0].value
+    assert list(table["kind"][:4]) == ["Reshape", "Conv2D", "ReLU", "MaxPool2D"]
+    assert list(table["output"][:4]) == ["28 x 28 x 1", "24 x 24 x 16", "24 x 24 x 16", "12 x 12 x 16"]
+    assert table["weights W"].iloc[1] == "5 x 5 x 1 x 16"
+    at.slider(key=state.TRAIN_CONV_STAGES).set_value(1).run()
+    assert "[784, conv16, 128, 10]" in texts(at.markdown)
+    at.radio(key=state.TRAIN_NETWORK).set_value("mlp").run()
+    assert at.metric[0].value == "101,770"  # [784, 128, 10]
+
+
+def test_the_cnn_preset_sets_a_cnn():
+    at = open_train()
+    at.button(key="train_preset_cnn_button").click().run()
+    assert at.radio(key=state.TRAIN_NETWORK).value == "cnn"
+    assert "[784, conv16, conv32, 128, 10]" in texts(at.markdown)
+    assert at.radio(key=state.TRAIN_OPTIMIZER).value == "adam"
+
+
+def test_a_tiny_cnn_run_trains_and_shows_its_filters():
+    at = open_train(1000, **{state.TRAIN_NETWORK: "cnn", f"{state.TRAIN_CONV_FILTERS_PREFIX}1": 4,
+                             f"{state.TRAIN_CONV_FILTERS_PREFIX}2": 8, state.TRAIN_LAYER_COUNT: 1,
+                             f"{state.TRAIN_LAYER_WIDTH_PREFIX}1": 16, state.TRAIN_EPOCHS: 2,
+                             state.TRAIN_LEARNING_RATE: 5e-3, state.TRAIN_BATCH_SIZE: 32})
+    at.button(key="train_start_button").click().run()
+    job = finish(at)
+    assert job.status == "completed", job.snapshot().message
+    run = at.session_state[state.RUNS][0]
+    assert run.train_config.conv_channels == (4, 8) and run.model.is_convolutional
+    assert run.result.history["val_accuracy"][-1] > 0.4  # chance: 0.1
+    assert at.dataframe[1].value["layers"].iloc[0] == "[784, conv4, conv8, 16, 10]"
+    figures = plotly_figures(at)
+    # The first convolution's 4 filters as 5x5 tiles side by side: 5 rows, 4 * 6 - 1 columns.
+    tiles = next(f for f in figures if f["data"][0]["type"] == "heatmap" and len(f["data"]) == 1
+                 and f["data"][0].get("colorscale") and f["data"][0].get("hoverinfo") == "skip")
+    z = tiles["data"][0]["z"]
+    shape = tuple(int(v) for v in str(z["shape"]).split(",")) if isinstance(z, dict) else np.shape(z)
+    assert shape == (5, 23)
+    histogram_titles = [a["text"] for f in figures for a in f["layout"].get("annotations", [])]
+    assert "W1 5x5x1x4" in histogram_titles and "W2 5x5x4x8" in histogram_titles
+
+
 def test_a_tiny_run_completes_and_its_metrics_land_in_session_state_and_on_the_page():
     at = open_train(1000, **SMALL_NET)
     assert "No training yet" in texts(at.info)

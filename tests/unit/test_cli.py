@@ -95,3 +95,19 @@ def test_python_dash_m_entry_point(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert TRAIN_KEYS <= report.keys() and report["epochs"] == 1
+
+
+def test_train_a_cnn_from_the_command_line(tmp_path):
+    from nnlib.model import Sequential
+
+    path = tmp_path / "cnn.npz"
+    code, out, err = run("train", "--conv", "4,8", "--layers", "16", "--train-size", "1000", "--epochs", "2",
+                         "--batch-size", "32", "--lr", "0.005", "--out", str(path), "--json")
+    assert code == 0, err
+    report = last_json(out)
+    assert report["status"] == "completed" and 0.3 < report["test_accuracy"] <= 1  # chance: 0.1
+    assert "network [784, conv4, conv8, 16, 10]" in err
+    model = Sequential.load(path)
+    assert model.is_convolutional and model.metadata["train_config"]["conv_channels"] == [4, 8]
+    with pytest.raises(SystemExit):
+        run("train", "--conv", "4,x")

@@ -150,3 +150,35 @@ def test_a_small_cnn_learns_mnist(mnist):
     assert model.is_convolutional and result.status == "completed"
     assert result.history["val_accuracy"][-1] > 0.88  # an MLP of this size gets about 0.85-0.88 here
     assert model.metadata["train_config"]["conv_channels"] == [8, 16]
+
+
+def test_large_cnn_batches_are_processed_in_chunks_with_the_same_mean_gradient():
+    from nnlib.training import _chunked_step
+
+    rng = np.random.default_rng(6)
+    model = build_cnn((2,), (4,), input_size=100, n_classes=3, seed=2, dtype=np.float64)
+    x, y = rng.standard_normal((37, 100)), rng.integers(0, 3, 37)
+    loss_fn = SoftmaxCrossEntropy()
+    whole_loss = loss_fn.forward(model.forward(x, training=True), y)
+    model.backward(loss_fn.backward(), input_grad=False)
+    whole = model.flat_grads.copy()
+    model.flat_grads[...] = 0
+    loss, correct = _chunked_step(model, SoftmaxCrossEntropy(), x, y, rows=10)  # 10 + 10 + 10 + 7
+    assert loss == pytest.approx(whole_loss, rel=1e-12)
+    np.testing.assert_allclose(model.flat_grads, whole, rtol=1e-10, atol=1e-14)
+    assert correct == int(np.sum(model.predict(x) == y))
+
+
+def test_full_batch_gradient_descent_trains_a_cnn(monkeypatch, mnist):
+    import nnlib.training as training
+    from nnlib.preprocessing import PreprocessConfig, prepare
+
+    monkeypatch.setattr(training, "CONV_CHUNK_ROWS", 128)  # 800 images: 7 chunks per step
+    prepared = prepare(mnist, PreprocessConfig(train_size=1000, val_fraction=0.2))
+    config = training.TrainConfig(conv_channels=(4,), hidden_sizes=(), optimizer="sgd", learning_rate=0.1,
+                                  batch_size=None, epochs=8, seed=0)
+    model, result = training.train(prepared, config)
+    assert result.status == "completed" and result.epochs_completed == 8
+    losses = result.history["train_loss"]
+    assert losses == sorted(losses, reverse=True) and losses[-1] < losses[0] - 0.8
+    assert result.history["val_accuracy"][-1] > 0.5
