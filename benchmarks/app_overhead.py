@@ -59,11 +59,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 DEFAULT_EPOCHS = 5  # the page's default
 CLI_ARGS = ["--layers", "256,128", "--activation", "relu", "--init", "he", "--optimizer", "adam",
             "--lr", "0.001", "--batch-size", "128", "--schedule", "constant", "--seed", "0"]
+# How far the live chart has got: points drawn plus 1000 x the x axis's reach (it grows with
+# every poll even once the step series is thinned to a fixed number of points).
 COUNT_POINTS = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const live = plots.find(p => (p._fullData || []).some(t => t.name === 'train loss per step'));
   if (!live) return -1;
-  return live._fullData.reduce((n, t) => n + (t._length || 0), 0);
+  const points = live._fullData.reduce((n, t) => n + (t._length || 0), 0);
+  return points + 1000 * live._fullLayout.xaxis.range[1];
 }"""
 
 

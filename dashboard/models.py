@@ -1,8 +1,8 @@
 """Which model answers on the Predict page, and what it answers.
 
-The active run from the Train page when there is one, else the bundled default model
-(``data/models/default.npz``), loaded once per server with ``st.cache_resource`` and
-reloaded when the file changes. Each model comes with the input scaling it was trained
+The active run from the Train page when there is one, else a bundled model: the default
+MLP (``data/models/default.npz``) or, when chosen, the bundled CNN (``data/models/cnn.npz``),
+each loaded once per server with ``st.cache_resource`` and reloaded when its file changes. Each model comes with the input scaling it was trained
 with (its :class:`~nnlib.preprocessing.Scaler`), so a drawing is fed to it exactly as its
 training images were.
 """
@@ -22,13 +22,16 @@ import nnlib
 from nnlib.model import ModelFileError, Sequential
 from nnlib.preprocessing import Scaler
 
-from .runs import get_active_run, get_runs
+from . import state
+from .runs import get_active_run, get_runs, set_active_run
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 # MNIST_LAB_DEFAULT_MODEL in the environment points the app at another model file.
 DEFAULT_MODEL_PATH = Path(os.environ.get("MNIST_LAB_DEFAULT_MODEL")
                           or getattr(nnlib, "DEFAULT_MODEL_PATH", APP_ROOT / "data" / "models" / "default.npz"))
 DEFAULT_MODEL_NAME = "Bundled default model"
+CNN_MODEL_PATH = Path(os.environ.get("MNIST_LAB_CNN_MODEL") or APP_ROOT / "data" / "models" / "cnn.npz")
+CNN_MODEL_NAME = "Bundled CNN"
 INPUT_SIZE = 28 * 28
 # The default model is one object shared by every session (st.cache_resource), and nnlib's
 # layers keep their last forward pass for the backward one: one reading at a time, so that
@@ -115,6 +118,23 @@ def default_predictor(path: str | Path | None = None) -> Predictor:
                      _class_names(metadata, model.n_classes or 10))
 
 
+def bundled_cnn_predictor(path: str | Path | None = None) -> Predictor | None:
+    """The bundled CNN (``data/models/cnn.npz``), or None when that optional file is absent
+    or unusable (the default MLP still answers)."""
+    path = Path(path if path is not None else CNN_MODEL_PATH)
+    if not path.is_file():
+        return None
+    stat = path.stat()
+    try:
+        model = _load_default(str(path), stat.st_mtime_ns, stat.st_size)
+    except ModelFileError:
+        return None
+    if model.input_size != INPUT_SIZE:
+        return None
+    metadata = model.metadata or {}
+    return Predictor(CNN_MODEL_NAME, model, _scaler_from_metadata(metadata), _class_names(metadata, model.n_classes or 10))
+
+
 def run_predictor(run: Any) -> Predictor:
     """A finished training run (:class:`dashboard.runs.RunRecord`) as a predictor."""
     scaler = run.scaler if isinstance(run.scaler, Scaler) else _scaler_from_metadata(run.model.metadata or {})
@@ -122,19 +142,37 @@ def run_predictor(run: Any) -> Predictor:
 
 
 def active_predictor() -> Predictor:
-    """The model the page uses: the active run's, else the bundled default."""
+    """The model the page uses: the active run's, else the chosen bundled model (the CNN
+    when chosen and present), else the bundled default."""
     run = get_active_run()
-    return run_predictor(run) if run is not None else default_predictor()
+    if run is not None:
+        return run_predictor(run)
+    if st.session_state.get(state.PREDICT_BUNDLED_MODEL) == CNN_MODEL_NAME:
+        cnn = bundled_cnn_predictor()
+        if cnn is not None:
+            return cnn
+    return default_predictor()
+
+
+def choose_predictor(name: str) -> None:
+    """Make the model called ``name`` (a run's name or a bundled model's) the one that answers."""
+    run = next((run for run in get_runs() if run.name == name), None)
+    set_active_run(run.id if run is not None else None)
+    if run is None:
+        st.session_state[state.PREDICT_BUNDLED_MODEL] = name
 
 
 def session_predictors() -> list[Predictor]:
-    """This session's runs usable on 28x28 inputs, newest first, then the default model if it loads."""
+    """This session's runs usable on 28x28 inputs, newest first, then the bundled models that load."""
     predictors = [run_predictor(run) for run in reversed(get_runs())
                   if run.model is not None and run.model.input_size == INPUT_SIZE]
     try:
         predictors.append(default_predictor())
     except ModelUnavailable:
         pass
+    cnn = bundled_cnn_predictor()
+    if cnn is not None:
+        predictors.append(cnn)
     return predictors
 
 

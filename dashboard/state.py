@@ -81,6 +81,8 @@ TRAIN_LIVE_CHART = "train_live_chart"
 # the Clear button increases, which gives a fresh empty canvas), the steps switched on,
 # the random test image shown, and the uploaded picture's widget.
 PREDICT_SOURCE = "predict_source"
+PREDICT_BUNDLED_MODEL = "predict_bundled_model"   # which bundled model answers when no run is active
+PREDICT_MODEL_CHOICE = "predict_model_choice"     # the model picker's widget
 PREDICT_CANVAS_PREFIX = "predict_canvas_"   # + generation number
 PREDICT_CANVAS_GENERATION = "predict_canvas_generation"
 PREDICT_STROKE_WIDTH = "predict_stroke_width"

@@ -8,9 +8,8 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard import predict_charts, state
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
-from dashboard.models import ModelUnavailable, active_predictor, predict, session_predictors
+from dashboard.models import ModelUnavailable, active_predictor, choose_predictor, predict, session_predictors
 from dashboard.page import setup_page
-from dashboard.runs import get_runs
 from nnlib.imaging import load_image, to_mnist_style
 
 setup_page("Draw and predict", "✏️")
@@ -50,6 +49,16 @@ try:
 except ModelUnavailable as exc:
     predictor = None
     st.error(f"No model can answer: {exc}")
+
+available = session_predictors()
+if len(available) > 1:
+    names = [p.name for p in available]
+    if predictor is not None and predictor.name in names:
+        st.session_state[state.PREDICT_MODEL_CHOICE] = predictor.name  # follows a choice made on the Train page
+    st.selectbox("Model that answers", names, key=state.PREDICT_MODEL_CHOICE,
+                 on_change=lambda: choose_predictor(st.session_state[state.PREDICT_MODEL_CHOICE]),
+                 help="Your training runs (newest first) and the models that come with the app: the default "
+                      "MLP and a small CNN.")
 
 left, right = st.columns([1, 1.25], gap="large")
 
@@ -137,9 +146,9 @@ if mnist_style is not None and not mnist_style.is_empty:
     st.caption("The orange box is the ink's bounding box; the orange cross marks the centre of mass, which MNIST "
                "puts at pixel (14, 14).")
 
-if get_runs() and mnist_style is not None and not mnist_style.is_empty:
+if len(available) > 1 and mnist_style is not None and not mnist_style.is_empty:
     st.subheader("Every model of this session on this picture")
-    predictors = session_predictors()
+    predictors = available
     answers = [predict(p, mnist_style.image) for p in predictors]
     for start in range(0, len(predictors), 4):
         for column, p, answer in zip(st.columns(4), predictors[start:start + 4], answers[start:start + 4]):

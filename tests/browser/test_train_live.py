@@ -8,13 +8,16 @@ from playwright.sync_api import expect
 
 from .conftest import open_page, wait_for_app
 
-# Points drawn in all traces of the live chart: Plotly keeps the drawn figure on its div
-# (``_fullData[i]._length``: the arrays arrive base64-encoded, so ``data[i].x`` is no array).
+# How far the live chart has got: the points drawn in all its traces (Plotly keeps the drawn
+# figure on its div as ``_fullData[i]._length``; the arrays arrive base64-encoded, so
+# ``data[i].x`` is no array) plus 1000 x the x axis's reach, which keeps growing with the
+# training steps once the long step series is thinned to a fixed number of points.
 COUNT_POINTS = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const live = plots.find(p => (p._fullData || []).some(t => t.name === 'train loss per step'));
   if (!live) return -1;
-  return live._fullData.reduce((n, t) => n + (t._length || 0), 0);
+  const points = live._fullData.reduce((n, t) => n + (t._length || 0), 0);
+  return points + 1000 * live._fullLayout.xaxis.range[1];
 }"""
 
 
