@@ -228,8 +228,10 @@ def test_the_active_run_answers_and_all_runs_are_side_by_side(default_model_path
     untrained_answer = int(np.argmax(untrained.predict_proba(to_mnist_style(drawing("1")).image.reshape(1, 784))))
     assert shown_digit(at) == str(untrained_answer)
     side_by_side = {m.label: m.value for m in at.metric}
-    assert side_by_side == {"Run 2: untrained": str(untrained_answer), "Run 1: default copy": "1",
-                            models.DEFAULT_MODEL_NAME: "1"}
+    expected = {"Run 2: untrained": str(untrained_answer), "Run 1: default copy": "1", models.DEFAULT_MODEL_NAME: "1"}
+    if models.CNN_MODEL_PATH.is_file():
+        expected[models.CNN_MODEL_NAME] = "1"
+    assert side_by_side == expected
     compare = next(f for f in plotly_figures(at) if f["layout"].get("barmode") == "group")
     assert [trace["name"] for trace in compare["data"]] == list(side_by_side)
 
@@ -249,3 +251,35 @@ def test_steps_strip_marks_the_box_and_the_centre_of_mass():
     top, left, bottom, right = result.bbox
     assert box["x1"] - box["x0"] == pytest.approx((right - left) * TILE / 280)
     assert box["y1"] - box["y0"] == pytest.approx((bottom - top) * TILE / 280)
+
+
+def test_the_bundled_cnn_can_be_chosen_and_answers(tmp_path, monkeypatch, default_model_path):
+    from nnlib.conv import build_cnn
+
+    cnn = build_cnn((2,), (8,), seed=5)
+    cnn.save(tmp_path / "cnn.npz")
+    monkeypatch.setattr(models, "CNN_MODEL_PATH", tmp_path / "cnn.npz")
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("0"))
+    at.run()
+    picker = at.selectbox(key=state.PREDICT_MODEL_CHOICE)
+    assert picker.options == [models.DEFAULT_MODEL_NAME, models.CNN_MODEL_NAME]
+    assert picker.value == models.DEFAULT_MODEL_NAME
+    picker.set_value(models.CNN_MODEL_NAME).run()
+    assert not at.exception
+    assert any("Answered by **Bundled CNN**" in c.value for c in at.caption)
+    image = to_mnist_style(drawing("0")).image.reshape(1, 784)
+    assert shown_digit(at) == str(int(np.argmax(cnn.predict_proba(image))))
+    assert at.session_state[state.PREDICT_BUNDLED_MODEL] == models.CNN_MODEL_NAME
+    assert {m.label for m in at.metric} == {models.DEFAULT_MODEL_NAME, models.CNN_MODEL_NAME}
+
+
+def test_a_damaged_bundled_cnn_is_left_out_and_the_default_answers(tmp_path, monkeypatch, default_model_path):
+    (tmp_path / "cnn.npz").write_bytes(b"not a model")
+    monkeypatch.setattr(models, "CNN_MODEL_PATH", tmp_path / "cnn.npz")
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert not at.exception and not at.error
+    assert not [s for s in at.selectbox if s.key == state.PREDICT_MODEL_CHOICE]  # one model: nothing to choose
+    assert shown_digit(at) == "1"
