@@ -209,8 +209,8 @@ with preset_cols[2]:
               key="train_preset_fast_button", width="stretch")
 with preset_cols[3]:
     st.markdown("**CNN, 99%**: two 5x5 convolutions (16 and 32 filters, each with a 2x2 max-pool), "
-                "then 128 units; Adam, cosine schedule, 4 epochs. A third of the MLP's parameters, "
-                "and 99% test accuracy (a few minutes).")
+                "then 128 units; Adam, cosine schedule, 4 epochs: 99.2% test accuracy with a third of "
+                "the MLP's parameters (44 s on all 60,000 images; about a minute here).")
     st.button("Load these settings", on_click=apply_config, args=(runs.CNN_TRAIN,),
               key="train_preset_cnn_button", width="stretch")
 
