@@ -48,11 +48,14 @@ bench: $(VENV)/.run-deps
 	$(PY) benchmarks/bench_mlp_epoch.py
 	$(PY) benchmarks/bench_accuracy.py
 	$(PY) benchmarks/bench_seed_reproduction.py
+	$(PY) benchmarks/bench_cnn.py
 
-## Retrain the bundled default model (data/models/default.npz).
+## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).
 model: $(VENV)/.run-deps
 	OPENBLAS_NUM_THREADS=1 $(PY) -m nnlib train --layers 256,128,64 --optimizer adam --batch-size 128 \
 		--epochs 15 --schedule cosine --val-split 0.1 --seed 0 --out data/models/default.npz
+	$(PY) -m nnlib train --conv 16,32 --layers 128 --optimizer adam --lr 0.002 --batch-size 128 \
+		--epochs 5 --schedule cosine --val-split 0.1 --seed 0 --out data/models/cnn.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache

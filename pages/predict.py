@@ -58,7 +58,8 @@ if len(available) > 1:
     st.selectbox("Model that answers", names, key=state.PREDICT_MODEL_CHOICE,
                  on_change=lambda: choose_predictor(st.session_state[state.PREDICT_MODEL_CHOICE]),
                  help="Your training runs (newest first) and the models that come with the app: the default "
-                      "MLP and a small CNN.")
+                      "MLP (98.3% on MNIST's test digits) and a small CNN (99.3%), which also reads drawings "
+                      "and typed digits better.")
 
 left, right = st.columns([1, 1.25], gap="large")
 
