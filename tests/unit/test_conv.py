@@ -8,7 +8,7 @@ import pytest
 from nnlib.conv import Conv2D, Flatten, MaxPool2D, Reshape, build_cnn
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.model import Sequential
-from tests.unit.test_gradients import TOLERANCE, check_layer, numerical_gradient, relative_error
+from tests.unit.test_gradients import check_layer, check_network
 
 
 def direct_convolution(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, padding: int) -> np.ndarray:
@@ -93,19 +93,7 @@ def test_whole_cnn_gradients_in_float64():
     for layer in model.layers:
         if "b" in layer.params:
             layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.3
-    x, labels = rng.standard_normal((3, 100)), rng.integers(0, 3, 3)
-
-    def loss():
-        return SoftmaxCrossEntropy().forward(model.forward(x, training=True), labels)
-
-    loss_fn = SoftmaxCrossEntropy()
-    loss_fn.forward(model.forward(x, training=True), labels)
-    analytic_input = model.backward(loss_fn.backward(), input_grad=True)
-    analytic = [{k: g.copy() for k, g in layer.grads.items()} for layer in model.layers]
-    for layer, grads in zip(model.layers, analytic):
-        for name, param in layer.params.items():
-            assert relative_error(grads[name], numerical_gradient(loss, param)) < TOLERANCE, layer.kind
-    assert relative_error(analytic_input, numerical_gradient(loss, x)) < TOLERANCE
+    check_network(model, rng.standard_normal((3, 100)), rng.integers(0, 3, 3))
 
 
 def build_tail(rng):

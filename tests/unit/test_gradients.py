@@ -124,8 +124,11 @@ def test_whole_network_gradients(activation):
     for layer in model.layers:
         if "b" in layer.params:
             layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.5
-    x = rng.standard_normal((7, 6))
-    labels = rng.integers(0, 3, size=7)
+    check_network(model, rng.standard_normal((7, 6)), rng.integers(0, 3, size=7))
+
+
+def check_network(model, x, labels):
+    """Every parameter's gradient and the input's, for the mean cross-entropy of ``model(x)``."""
 
     def loss():
         return SoftmaxCrossEntropy().forward(model.forward(x, training=True), labels)
@@ -136,7 +139,7 @@ def test_whole_network_gradients(activation):
     analytic = [{k: g.copy() for k, g in layer.grads.items()} for layer in model.layers]
     for layer, grads in zip(model.layers, analytic):
         for name, param in layer.params.items():
-            assert relative_error(grads[name], numerical_gradient(loss, param)) < TOLERANCE
+            assert relative_error(grads[name], numerical_gradient(loss, param)) < TOLERANCE, (layer.kind, name)
     assert relative_error(analytic_input, numerical_gradient(loss, x)) < TOLERANCE
 
 
