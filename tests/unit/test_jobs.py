@@ -1,8 +1,10 @@
 """The training job runner (dashboard/jobs.py), driven without Streamlit.
 
 Most tests use a scripted task that emits real nnlib events and obeys the real
-TrainingControl, gated step by step so that the assertions do not race the thread;
-two tests train a real (tiny) nnlib network.
+TrainingControl, gated step by step so that the assertions do not race the thread.
+The last ones train real (tiny) nnlib networks in the child process that the app uses
+(dashboard/train_process.py): completion, divergence, pause/resume/stop, the same
+weights as training in this process, and a failure inside the child.
 """
 from __future__ import annotations
 
