@@ -3,7 +3,8 @@
 nnlib's ``build_cnn((16, 32), (128,))``: 28x28x1 -> conv 5x5x16 -> max-pool -> conv 5x5x32
 -> max-pool -> 512 -> 128 -> 10 (ReLU, He), Adam with a cosine schedule, batch 128,
 trained on the 60,000 training images; test accuracy on the 10,000 test images after
-each epoch (not timed), and the first epoch reaching 99%. Then one epoch of the same
+each epoch (not timed), and the first epoch reaching 99%; the time to predict one image.
+Then one epoch of the same
 network, float32, batch 128, in nnlib and in PyTorch CPU (when installed; benchmarks
 only), alternating, same threads, and the ratio.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from bench_accuracy import predict_latency
 from common import emit, machine, table
 
 TARGET = 0.99
@@ -102,6 +104,7 @@ def main() -> None:
                  epochs=args.epochs, schedule=make_schedule("cosine", args.lr, args.epochs), seed=args.seed,
                  callbacks=[on_epoch])
 
+    model_ms, drawing_ms = predict_latency(model, prepared.scaler)
     speed_rows = []
     if args.speed_repeats:
         times: dict[str, list[float]] = {"nnlib": [], "PyTorch": []}
@@ -126,6 +129,9 @@ def main() -> None:
         (f"First epoch with test accuracy >= {TARGET:.0%}: {first_hit}." if first_hit
          else f"Test accuracy did not reach {TARGET:.0%} in {args.epochs} epochs.")
         + f" Total training time: {result.seconds:.1f} s.",
+        "",
+        f"Predicting one image: {model_ms:.3f} ms for the model; {drawing_ms:.3f} ms from a 280x280 drawing "
+        "through the MNIST-style preprocessing (medians).",
         "",
         *([f"One epoch, float32, batch 128, Adam (best of {args.speed_repeats}, alternating):", "",
            table(["library", "seconds", "images/s", "ratio to PyTorch"], speed_rows)] if speed_rows else []),

@@ -92,7 +92,7 @@ FAST_AND_ACCURATE_TRAIN = TrainConfig(hidden_sizes=(512, 256), activation="relu"
 
 # Two 5x5 convolutions (16 and 32 filters, each with a 2x2 max-pool) before one dense
 # layer of 128: 80,202 parameters (a third of the MLP's); measured 99.09% test accuracy
-# after 3 epochs and 99.19% after 4, 44 s on 60,000 images (benchmarks/bench_cnn.py).
+# after 3 epochs and 99.19% after 4, 44-48 s on 60,000 images (benchmarks/bench_cnn.py).
 CNN_TRAIN = TrainConfig(conv_channels=(16, 32), hidden_sizes=(128,), activation="relu", init="he",
                         optimizer="adam", learning_rate=2e-3, batch_size=128, epochs=4, schedule="cosine")
 
