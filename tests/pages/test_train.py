@@ -307,6 +307,29 @@ def test_download_and_upload_a_model_and_refuse_a_foreign_file():
     assert at.session_state[state.TRAIN_INSPECT_RUN] == recorded[1].id
 
 
+def test_the_bundled_cnn_uploads_as_a_run_and_shows_its_filters():
+    from dashboard.models import CNN_MODEL_PATH
+
+    if not CNN_MODEL_PATH.is_file():
+        pytest.skip("data/models/cnn.npz is missing: build it with `make model`")
+    at = open_train(1000)
+    at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(
+        ("cnn.npz", CNN_MODEL_PATH.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception
+    run = at.session_state[state.RUNS][0]
+    assert run.model.is_convolutional and run.name.endswith("uploaded cnn.npz")
+    assert run.extras["val_proba"].shape == (200, 10)
+    # The bundled CNN was trained on most of these images: this checks that the upload reads it
+    # right (same predictions as the file's own accuracy), not how well it generalises.
+    val_accuracy = float(np.mean(run.extras["val_proba"].argmax(axis=1) == run.extras["y_val"]))
+    assert val_accuracy > 0.97
+    tiles = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "heatmap" and len(f["data"]) == 1
+                 and f["data"][0].get("hoverinfo") == "skip")
+    z = tiles["data"][0]["z"]
+    shape = tuple(int(v) for v in str(z["shape"]).split(",")) if isinstance(z, dict) else np.shape(z)
+    assert shape == (2 * 5 + 1, 8 * 6 - 1)  # 16 filters of 5x5 in two rows of eight
+
+
 # ---------------------------------------------------------------- the page's figure builders
 def test_weight_tiles_lay_out_each_unit_as_a_28x28_tile_scaled_to_its_own_maximum():
     from dashboard.train_charts import weight_tiles
