@@ -29,7 +29,7 @@ APP_ROOT = Path(__file__).resolve().parent.parent
 # MNIST_LAB_DEFAULT_MODEL in the environment points the app at another model file.
 DEFAULT_MODEL_PATH = Path(os.environ.get("MNIST_LAB_DEFAULT_MODEL")
                           or getattr(nnlib, "DEFAULT_MODEL_PATH", APP_ROOT / "data" / "models" / "default.npz"))
-DEFAULT_MODEL_NAME = "Bundled default model"
+DEFAULT_MODEL_NAME = "Bundled MLP (default)"
 CNN_MODEL_PATH = Path(os.environ.get("MNIST_LAB_CNN_MODEL") or APP_ROOT / "data" / "models" / "cnn.npz")
 CNN_MODEL_NAME = "Bundled CNN"
 INPUT_SIZE = 28 * 28

@@ -129,9 +129,8 @@ def architecture_table(hidden_sizes: tuple[int, ...], activation: str = "relu", 
     for row, shape in zip(model.layer_table(), model.output_shapes()):
         rows.append({
             "layer": row["name"], "kind": row["kind"],
-            "output": " x ".join(map(str, shape)),
+            "output": "x".join(map(str, shape)),
             "weights W": "" if row["weight_shape"] is None else " x ".join(map(str, row["weight_shape"])),
-            "biases b": "" if row["bias_shape"] is None else str(row["bias_shape"][0]),
             "parameters": row["params"],
         })
     return rows, model.parameter_count

@@ -55,7 +55,7 @@ if len(available) > 1:
     names = [p.name for p in available]
     if predictor is not None and predictor.name in names:
         st.session_state[state.PREDICT_MODEL_CHOICE] = predictor.name  # follows a choice made on the Train page
-    st.selectbox("Model that answers", names, key=state.PREDICT_MODEL_CHOICE,
+    st.columns([1, 1.25])[0].selectbox("Model that answers", names, key=state.PREDICT_MODEL_CHOICE,
                  on_change=lambda: choose_predictor(st.session_state[state.PREDICT_MODEL_CHOICE]),
                  help="Your training runs (newest first) and the models that come with the app: the default "
                       "MLP (98.3% on MNIST's test digits) and a small CNN (99.3%), which also reads drawings "

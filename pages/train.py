@@ -216,7 +216,7 @@ with preset_cols[3]:
 
 # ---------------------------------------------------------------------- controls
 st.subheader("Network and optimiser")
-net_col, opt_col, table_col = st.columns([1, 1, 1.3])
+net_col, opt_col, table_col = st.columns([1, 1, 1.5])
 with net_col:
     st.radio("Network", list(NETWORKS), format_func=NETWORKS.get, key=state.TRAIN_NETWORK,
              persist_state="session",
@@ -266,7 +266,7 @@ with table_col:
     st.metric("Parameters", f"{parameter_count:,}")
     st.markdown(f"Layers: **{describe_network(config, 784, dataset.n_classes)}**")
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units)."
+    st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units), b one number per unit."
                + (" A Conv2D's W is (5 x 5 x channels in x filters): each filter is one 5x5 pattern, "
                   "matched at every position of the image." if config.conv_channels else ""))
 
@@ -391,7 +391,7 @@ action_cols[1].download_button("Download the model (.npz)", data=runs.model_npz_
 if active is not None:
     action_cols[2].caption(f"Predict uses: {active.name}")
 else:
-    action_cols[2].caption("Predict uses the bundled default model until you choose a run.")
+    action_cols[2].caption("Predict uses a bundled model (the MLP unless you picked the CNN there) until you choose a run.")
 
 confusion_tab, classes_tab, weights_tab, histogram_tab = st.tabs(
     ["Confusion matrix", "Per-class accuracy", "First-layer weights", "Weight histograms"])

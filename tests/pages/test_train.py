@@ -117,7 +117,7 @@ def test_choosing_a_cnn_shows_its_layers_shapes_and_parameter_count():
     assert "[784, conv16, conv32, 128, 10]" in texts(at.markdown)
     table = at.dataframe[0].value
     assert list(table["kind"][:4]) == ["Reshape", "Conv2D", "ReLU", "MaxPool2D"]
-    assert list(table["output"][:4]) == ["28 x 28 x 1", "24 x 24 x 16", "24 x 24 x 16", "12 x 12 x 16"]
+    assert list(table["output"][:4]) == ["28x28x1", "24x24x16", "24x24x16", "12x12x16"]
     assert table["weights W"].iloc[1] == "5 x 5 x 1 x 16"
     at.slider(key=state.TRAIN_CONV_STAGES).set_value(1).run()
     assert "[784, conv16, 128, 10]" in texts(at.markdown)
