@@ -124,7 +124,11 @@ def _supervise(process: subprocess.Popen, job: dict[str, Any], callback: Callabl
             _send(process, "pause" if wanted["pause"] else "resume")
         sent = wanted
         reader.join(CONTROL_POLL_SECONDS)
+    if "done" not in outcome and "error" not in outcome and process.poll() is None:
+        process.kill()  # its output stopped (or could not be relayed) before a result: do not wait for it
     code = process.wait()
+    if "relay" in outcome:
+        raise ChildProcessError(f"the training progress could not be relayed ({outcome['relay']})")
     if "error" in outcome:
         error = ChildProcessError(outcome["error"]["message"])
         error.add_note("In the training process:\n" + outcome["error"].get("traceback", ""))
@@ -152,14 +156,18 @@ def _read_messages(stream: IO[str], callback: Callable[[Any], None], outcome: di
         except json.JSONDecodeError:
             continue  # not ours (a library printing to stdout); the protocol lines are JSON
         kind = message.get("type")
-        if kind == "steps":
-            for fields in message["events"]:
-                callback(StepEvent(**fields))
-        elif kind == "epoch":
-            callback(EpochEvent(**message["event"]))
-        elif kind == "end":
-            callback(EndEvent(**message["event"]))
-        elif kind in ("done", "error"):
+        try:
+            if kind == "steps":
+                for fields in message["events"]:
+                    callback(StepEvent(**fields))
+            elif kind == "epoch":
+                callback(EpochEvent(**message["event"]))
+            elif kind == "end":
+                callback(EndEvent(**message["event"]))
+        except Exception as error:  # the listener failed: stop relaying, the parent ends the child
+            outcome["relay"] = f"{type(error).__name__}: {error}"
+            return
+        if kind in ("done", "error"):
             outcome[kind] = message
 
 

@@ -399,6 +399,20 @@ def test_a_failure_in_the_child_process_fails_the_job_with_its_message(registry,
     assert registry.counts()["running"] == 0
 
 
+def test_a_failing_listener_ends_the_child_at_once(small_mnist):
+    from dashboard.train_process import ChildProcessError, run_in_child
+    from nnlib.training import TrainingControl
+
+    def listener(event):
+        raise RuntimeError("listener broke")
+
+    config = TrainConfig(hidden_sizes=(16,), optimizer="sgd", batch_size=32, epochs=5000)
+    start = time.monotonic()
+    with pytest.raises(ChildProcessError, match="could not be relayed.*listener broke"):
+        run_in_child(small_mnist, PreprocessConfig(train_size=600), config, listener, TrainingControl())
+    assert time.monotonic() - start < 20  # 5,000 epochs take over a minute: the child was ended
+
+
 def test_the_child_gets_the_configured_blas_threads_and_can_import_the_project():
     from dashboard.train_process import ROOT, child_environment
 
