@@ -2,9 +2,10 @@
 
 The active run from the Train page when there is one, else a bundled model: the default
 MLP (``data/models/default.npz``) or, when chosen, the bundled CNN (``data/models/cnn.npz``),
-each loaded once per server with ``st.cache_resource`` and reloaded when its file changes. Each model comes with the input scaling it was trained
-with (its :class:`~nnlib.preprocessing.Scaler`), so a drawing is fed to it exactly as its
-training images were.
+each loaded once per server with ``st.cache_resource`` and reloaded when its file changes.
+Each model comes with the input scaling it was trained with (its
+:class:`~nnlib.preprocessing.Scaler`), so a drawing is fed to it exactly as its training
+images were.
 """
 from __future__ import annotations
 
@@ -94,45 +95,42 @@ def _class_names(metadata: dict[str, Any], n_classes: int) -> tuple[str, ...]:
     return tuple(str(index) for index in range(n_classes))
 
 
-@st.cache_resource(show_spinner="Loading the default model...", max_entries=2)
-def _load_default(path: str, mtime_ns: int, size: int) -> Sequential:
-    """The default model file, read once per (path, modification time, size)."""
+@st.cache_resource(show_spinner="Loading a bundled model...", max_entries=4)
+def _load_bundled(path: str, mtime_ns: int, size: int) -> Sequential:
+    """A bundled model file, read once per (path, modification time, size)."""
     return Sequential.load(path)
+
+
+def _bundled_predictor(name: str, path: Path, what: str) -> Predictor:
+    """The model file at ``path`` as a predictor; :class:`ModelUnavailable` naming ``what``
+    and the problem when the file is missing, damaged or not for 28x28 images."""
+    if not path.is_file():
+        raise ModelUnavailable(f"The {what} file `{path.name}` is missing from `{path.parent}`. {HOW_TO_REBUILD}")
+    stat = path.stat()
+    try:
+        model = _load_bundled(str(path), stat.st_mtime_ns, stat.st_size)
+    except ModelFileError as error:
+        raise ModelUnavailable(f"The {what} file is damaged or not an nnlib model: {error}. {HOW_TO_REBUILD}") from None
+    if model.input_size != INPUT_SIZE:
+        raise ModelUnavailable(f"The {what} expects {model.input_size} inputs, not 784 (28x28). {HOW_TO_REBUILD}")
+    metadata = model.metadata or {}
+    return Predictor(name, model, _scaler_from_metadata(metadata), _class_names(metadata, model.n_classes or 10))
 
 
 def default_predictor(path: str | Path | None = None) -> Predictor:
     """The bundled default model (or the one at ``path``); :class:`ModelUnavailable` with a
     clear message if it cannot be used."""
-    path = Path(path if path is not None else DEFAULT_MODEL_PATH)
-    if not path.is_file():
-        raise ModelUnavailable(f"The default model file `{path.name}` is missing from `{path.parent}`. {HOW_TO_REBUILD}")
-    stat = path.stat()
-    try:
-        model = _load_default(str(path), stat.st_mtime_ns, stat.st_size)
-    except ModelFileError as error:
-        raise ModelUnavailable(f"The default model file is damaged or not an nnlib model: {error}. {HOW_TO_REBUILD}") from None
-    if model.input_size != INPUT_SIZE:
-        raise ModelUnavailable(f"The default model expects {model.input_size} inputs, not 784 (28x28). {HOW_TO_REBUILD}")
-    metadata = model.metadata or {}
-    return Predictor(DEFAULT_MODEL_NAME, model, _scaler_from_metadata(metadata),
-                     _class_names(metadata, model.n_classes or 10))
+    return _bundled_predictor(DEFAULT_MODEL_NAME, Path(path if path is not None else DEFAULT_MODEL_PATH),
+                              "default model")
 
 
 def bundled_cnn_predictor(path: str | Path | None = None) -> Predictor | None:
     """The bundled CNN (``data/models/cnn.npz``), or None when that optional file is absent
     or unusable (the default MLP still answers)."""
-    path = Path(path if path is not None else CNN_MODEL_PATH)
-    if not path.is_file():
-        return None
-    stat = path.stat()
     try:
-        model = _load_default(str(path), stat.st_mtime_ns, stat.st_size)
-    except ModelFileError:
+        return _bundled_predictor(CNN_MODEL_NAME, Path(path if path is not None else CNN_MODEL_PATH), "bundled CNN")
+    except ModelUnavailable:
         return None
-    if model.input_size != INPUT_SIZE:
-        return None
-    metadata = model.metadata or {}
-    return Predictor(CNN_MODEL_NAME, model, _scaler_from_metadata(metadata), _class_names(metadata, model.n_classes or 10))
 
 
 def run_predictor(run: Any) -> Predictor:
