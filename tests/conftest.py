@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 # One BLAS thread per process: the suite's tiny matrices gain nothing from more, and on a
 # 2-core machine running a Streamlit server and Chromium beside pytest, OpenBLAS's
@@ -11,10 +9,6 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(scope="session")
