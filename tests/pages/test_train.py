@@ -106,6 +106,28 @@ def test_presets_set_the_controls_and_the_page_shows_the_data_in_use():
     assert at.slider(key=state.TRAIN_EPOCHS).value == 10
 
 
+@pytest.mark.parametrize("preset", presets.LOADABLE, ids=lambda preset: preset.title)
+def test_loading_a_preset_sets_every_control_and_the_controls_read_back_as_its_config(preset):
+    from dashboard import train_controls
+    from dashboard.architecture import describe_config
+
+    at = open_train()
+    at.button(key=preset.button_key).click().run()
+    assert not at.exception
+    expected = train_controls.values_for_config(preset.config)
+    for key, value in expected.items():
+        assert at.session_state[key] == value, key
+    for control in train_controls.CONTROLS:  # the widgets on screen show the same values
+        widgets = [w for w in getattr(at, control.widget) if w.key == control.key]
+        if widgets:
+            assert widgets[0].value == expected[control.key], control.key
+        else:
+            assert control is train_controls.MOMENTUM or control is train_controls.CONV_LAYERS.count
+    assert train_controls.config_from_values(at.session_state) == preset.config
+    assert preset.measured in texts(at.caption)
+    assert describe_config(preset.config, 784, 10) in texts(at.caption)  # the line beside Start
+
+
 def test_choosing_a_cnn_shows_its_layers_shapes_and_parameter_count():
     at = open_train()
     at.radio(key=state.TRAIN_NETWORK).set_value("cnn").run()
