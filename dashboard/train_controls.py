@@ -84,6 +84,7 @@ class LayerStack:
     defaults: tuple[int, ...]  # one per possible layer
 
     def item_key(self, index: int) -> str:
+        """The session-state key of layer ``index`` (counted from 1)."""
         return f"{self.item_prefix}{index}"
 
     def sizes(self, values: Mapping[str, Any]) -> tuple[int, ...]:
@@ -211,10 +212,12 @@ def apply_config(config: TrainConfig) -> None:
 
 
 def is_cnn() -> bool:
+    """Whether the controls describe a CNN (convolutions before the dense layers)."""
     return st.session_state[NETWORK.key] == CNN
 
 
 def is_full_batch() -> bool:
+    """Whether each step uses all training images (epochs are then single iterations)."""
     return st.session_state[BATCH_SIZE.key] == FULL_BATCH
 
 

@@ -39,6 +39,7 @@ def attach_job() -> jobs.TrainingJob | None:
 
 
 def current_job() -> jobs.TrainingJob | None:
+    """This session's job in the registry, or None (never started, or evicted)."""
     return jobs.get_registry().get(st.session_state.get(state.JOB_ID))
 
 
@@ -60,12 +61,14 @@ def start_seed_study() -> None:
 
 
 def toggle_pause() -> None:
+    """Pause button: pause a running job, resume a paused one."""
     job = current_job()
     if job is not None and not job.pause():
         job.resume()
 
 
 def stop_training() -> None:
+    """Stop button: the job ends after its current step and keeps what it trained."""
     job = current_job()
     if job is not None:
         job.stop()

@@ -1,8 +1,8 @@
 """Train a network: sliders for the layers and the optimiser, live curves, runs to compare.
 
-Training runs as a background job (dashboard/jobs.py): this script only starts it, presses
-its Pause/Stop events, and draws what the job reports from a fragment that re-runs every
-``POLL_SECONDS`` while the job is alive. The controls are the field table of
+Training runs as a background job (dashboard.training_job starts and reads it): this script
+only presses its Start/Pause/Stop buttons and draws what the job reports from a fragment that
+re-runs every ``POLL_SECONDS`` while the job is alive. The controls are the field table of
 dashboard.train_controls, the presets are dashboard.presets, and one run in detail is
 drawn by dashboard.run_views.
 """
@@ -94,7 +94,8 @@ with table_col:
     st.metric("Parameters", f"{parameter_count:,}")
     st.markdown(f"Layers: **{describe_network(config, n_pixels, dataset.n_classes)}**")
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units), b one number per unit."
+    st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units), "
+               "b one number per unit."
                + (" A Conv2D's W is (5 x 5 x channels in x filters): each filter is one 5x5 pattern, "
                   "matched at every position of the image." if config.conv_channels else ""))
 
