@@ -6,7 +6,7 @@ import hashlib
 import streamlit as st
 
 from nnlib.data import Dataset, available_datasets, load_csv, load_dataset, load_npz
-from nnlib.preprocessing import PreprocessConfig
+from nnlib.preprocessing import PreprocessConfig, split_sizes
 
 from . import state
 
@@ -46,6 +46,11 @@ def dataset_choices() -> list[str]:
     return names
 
 
+def n_features(dataset: Dataset) -> int:
+    """Pixels per image: what a network's input layer takes (784 for 28x28 digits)."""
+    return int(dataset.x_train[0].size)
+
+
 def current_dataset_name() -> str:
     """The dataset picked in the sidebar, MNIST until the user picks another."""
     name = st.session_state.get(state.DATASET_NAME, DEFAULT_DATASET)
@@ -75,6 +80,12 @@ def current_preprocess_config() -> PreprocessConfig:
     """The preprocessing config of this session (the Preprocess page edits it)."""
     config = st.session_state.get(state.PREPROCESS_CONFIG)
     return config if isinstance(config, PreprocessConfig) else PreprocessConfig()
+
+
+def split_counts(n_images: int, preprocess_config: PreprocessConfig) -> tuple[int, int, int]:
+    """How many images the config uses, trains on and validates on: ``(used, train, val)``."""
+    n_used = n_images if preprocess_config.train_size is None else min(preprocess_config.train_size, n_images)
+    return (n_used, *split_sizes(n_used, preprocess_config.val_fraction))
 
 
 def _on_dataset_change() -> None:

@@ -73,7 +73,6 @@ TRAIN_INSPECT_RUN = "train_inspect_run"
 TRAIN_CM_CHART = "train_cm_chart"
 TRAIN_CM_TRUE = "train_cm_true"
 TRAIN_CM_PREDICTED = "train_cm_predicted"
-TRAIN_ACTIVE_CHOICE = "train_active_choice"
 TRAIN_MODEL_UPLOAD = "train_model_upload"
 TRAIN_LIVE_CHART = "train_live_chart"
 

@@ -215,14 +215,3 @@ def weight_histograms(weights: Sequence[np.ndarray], names: Sequence[str] | None
                              hovertemplate="weight %{x:.3f}: %{y}<extra></extra>"), row=1, col=index + 1)
     fig.update_layout(height=280, bargap=0, margin=dict(l=10, r=10, t=40, b=10))
     return fig
-
-
-def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], highlight: Sequence[int] = ()) -> go.Figure:
-    """A small bar chart of one image's class probabilities; ``highlight`` classes in colour."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    colors = [VAL_COLOR if i in highlight else "#ADB5BD" for i in range(len(probabilities))]
-    fig = go.Figure(go.Bar(x=[str(c) for c in class_names], y=probabilities, marker_color=colors,
-                           hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    fig.update_yaxes(range=[0, 1], tickformat=".0%")
-    fig.update_layout(height=160, margin=dict(l=0, r=0, t=0, b=0))
-    return fig

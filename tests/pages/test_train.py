@@ -14,7 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dashboard import jobs, runs, state
+from dashboard import jobs, presets, run_metrics, runs, state
+from dashboard.model_files import model_npz_bytes
 from nnlib.preprocessing import PreprocessConfig
 
 from streamlit.testing.v1 import AppTest
@@ -103,6 +104,28 @@ def test_presets_set_the_controls_and_the_page_shows_the_data_in_use():
     assert at.radio(key=state.TRAIN_OPTIMIZER).value == "adam"
     assert at.select_slider(key=state.TRAIN_BATCH_SIZE).value == 128
     assert at.slider(key=state.TRAIN_EPOCHS).value == 10
+
+
+@pytest.mark.parametrize("preset", presets.LOADABLE, ids=lambda preset: preset.title)
+def test_loading_a_preset_sets_every_control_and_the_controls_read_back_as_its_config(preset):
+    from dashboard import train_controls
+    from dashboard.architecture import describe_config
+
+    at = open_train()
+    at.button(key=preset.button_key).click().run()
+    assert not at.exception
+    expected = train_controls.values_for_config(preset.config)
+    for key, value in expected.items():
+        assert at.session_state[key] == value, key
+    for control in train_controls.CONTROLS:  # the widgets on screen show the same values
+        widgets = [w for w in getattr(at, control.widget) if w.key == control.key]
+        if widgets:
+            assert widgets[0].value == expected[control.key], control.key
+        else:
+            assert control is train_controls.MOMENTUM or control is train_controls.CONV_LAYERS.count
+    assert train_controls.config_from_values(at.session_state) == preset.config
+    assert preset.measured in texts(at.caption)
+    assert describe_config(preset.config, 784, 10) in texts(at.caption)  # the line beside Start
 
 
 def test_choosing_a_cnn_shows_its_layers_shapes_and_parameter_count():
@@ -267,9 +290,9 @@ def app_test_switch(at):
 
 
 def test_the_seed_study_batch_fills_the_comparison_with_four_runs(monkeypatch):
-    assert runs.SEED_STUDY_TRAIN.epochs == 150 and runs.SEED_STUDY_TRAIN.batch_size is None
+    assert presets.SEED_STUDY_TRAIN.epochs == 150 and presets.SEED_STUDY_TRAIN.batch_size is None
     # 150 iterations x 4 networks is the real preset; the test runs 5 iterations of each.
-    monkeypatch.setattr(runs, "SEED_STUDY_TRAIN", replace(runs.SEED_STUDY_TRAIN, epochs=5))
+    monkeypatch.setattr(presets, "SEED_STUDY_TRAIN", replace(presets.SEED_STUDY_TRAIN, epochs=5))
     at = open_train(200)
     at.button(key="train_seed_study_button").click().run()
     job = current_job(at)
@@ -289,7 +312,7 @@ def test_download_and_upload_a_model_and_refuse_a_foreign_file():
     at.button(key="train_start_button").click().run()
     finish(at)
     run = at.session_state[state.RUNS][0]
-    payload = runs.model_npz_bytes(run)
+    payload = model_npz_bytes(run)
     assert payload[:2] == b"PK"  # a zip: the .npz the download button serves
 
     foreign = io.BytesIO()
@@ -374,9 +397,9 @@ def test_cell_examples_return_the_most_confident_mistakes_first():
                          result=None, class_names=("zero", "one"),
                          extras={"val_proba": proba, "y_val": np.array([0, 0, 0, 1]),
                                  "val_indices": np.array([10, 11, 12, 13])})
-    indices, probabilities, total = runs.cell_examples(run, true_class=0, predicted_class=1)
+    indices, probabilities, total = run_metrics.cell_examples(run, true_class=0, predicted_class=1)
     assert total == 2 and indices.tolist() == [10, 11]
     assert probabilities[0].tolist() == pytest.approx([0.1, 0.9])
-    assert runs.run_confusion(run).tolist() == [[1, 2], [0, 1]]
-    assert runs.most_confused_pair(runs.run_confusion(run)) == (0, 1)
-    assert runs.probability_caption(proba[0], run.class_names) == "one: 90% · zero: 10%"
+    assert run_metrics.run_confusion(run).tolist() == [[1, 2], [0, 1]]
+    assert run_metrics.most_confused_pair(run_metrics.run_confusion(run)) == (0, 1)
+    assert run_metrics.probability_caption(proba[0], run.class_names) == "one: 90% · zero: 10%"

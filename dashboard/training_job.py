@@ -1,0 +1,130 @@
+"""This session's training job, seen from the Train page: find it, start it, pause or stop it,
+and draw its progress.
+
+The job itself runs outside the script (:mod:`dashboard.jobs`); these functions only
+start it, set its pause/stop events (as button callbacks) and read its snapshot. Its id is
+kept in the session and in the URL (``?job=...``), so a refresh finds it again.
+"""
+from __future__ import annotations
+
+import secrets
+
+import streamlit as st
+
+from nnlib.training import TrainConfig
+
+from . import jobs, presets, state, train_charts
+from .architecture import describe_config
+from .data import current_dataset, current_preprocess_config, n_features
+from .train_controls import controls_config
+
+QUERY_JOB = "job"  # the URL parameter that holds the job id
+
+
+def attach_job() -> jobs.TrainingJob | None:
+    """This session's job: from the session, or from the URL after a refresh."""
+    registry = jobs.get_registry()
+    owner = st.session_state.setdefault(state.TRAIN_OWNER, secrets.token_urlsafe(16))
+    job = registry.get(st.session_state.get(state.JOB_ID))
+    if job is None:
+        job = registry.get(st.query_params.get(QUERY_JOB))
+        if job is not None and job.owner != owner:
+            st.session_state[state.TRAIN_OWNER] = job.owner  # a refresh: the job's owner is us
+    st.session_state[state.JOB_ID] = job.id if job is not None else None
+    if job is not None:
+        st.query_params[QUERY_JOB] = job.id
+    elif QUERY_JOB in st.query_params:
+        del st.query_params[QUERY_JOB]
+    return job
+
+
+def current_job() -> jobs.TrainingJob | None:
+    """This session's job in the registry, or None (never started, or evicted)."""
+    return jobs.get_registry().get(st.session_state.get(state.JOB_ID))
+
+
+def start_training(configs: list[TrainConfig] | None = None) -> None:
+    """Start button: one job for this session (a second click gets the running one)."""
+    configs = configs or [controls_config()]
+    dataset = current_dataset()
+    labelled = [(describe_config(config, n_features(dataset), dataset.n_classes), config) for config in configs]
+    tasks = jobs.train_tasks(dataset, current_preprocess_config(), labelled)
+    job, _ = jobs.get_registry().start(st.session_state[state.TRAIN_OWNER], tasks,
+                                       description=f"{len(tasks)} run(s)")
+    st.session_state[state.JOB_ID] = job.id
+    st.query_params[QUERY_JOB] = job.id
+
+
+def start_seed_study() -> None:
+    """The seed study's button: its four networks in one job, with the seed of the controls."""
+    start_training(presets.seed_study_configs(int(st.session_state[state.TRAIN_SEED])))
+
+
+def toggle_pause() -> None:
+    """Pause button: pause a running job, resume a paused one."""
+    job = current_job()
+    if job is not None and not job.pause():
+        job.resume()
+
+
+def stop_training() -> None:
+    """Stop button: the job ends after its current step and keeps what it trained."""
+    job = current_job()
+    if job is not None:
+        job.stop()
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``"42 s"``, ``"3 min 05 s"``, or ``"…"`` while unknown."""
+    if seconds is None:
+        return "…"
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _status_line(snap: jobs.JobSnapshot) -> None:
+    """The job's state in one element: a progress bar while it trains, else how it ended."""
+    progress = snap.progress
+    run_part = f"run {progress.task_index + 1} of {progress.task_count} · " if progress.task_count > 1 else ""
+    if snap.status == jobs.QUEUED:
+        st.info(snap.message, icon="⏳")
+    elif snap.active:
+        st.progress(progress.fraction, text=(
+            f"{'Paused · ' if snap.status == jobs.PAUSED else ''}{run_part}epoch {progress.epoch} of "
+            f"{progress.epochs} · step {progress.step} of {progress.steps_per_epoch} · "
+            f"{progress.samples_per_second:,.0f} samples/s · {format_seconds(progress.seconds_left)} left"))
+        st.caption(f"{progress.task_label} · {snap.message}")
+    elif snap.status == jobs.COMPLETED:
+        st.success(snap.message, icon="✅")
+    elif snap.status == jobs.STOPPED:
+        st.warning(snap.message, icon="⏹")
+    elif snap.status == jobs.DIVERGED:
+        st.error(f"**The loss blew up** (it became NaN or infinite), so training stopped. {snap.message} "
+                 "A lower learning rate (for example a tenth of this one) usually fixes it.", icon="💥")
+    else:
+        st.error(snap.message, icon="🛑")
+        with st.expander("Details"):
+            st.code(snap.error or "")
+
+
+def live_progress(job_active_at_start: bool) -> None:
+    """Progress and curves of this session's job; the page redraws it on a timer while it runs.
+
+    When a job that was running at the page's start finishes (or hands over a finished
+    run), the whole page reruns once so it shows the result.
+    """
+    job = current_job()
+    if job is None:
+        st.info("No training yet: set the network up above and press **Start training**.")
+        return
+    snap = job.snapshot()
+    _status_line(snap)
+    if snap.history or snap.step_losses:
+        figure = train_charts.live_curves(snap.history, snap.step_epochs, snap.step_losses,
+                                          title=snap.progress.task_label,
+                                          uirevision=f"{snap.id}:{snap.progress.task_index}")
+        st.plotly_chart(figure, key=state.TRAIN_LIVE_CHART, width="stretch")
+    harvested = st.session_state.get(state.TRAIN_HARVESTED, set())
+    new_outputs = sum(f"{snap.id}:{i}" not in harvested for i in range(snap.outputs_count))
+    if job_active_at_start and (snap.finished or new_outputs):
+        st.rerun()
