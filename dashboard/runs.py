@@ -75,7 +75,8 @@ import numpy as np  # noqa: E402
 from nnlib.metrics import confusion_matrix  # noqa: E402
 from nnlib.model import Sequential  # noqa: E402
 from nnlib.preprocessing import PreprocessConfig, Scaler, flatten, split_indices, split_sizes  # noqa: E402
-from nnlib.training import TrainConfig, build_network, describe_network  # noqa: E402
+from nnlib.builders import build_network, describe_network  # noqa: E402
+from nnlib.training import TrainConfig  # noqa: E402
 
 # The seed study trained four networks by full-batch gradient descent for 150 iterations.
 # Its write-up names the best, [784, 256, 128, 64, 10] (92% validation), and the worst,
@@ -270,8 +271,7 @@ def run_from_upload(file_name: str, payload: bytes, dataset, preprocess_config: 
     if model.input_size != n_pixels or model.n_classes != dataset.n_classes:
         raise ValueError(f"{file_name} expects {model.input_size} inputs and {model.n_classes} classes; "
                          f"{dataset.name} has {n_pixels} pixels and {dataset.n_classes} classes")
-    preprocessing = model.metadata.get("preprocessing") or {}
-    scaler = Scaler.from_dict(preprocessing.get("scaler") or {"method": "unit"})
+    scaler = Scaler.from_metadata(model.metadata)
     n_used, _, _ = split_counts(len(dataset.x_train), preprocess_config)
     _, val_indices = split_indices(n_used, preprocess_config.val_fraction, preprocess_config.seed)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -21,7 +21,8 @@ from dashboard import jobs, runs, state, train_charts  # noqa: E402
 from dashboard.data import cached_dataset, current_dataset, current_dataset_or_stop, current_preprocess_config  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
 from nnlib.model import ModelFileError  # noqa: E402
-from nnlib.training import TrainConfig, describe_network  # noqa: E402
+from nnlib.builders import describe_network  # noqa: E402
+from nnlib.training import TrainConfig  # noqa: E402
 
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
 QUERY_JOB = "job"
