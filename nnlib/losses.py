@@ -85,11 +85,6 @@ class SoftmaxCrossEntropy:
         self._probs = None          # the buffer now holds the gradient
         return grad
 
-    @property
-    def probabilities(self) -> np.ndarray | None:
-        """The softmax of the last forward's logits (until ``backward`` reuses the buffer)."""
-        return self._probs
-
     def config(self) -> dict[str, Any]:
         return {"kind": "SoftmaxCrossEntropy"}
 

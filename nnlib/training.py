@@ -188,6 +188,7 @@ class Steps(Protocol):
     """How an epoch is cut into optimisation steps: the strategy :func:`fit` picks once."""
 
     steps_per_epoch: int
+    model: Sequential
 
     def start_epoch(self, rng: np.random.Generator) -> None: ...
 
@@ -416,8 +417,9 @@ def _wait_while_paused(control: TrainingControl, run: _Run) -> None:
 def _train_epoch(steps: Steps, update: Callable[[], None], optimizer: Optimizer,
                  schedule: Callable[[float], float] | None, rng: np.random.Generator,
                  control: TrainingControl, run: _Run, epoch: int) -> tuple[str, float, int]:
-    """One pass over the data. Returns the status ("completed", "stopped" or "diverged"),
-    the summed loss (mean loss times samples, over the batches) and the correct predictions."""
+    """One pass over the data. Returns the status ("completed", "stopped" or "diverged": a
+    loss or a weight not finite), the summed loss (mean loss times samples, over the
+    batches) and the number of correct predictions."""
     steps.start_epoch(rng)
     loss_sum, correct = 0.0, 0
     for step in range(1, steps.steps_per_epoch + 1):
@@ -433,7 +435,7 @@ def _train_epoch(steps: Steps, update: Callable[[], None], optimizer: Optimizer,
         correct += batch_correct
         update()
         run.step_done(epoch, step, steps.steps_per_epoch, loss, rows)
-    return "completed", loss_sum, correct
+    return ("completed" if _params_finite(steps.model) else "diverged"), loss_sum, correct
 
 
 def _params_finite(model: Sequential) -> bool:
@@ -457,7 +459,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     x_val, y_val : optional
         Measured after every epoch (loss, accuracy, per-class accuracy).
     optimizer : Optimizer, optional
-        Defaults to ``Adam(1e-3)``.
+        Defaults to ``Adam(1e-3)``; Adam runs as :class:`nnlib.fast.FusedAdam`.
     batch_size : int or None
         Samples per step; ``None`` (or >= n) = full batch, one step per epoch.
     epochs : int
@@ -471,8 +473,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     control : TrainingControl, optional
         Pause/stop from another thread.
     augment : callable, optional
-        ``augment(x_batch, rng) -> new x_batch`` applied to each training batch
-        (must not modify its input).
+        ``augment(x_batch, rng) -> new x_batch`` for each training batch (leaves its input alone).
     """
     x_train, y_train, x_val, y_val = _checked_data(model, x_train, y_train, x_val, y_val)
     if epochs < 1:
@@ -490,8 +491,6 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
             run.start_clock()
             snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in model.layers]
             status, loss_sum, correct = _train_epoch(steps, update, optimizer, schedule, rng, control, run, epoch)
-            if status == "completed" and not _params_finite(model):
-                status = "diverged"
             if status != "completed":
                 run.stop_clock()
                 message = _end_message(status, model, snapshot, epoch, run.epochs_done, optimizer)
