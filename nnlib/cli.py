@@ -25,7 +25,7 @@ from .imaging import load_image, to_mnist_style
 from .jsonable import dumps
 from .model import Sequential
 from .preprocessing import PreprocessConfig, Scaler, prepare
-from .training import EndEvent, EpochEvent, StepEvent, TrainConfig, train
+from .training import EndEvent, EpochEvent, Event, StepEvent, TrainConfig, train
 
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3}
 BAR_WIDTH = 24
@@ -40,7 +40,7 @@ class ProgressBar:
         self.interactive = stream.isatty()
         self._last_draw = 0.0
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Event) -> None:
         if isinstance(event, StepEvent) and self.interactive:
             now = time.perf_counter()
             if now - self._last_draw < REDRAW_SECONDS and event.step != event.steps_per_epoch:

@@ -65,8 +65,10 @@ class Sequential:
     def _pack_parameters(self) -> None:
         """Make every parameter (and gradient) a view into one flat array.
 
-        The layers see no difference, but an optimiser can then update all parameters
-        with a handful of whole-array operations per step instead of a handful per array.
+        The layers see no difference, but the training loop's optimiser
+        (:class:`nnlib.fast.FusedAdam`) can then update all parameters with a handful of
+        whole-array operations per step instead of a handful per array, and a CNN's large
+        batches sum their chunks' gradients in one array.
         """
         arrays = [(layer, name) for layer in self.layers for name in layer.params]
         dtypes = {layer.params[name].dtype for layer, name in arrays}

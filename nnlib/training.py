@@ -275,13 +275,17 @@ class BlockedFullBatch:
 
     def __init__(self, model: Sequential, x: np.ndarray, y: np.ndarray,
                  x_val: np.ndarray | None, y_val: np.ndarray | None) -> None:
-        self.model, self.first = model, model.layers[0]
+        first = model.layers[0]
+        if not isinstance(first, Dense):
+            raise TypeError(f"full batch in row blocks needs a Dense first layer, got {first.kind}")
+        self.model, self.first = model, first
         self.path = FastPath(model)
         self.loss_fn = SoftmaxCrossEntropy()
         self.blocks = InputBlocks.of_images(x, y)
         self.out = np.empty((len(x), self.first.out_features), dtype=model.dtype)
-        self.val_blocks = self.val_out = None
-        if x_val is not None and InputBlocks.fits(self.first, x_val):
+        self.val_blocks: InputBlocks | None = None
+        self.val_out = np.empty((0, first.out_features), dtype=model.dtype)
+        if x_val is not None and y_val is not None and InputBlocks.fits(first, x_val):
             self.val_blocks = InputBlocks.of_images(x_val, y_val)
             self.val_out = np.empty((len(x_val), self.first.out_features), dtype=model.dtype)
 
