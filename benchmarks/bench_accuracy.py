@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from nnlib.data import load_mnist
-    from nnlib.model import build_mlp
+    from nnlib.builders import build_mlp
     from nnlib.optimizers import Adam
     from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.schedules import make_schedule

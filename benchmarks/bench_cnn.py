@@ -23,7 +23,7 @@ TARGET = 0.99
 
 
 def nnlib_epoch_seconds(prepared, filters, hidden, seed: int = 0) -> float:
-    from nnlib.conv import build_cnn
+    from nnlib.builders import build_cnn
     from nnlib.optimizers import Adam
     from nnlib.training import fit
 
@@ -78,7 +78,7 @@ def main() -> None:
     filters = tuple(int(v) for v in args.filters.split(","))
     hidden = tuple(int(v) for v in args.hidden.split(",") if v)
 
-    from nnlib.conv import build_cnn
+    from nnlib.builders import build_cnn
     from nnlib.data import load_mnist
     from nnlib.optimizers import Adam
     from nnlib.preprocessing import PreprocessConfig, prepare

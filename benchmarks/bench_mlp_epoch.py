@@ -47,7 +47,7 @@ def main() -> None:
     import torch
 
     from nnlib.data import load_mnist
-    from nnlib.model import build_mlp
+    from nnlib.builders import build_mlp
     from nnlib.optimizers import Adam
     from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.training import fit

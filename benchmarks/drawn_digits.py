@@ -99,11 +99,6 @@ def typed_digit(font_path: Path, digit: int, rng: np.random.Generator) -> tuple[
     return (255 - array if black_on_white else array), black_on_white
 
 
-def model_scaler(model: Sequential) -> Scaler:
-    """The input scaling the model was trained with (``unit`` when the file does not say)."""
-    return Scaler.from_dict((model.metadata.get("preprocessing") or {}).get("scaler") or {"method": "unit"})
-
-
 def read_all(model: Sequential, scaler: Scaler, canvases: list[np.ndarray], options: dict) -> np.ndarray:
     """Predicted labels for every canvas through ``to_mnist_style(**options)``; -1 when empty."""
     images = [to_mnist_style(canvas, **options) for canvas in canvases]
@@ -126,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = Sequential.load(args.model)
-    scaler = model_scaler(model)
+    scaler = Scaler.from_metadata(model.metadata)
     rng = np.random.default_rng(args.seed)
     mnist = load_mnist()
     pick = rng.choice(len(mnist.x_test), size=min(args.n, len(mnist.x_test)), replace=False)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import functools
 
-from nnlib.training import TrainConfig, build_network, describe_network
+from nnlib.builders import build_network, describe_network
+from nnlib.train_config import TrainConfig
 
 
 def describe_config(config: TrainConfig, n_features: int, n_classes: int) -> str:

@@ -42,8 +42,7 @@ def run_from_upload(file_name: str, payload: bytes, dataset: Dataset, preprocess
     if model.input_size != n_pixels or model.n_classes != dataset.n_classes:
         raise ValueError(f"{file_name} expects {model.input_size} inputs and {model.n_classes} classes; "
                          f"{dataset.name} has {n_pixels} pixels and {dataset.n_classes} classes")
-    preprocessing = model.metadata.get("preprocessing") or {}
-    scaler = Scaler.from_dict(preprocessing.get("scaler") or {"method": "unit"})
+    scaler = Scaler.from_metadata(model.metadata)
     n_used, _, _ = split_counts(len(dataset.x_train), preprocess_config)
     _, val_indices = split_indices(n_used, preprocess_config.val_fraction, preprocess_config.seed)
     with np.errstate(over="ignore", invalid="ignore"):

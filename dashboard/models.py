@@ -81,13 +81,6 @@ class Prediction:
         return float(self.probabilities[self.label])
 
 
-def _scaler_from_metadata(metadata: dict[str, Any]) -> Scaler:
-    """The Scaler nnlib stores in ``metadata["preprocessing"]["scaler"]``; ``unit`` if absent."""
-    preprocessing = metadata.get("preprocessing") or {}
-    scaler = preprocessing.get("scaler") if isinstance(preprocessing, dict) else None
-    return Scaler.from_dict(scaler) if isinstance(scaler, dict) else Scaler("unit")
-
-
 def _class_names(metadata: dict[str, Any], n_classes: int) -> tuple[str, ...]:
     names = metadata.get("class_names")
     if isinstance(names, (list, tuple)) and len(names) == n_classes:
@@ -114,7 +107,7 @@ def _bundled_predictor(name: str, path: Path, what: str) -> Predictor:
     if model.input_size != INPUT_SIZE:
         raise ModelUnavailable(f"The {what} expects {model.input_size} inputs, not 784 (28x28). {HOW_TO_REBUILD}")
     metadata = model.metadata or {}
-    return Predictor(name, model, _scaler_from_metadata(metadata), _class_names(metadata, model.n_classes or 10))
+    return Predictor(name, model, Scaler.from_metadata(metadata), _class_names(metadata, model.n_classes or 10))
 
 
 def default_predictor(path: str | Path | None = None) -> Predictor:
@@ -135,7 +128,7 @@ def bundled_cnn_predictor(path: str | Path | None = None) -> Predictor | None:
 
 def run_predictor(run: Any) -> Predictor:
     """A finished training run (:class:`dashboard.runs.RunRecord`) as a predictor."""
-    scaler = run.scaler if isinstance(run.scaler, Scaler) else _scaler_from_metadata(run.model.metadata or {})
+    scaler = run.scaler if isinstance(run.scaler, Scaler) else Scaler.from_metadata(run.model.metadata)
     return Predictor(run.name, run.model, scaler, tuple(run.class_names), run.id)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from nnlib.metrics import confusion_matrix
-from nnlib.training import describe_network
+from nnlib.builders import describe_network
 
 from . import state
 from .runs import RunRecord

@@ -37,6 +37,8 @@ from typing import IO, Any, Callable
 
 import numpy as np
 
+from nnlib.jsonable import json_default
+
 ROOT = Path(__file__).resolve().parent.parent
 STEP_FLUSH_SECONDS = 0.1     # the child sends step events at most this often (batched)
 CONTROL_POLL_SECONDS = 0.05  # how often the parent forwards Pause / Resume / Stop
@@ -210,16 +212,8 @@ class _EventWriter:
         self.last_flush = time.perf_counter()
 
     def send(self, message: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(message, default=_plain) + "\n")
+        self.stream.write(json.dumps(message, default=json_default) + "\n")
         self.stream.flush()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-able")
 
 
 def _follow_commands(stream: IO[str], control: Any) -> None:

@@ -11,18 +11,18 @@ Samples are rows: a batch of images is ``(n, 784)``.
 """
 from pathlib import Path
 
-from .conv import Conv2D, Flatten, MaxPool2D, Reshape, build_cnn
+from .builders import build_cnn, build_mlp, build_network, describe_network
+from .conv import Conv2D, Flatten, MaxPool2D, Reshape
 from .data import Dataset, available_datasets, load_dataset, load_mnist
 from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .metrics import accuracy, confusion_matrix, per_class_accuracy, precision_recall
-from .model import ModelFileError, Sequential, build_mlp
+from .model import ModelFileError, Sequential
 from .optimizers import SGD, Adam, Momentum, make_optimizer
 from .preprocessing import PreparedData, PreprocessConfig, Scaler, prepare
 from .schedules import Constant, Cosine, StepDecay, make_schedule
-from .training import (
-    EndEvent, EpochEvent, StepEvent, TrainConfig, TrainingControl, TrainResult, build_network, fit, train,
-)
+from .train_config import TrainConfig
+from .training import EndEvent, EpochEvent, StepEvent, TrainingControl, TrainResult, fit, train
 from .version import __version__
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "models" / "default.npz"
@@ -38,5 +38,5 @@ __all__ = [
     "PreparedData", "PreprocessConfig", "Scaler", "prepare",
     "Constant", "Cosine", "StepDecay", "make_schedule",
     "EndEvent", "EpochEvent", "StepEvent", "TrainConfig", "TrainingControl", "TrainResult",
-    "build_network", "fit", "train", "__version__", "DEFAULT_MODEL_PATH",
+    "build_network", "describe_network", "fit", "train", "__version__", "DEFAULT_MODEL_PATH",
 ]

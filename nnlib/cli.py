@@ -12,16 +12,20 @@ and with ``--json`` the last line of stdout is one JSON object, for scripts::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-import numpy as np
-
-from .training import EndEvent, EpochEvent, StepEvent, TrainConfig, describe_network, train
+from .augment import AugmentConfig
+from .builders import describe_network
+from .data import load_dataset
+from .imaging import load_image, to_mnist_style
+from .jsonable import dumps
+from .model import Sequential
+from .preprocessing import PreprocessConfig, Scaler, prepare
+from .training import EndEvent, EpochEvent, Event, StepEvent, TrainConfig, train
 
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3}
 BAR_WIDTH = 24
@@ -36,7 +40,7 @@ class ProgressBar:
         self.interactive = stream.isatty()
         self._last_draw = 0.0
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Event) -> None:
         if isinstance(event, StepEvent) and self.interactive:
             now = time.perf_counter()
             if now - self._last_draw < REDRAW_SECONDS and event.step != event.steps_per_epoch:
@@ -144,21 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------- commands
-def _scaler_of(model: Any):
-    from .preprocessing import Scaler
-
-    scaler = (model.metadata.get("preprocessing") or {}).get("scaler")
-    return Scaler.from_dict(scaler) if isinstance(scaler, dict) else Scaler("unit")
-
-
 def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
-    from .data import load_dataset
-    from .preprocessing import PreprocessConfig, prepare
-
     augment = None
     if args.augment:
-        from .augment import AugmentConfig
-
         try:
             shift, rotation, scale, noise = (float(v) for v in args.augment.split(","))
         except ValueError:
@@ -204,9 +196,6 @@ def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[st
 
 
 def command_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
-    from .data import load_dataset
-    from .model import Sequential
-
     model = Sequential.load(args.model)
     dataset = load_dataset(args.dataset)
     if dataset.has_test:
@@ -215,7 +204,7 @@ def command_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict
         images, labels, part = dataset.x_train, dataset.y_train, "all"
     if labels.min(initial=0) < 0:
         raise ValueError(f"{dataset.name} has no labels to evaluate against")
-    x = _scaler_of(model).transform(images.reshape(len(images), -1))
+    x = Scaler.from_metadata(model.metadata).transform(images.reshape(len(images), -1))
     scores = model.evaluate(x, labels)
     report = {"accuracy": scores["accuracy"], "loss": scores["loss"], "n": int(len(labels)),
               "dataset": dataset.name, "split": part}
@@ -226,11 +215,8 @@ def command_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict
 
 
 def command_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
-    from .imaging import load_image, to_mnist_style
-    from .model import Sequential
-
     model = Sequential.load(args.model)
-    scaler = _scaler_of(model)
+    scaler = Scaler.from_metadata(model.metadata)
     class_names = model.metadata.get("class_names") or [str(i) for i in range(model.n_classes)]
     predictions = []
     for path in args.images:
@@ -270,15 +256,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except (ValueError, OSError) as error:
         err.write(f"error: {error}\n")
         if getattr(args, "json", False):
-            out.write(json.dumps({"error": str(error)}) + "\n")
+            out.write(dumps({"error": str(error)}) + "\n")
         return 2
     if args.json:
-        out.write(json.dumps(report, default=_json_default) + "\n")
+        out.write(dumps(report) + "\n")
     out.flush()
     return 1 if report.get("status") in ("diverged", "stopped") else 0
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import DTypeLike
 
 from .initializers import get_initializer
 from .layers import DEFAULT_DTYPE, Layer
@@ -38,7 +39,12 @@ class Reshape(Layer):
 
     @property
     def size(self) -> int:
+        """Numbers per sample: the product of ``shape``."""
         return math.prod(self.shape)
+
+    @property
+    def input_features(self) -> int:
+        return self.size
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if math.prod(x.shape[1:]) != self.size:
@@ -46,7 +52,7 @@ class Reshape(Layer):
         self._input_shape = x.shape
         return x.reshape((len(x), *self.shape))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_out.reshape(self._input_shape)
 
     def config(self) -> dict[str, Any]:
@@ -66,7 +72,7 @@ class Flatten(Layer):
         self._input_shape = x.shape
         return x.reshape(len(x), -1)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_out.reshape(self._input_shape)
 
 
@@ -87,10 +93,12 @@ class Conv2D(Layer):
     """
 
     kind = "Conv2D"
+    fresh_output = True
+    is_convolution = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, padding: int = 0,
                  init: str = "he", rng: np.random.Generator | int | None = None,
-                 dtype: Any = DEFAULT_DTYPE) -> None:
+                 dtype: DTypeLike = DEFAULT_DTYPE) -> None:
         super().__init__()
         if min(in_channels, out_channels, kernel_size) < 1 or padding < 0:
             raise ValueError(f"Conv2D needs positive sizes and padding >= 0, got {in_channels} -> "
@@ -163,6 +171,11 @@ class Conv2D(Layer):
         return {"kind": self.kind, "in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": self.kernel_size, "padding": self.padding, "init": self.init}
 
+    @classmethod
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Conv2D":
+        return cls(int(args["in_channels"]), int(args["out_channels"]), int(args["kernel_size"]),
+                   padding=int(args.get("padding", 0)), init=args.get("init", "he"), rng=rng, dtype=dtype)
+
 
 class MaxPool2D(Layer):
     """Largest value of each ``pool x pool`` window (stride ``pool``); halves the image for 2.
@@ -220,7 +233,7 @@ class MaxPool2D(Layer):
             masks.append(mask)
         return masks
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         if self._x is None:
             raise RuntimeError("MaxPool2D.backward called before forward")
         masks = self._masks if self._masks is not None else self._first_maxima()
@@ -234,46 +247,3 @@ class MaxPool2D(Layer):
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "pool": self.pool}
-
-
-def build_cnn(conv_channels: Sequence[int] = (16, 32), hidden_sizes: Sequence[int] = (128,),
-              kernel_size: int = 5, activation: str = "relu", init: str = "he", dropout: float = 0.0,
-              input_size: int = 784, n_classes: int = 10, seed: int | np.random.Generator = 0,
-              dtype: Any = DEFAULT_DTYPE) -> "Sequential":
-    """A LeNet-style CNN on flat square images: ``[Conv2D -> activation -> MaxPool2D(2)]``
-    per entry of ``conv_channels``, then Flatten and the Dense layers of ``hidden_sizes``.
-
-    ``build_cnn((16, 32), (128,))`` on MNIST: 28x28x1 -> 24x24x16 -> 12x12x16 -> 8x8x32 ->
-    4x4x32 -> 512 -> 128 -> 10, with about 80,000 parameters. "valid" convolutions; each
-    stage must leave an image at least ``kernel_size`` wide for the next.
-    """
-    from .layers import Dense, Dropout, make_activation
-    from .model import Sequential
-
-    side = math.isqrt(int(input_size))
-    if side * side != input_size:
-        raise ValueError(f"a CNN needs square images; {input_size} inputs are not a square")
-    channels = [int(c) for c in conv_channels]
-    if not channels or any(c < 1 for c in channels):
-        raise ValueError(f"conv_channels must be positive numbers, got {list(conv_channels)}")
-    rng = np.random.default_rng(seed)
-    layers: list[Layer] = [Reshape((side, side, 1))]
-    previous = 1
-    for count in channels:
-        if side < kernel_size:
-            raise ValueError(f"{len(channels)} convolution stages of {kernel_size}x{kernel_size} do not fit "
-                             f"{math.isqrt(int(input_size))}x{math.isqrt(int(input_size))} images")
-        layers += [Conv2D(previous, count, kernel_size, init=init, rng=rng, dtype=dtype),
-                   make_activation(activation), MaxPool2D(2)]
-        side, previous = (side - kernel_size + 1) // 2, count
-    if side < 1:
-        raise ValueError("the images are too small for these convolution stages")
-    layers.append(Flatten())
-    width = side * side * previous
-    for size in hidden_sizes:
-        layers += [Dense(width, int(size), init=init, rng=rng, dtype=dtype), make_activation(activation)]
-        if dropout > 0:
-            layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
-        width = int(size)
-    layers.append(Dense(width, int(n_classes), init=init, rng=rng, dtype=dtype))
-    return Sequential(layers)

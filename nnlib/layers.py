@@ -5,11 +5,20 @@ Every layer follows one small protocol (as micrograd's ``Module`` and numpy-ml's
 
 * ``forward(x, training)`` maps a batch ``x`` of shape ``(n, features)`` (samples in
   rows) to the layer's output, and remembers what ``backward`` will need;
-* ``backward(grad_out)`` takes dL/d(output) and returns dL/d(input), filling
-  ``grads`` (same keys and shapes as ``params``) on the way;
+* ``backward(grad_out, input_grad=True)`` takes dL/d(output) and returns dL/d(input),
+  filling ``grads`` (same keys and shapes as ``params``) on the way; with
+  ``input_grad=False`` it may skip dL/d(input) and return ``None`` (the first layer of a
+  network: nobody needs the gradient with respect to the pixels);
 * ``params`` / ``grads``: dicts of arrays keyed by name (``"W"``, ``"b"``), updated in
   place by the optimisers, saved as they are by :meth:`Sequential.save`;
-* ``config()``: a JSON-able dict from which :func:`layer_from_config` rebuilds the layer.
+* ``config()``: a JSON-able dict from which :func:`layer_from_config` rebuilds the layer;
+* ``input_features`` / ``output_features``: the width a layer takes or gives when it
+  fixes one (Dense, Reshape), else ``None``; ``is_convolution`` marks image layers whose
+  activations grow with the batch.
+
+Every subclass registers itself under its ``kind`` (see :data:`LAYER_KINDS`), so a saved
+network is rebuilt without a list of classes. The code here is the plain maths; the
+training loop runs the same maths faster through :mod:`nnlib.fast`.
 
 Layers hold no optimiser state, and a layer keeps only what its backward pass needs
 (its input for Dense, its output for the activations, the mask for Dropout).
@@ -22,36 +31,62 @@ the rest of the ecosystem expect.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .initializers import get_initializer
+from .losses import softmax
 
 DEFAULT_DTYPE = np.float32
+
+# Every layer class by its ``kind``, filled as classes are defined (Layer.__init_subclass__).
+LAYER_KINDS: dict[str, type["Layer"]] = {}
 
 
 class Layer:
     """Base class: a layer without parameters whose backward pass is the identity."""
 
-    kind = "Layer"
+    kind: ClassVar[str] = "Layer"
+    # True when ``forward`` returns a new array that nothing else holds, which the layer
+    # after it may overwrite (the fast path's in-place activations rely on it).
+    fresh_output: ClassVar[bool] = False
+    is_convolution: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            LAYER_KINDS[cls.kind] = cls
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
-        # Set by Sequential when the input of this layer is a temporary that the layer may
-        # overwrite (the output of a Dense layer): saves a full pass over memory.
-        self.inplace = False
+
+    @property
+    def input_features(self) -> int | None:
+        """The input width this layer requires, or None when any width goes."""
+        return None
+
+    @property
+    def output_features(self) -> int | None:
+        """The output width this layer gives, or None when it follows the input."""
+        return None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return grad_out
 
     def config(self) -> dict[str, Any]:
         """JSON-able description of the layer (its kind and hyperparameters)."""
         return {"kind": self.kind}
+
+    @classmethod
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Layer":
+        """The layer ``config()`` described (``args`` without the kind); weights are set separately."""
+        return cls(**args)
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(x, training)
@@ -86,13 +121,16 @@ class Dense(Layer):
 
     The last one is skipped for the first layer of a network (nobody needs the gradient
     with respect to the pixels while training), which saves a third of that layer's work.
+    The training loop runs the same products with less memory traffic through
+    :class:`nnlib.fast.FastDense`.
     """
 
     kind = "Dense"
+    fresh_output = True
 
     def __init__(self, in_features: int, out_features: int, init: str = "he",
                  rng: np.random.Generator | int | None = None,
-                 dtype: Any = DEFAULT_DTYPE) -> None:
+                 dtype: DTypeLike = DEFAULT_DTYPE) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Dense needs positive sizes, got {in_features} -> {out_features}")
@@ -105,78 +143,37 @@ class Dense(Layer):
         self.params = {"W": weights, "b": biases}
         self.grads = {"W": np.zeros_like(weights), "b": np.zeros_like(biases)}
         self._x: np.ndarray | None = None
-        self._active: np.ndarray | None = None
-        self._compact = False
-        # Output buffers reused from step to step while a training loop runs (see
-        # reuse_buffers); empty otherwise.
-        self._reuse = False
-        self._buffers: dict[str, np.ndarray] = {}
 
-    def reuse_buffers(self, on: bool) -> None:
-        """While ``on``, training-mode ``forward`` and ``backward`` write their outputs into
-        arrays kept from the previous call instead of new ones (and ``off`` frees them).
+    @property
+    def input_features(self) -> int:
+        return self.in_features
 
-        The training loop turns this on, which saves allocating (and first touching) new
-        activation-sized arrays at every step; the gain is small (a few per cent at most).
-        The arrays a step returns are only valid until the next training step; inference
-        (``training=False``) never uses the buffers.
-        """
-        self._reuse = bool(on)
-        self._buffers = {}
-
-    def _buffer(self, key: str, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
-        buffer = self._buffers.get(key)
-        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols or buffer.dtype != dtype:
-            buffer = self._buffers[key] = np.empty((rows, cols), dtype=dtype)
-        return buffer[:rows]
-
-    def restrict_inputs(self, active: np.ndarray | None) -> None:
-        """Let ``forward`` accept inputs holding only the columns ``active`` (or undo it).
-
-        Inputs that are zero in every training sample (MNIST's blank border pixels: 71 of
-        784 in the seed study's 42,000 images) contribute nothing to ``x @ W`` and get zero
-        gradient. The training loop drops them once from the data and the layer multiplies
-        by the matching rows of ``W`` only: the same result with less work. A full-width
-        input still works as usual.
-        """
-        self._active = None if active is None else np.asarray(active, dtype=np.intp)
-        self._compact = False
+    @property
+    def output_features(self) -> int:
+        return self.out_features
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._x = x
-        weights = self.params["W"]
-        self._compact = self._active is not None and x.shape[1] == len(self._active) != self.in_features
-        if self._compact:
-            weights = weights[self._active]
-        if training and self._reuse and x.ndim == 2:
-            y = np.matmul(x, weights, out=self._buffer("y", x.shape[0], weights.shape[1],
-                                                      np.result_type(x, weights)))
-        else:
-            y = x @ weights
-        y += self.params["b"]
-        return y
+        W, b = self.params["W"], self.params["b"]
+        return x @ W + b
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Fill ``grads`` and return dL/dx (``None`` when ``input_grad`` is False)."""
         if self._x is None:
             raise RuntimeError("Dense.backward called before forward")
-        if self._compact:
-            self.grads["W"][...] = 0
-            self.grads["W"][self._active] = self._x.T @ grad_out
-        else:
-            np.matmul(self._x.T, grad_out, out=self.grads["W"])
-        np.sum(grad_out, axis=0, out=self.grads["b"])
-        if not input_grad:
-            return None
-        weights = self.params["W"][self._active] if self._compact else self.params["W"]
-        if self._reuse and grad_out.ndim == 2:
-            return np.matmul(grad_out, weights.T, out=self._buffer("dx", grad_out.shape[0], weights.shape[0],
-                                                                   np.result_type(grad_out, weights)))
-        return grad_out @ weights.T
+        x, W, g = self._x, self.params["W"], grad_out
+        self.grads["W"][...] = x.T @ g
+        self.grads["b"][...] = g.sum(axis=0)
+        return g @ W.T if input_grad else None
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "in_features": self.in_features,
                 "out_features": self.out_features, "init": self.init}
+
+    @classmethod
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Dense":
+        return cls(int(args["in_features"]), int(args["out_features"]), init=args.get("init", "he"),
+                   rng=rng, dtype=dtype)
 
 
 class ReLU(Layer):
@@ -189,13 +186,11 @@ class ReLU(Layer):
         self._y: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = np.maximum(x, 0, out=x if self.inplace else None)
-        self._y = y
-        return y
+        self._y = np.maximum(x, 0)
+        return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        # grad_out is a temporary made by the layer above, so it can be written in place.
-        return np.multiply(grad_out, self._y > 0, out=grad_out if self.inplace else None)
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        return grad_out * (self._y > 0)
 
 
 class LeakyReLU(Layer):
@@ -214,7 +209,7 @@ class LeakyReLU(Layer):
         self._positive = x > 0
         return np.where(self._positive, x, x * self.alpha)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return np.where(self._positive, grad_out, grad_out * self.alpha)
 
     def config(self) -> dict[str, Any]:
@@ -240,7 +235,7 @@ class Sigmoid(Layer):
         self._y = y
         return y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         y = self._y
         return grad_out * y * (1 - y)
 
@@ -255,10 +250,10 @@ class Tanh(Layer):
         self._y: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._y = np.tanh(x, out=x if self.inplace else None)
+        self._y = np.tanh(x)
         return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         y = self._y
         return grad_out * (1 - y * y)
 
@@ -291,7 +286,7 @@ class Dropout(Layer):
         self._mask = mask
         return x * mask
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         if self._mask is None:
             return grad_out
         return grad_out * self._mask
@@ -299,13 +294,9 @@ class Dropout(Layer):
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "rate": self.rate}
 
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, stable: ``exp(z - max z) / sum exp(z - max z)``."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
+    @classmethod
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Dropout":
+        return cls(float(args.get("rate", 0.5)), rng=rng)
 
 
 class Softmax(Layer):
@@ -326,7 +317,7 @@ class Softmax(Layer):
         self._y = softmax(x)
         return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         y = self._y
         return y * (grad_out - np.sum(grad_out * y, axis=1, keepdims=True))
 
@@ -338,11 +329,6 @@ ACTIVATIONS: dict[str, type[Layer]] = {
     "tanh": Tanh,
 }
 
-LAYER_KINDS: dict[str, type[Layer]] = {
-    cls.kind: cls for cls in (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, Softmax)
-}
-
-
 def make_activation(name: str) -> Layer:
     """An activation layer by name: ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``."""
     try:
@@ -351,29 +337,17 @@ def make_activation(name: str) -> Layer:
         raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}") from None
 
 
-def all_layer_kinds() -> dict[str, type[Layer]]:
-    """Every layer class by its ``kind``, the image layers of :mod:`nnlib.conv` included."""
-    from .conv import Conv2D, Flatten, MaxPool2D, Reshape
+def layer_from_config(config: dict[str, Any], dtype: DTypeLike = DEFAULT_DTYPE,
+                      rng: np.random.Generator | int | None = None) -> Layer:
+    """Rebuild a layer from :meth:`Layer.config` (weights are set separately).
 
-    return {**LAYER_KINDS, **{cls.kind: cls for cls in (Reshape, Flatten, Conv2D, MaxPool2D)}}
-
-
-def layer_from_config(config: dict[str, Any], dtype: Any = DEFAULT_DTYPE,
-                      rng: np.random.Generator | None = None) -> Layer:
-    """Rebuild a layer from :meth:`Layer.config` (weights are set separately)."""
+    Any kind registered in :data:`LAYER_KINDS` works; ``import nnlib`` registers them all
+    (the image layers live in :mod:`nnlib.conv`).
+    """
     if not isinstance(config, dict) or "kind" not in config:
         raise ValueError(f"a layer config must be a dict with a 'kind', got {config!r}")
     kind = config["kind"]
+    if kind not in LAYER_KINDS:
+        raise ValueError(f"unknown layer kind {kind!r}; expected one of {sorted(LAYER_KINDS)}")
     args = {k: v for k, v in config.items() if k != "kind"}
-    kinds = all_layer_kinds()
-    if kind not in kinds:
-        raise ValueError(f"unknown layer kind {kind!r}; expected one of {sorted(kinds)}")
-    if kind == "Dense":
-        return Dense(int(args["in_features"]), int(args["out_features"]),
-                     init=args.get("init", "he"), rng=rng, dtype=dtype)
-    if kind == "Conv2D":
-        return kinds[kind](int(args["in_channels"]), int(args["out_channels"]), int(args["kernel_size"]),
-                           padding=int(args.get("padding", 0)), init=args.get("init", "he"), rng=rng, dtype=dtype)
-    if kind == "Dropout":
-        return Dropout(float(args.get("rate", 0.5)), rng=rng)
-    return kinds[kind](**args)
+    return LAYER_KINDS[kind].from_config(args, dtype, rng)

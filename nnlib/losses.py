@@ -11,6 +11,25 @@ from typing import Any
 import numpy as np
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable: ``exp(z - max z) / sum exp(z - max z)``, a new array."""
+    probs, _ = softmax_and_log_sum(logits)
+    return probs
+
+
+def softmax_and_log_sum(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax of each row and ``log sum_j exp(z_j - max z)`` per row ``(n,)``.
+
+    Subtracting the row's largest logit first keeps ``exp`` from overflowing and changes
+    nothing in the result; the log-sum is what the cross-entropy needs besides.
+    """
+    probs = logits - logits.max(axis=1, keepdims=True)
+    np.exp(probs, out=probs)
+    sums = probs.sum(axis=1)
+    probs /= sums[:, None]
+    return probs, np.log(sums)
+
+
 def _as_labels(targets: np.ndarray, n: int, n_classes: int) -> np.ndarray:
     """Integer labels from int labels ``(n,)`` or a one-hot / probability matrix ``(n, k)``."""
     targets = np.asarray(targets)
@@ -50,15 +69,11 @@ class SoftmaxCrossEntropy:
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
         n, k = logits.shape
         labels = _as_labels(targets, n, k)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        rows = np.arange(n)
-        true_shifted = shifted[rows, labels]
-        np.exp(shifted, out=shifted)
-        sums = shifted.sum(axis=1)
-        shifted /= sums[:, None]
-        self._probs, self._labels = shifted, labels
-        # mean over the batch of log(sum exp) - (z_true - max)
-        return float(np.mean(np.log(sums) - true_shifted, dtype=np.float64))
+        true_shifted = logits[np.arange(n), labels] - logits.max(axis=1)
+        self._probs, log_sums = softmax_and_log_sum(logits)
+        self._labels = labels
+        # -log p_true = log(sum exp(z - max)) - (z_true - max), averaged over the batch
+        return float(np.mean(log_sums - true_shifted, dtype=np.float64))
 
     def backward(self) -> np.ndarray:
         if self._probs is None:
@@ -69,11 +84,6 @@ class SoftmaxCrossEntropy:
         grad *= 1.0 / n
         self._probs = None          # the buffer now holds the gradient
         return grad
-
-    @property
-    def probabilities(self) -> np.ndarray | None:
-        """The softmax of the last forward's logits (until ``backward`` reuses the buffer)."""
-        return self._probs
 
     def config(self) -> dict[str, Any]:
         return {"kind": "SoftmaxCrossEntropy"}

@@ -22,9 +22,10 @@ from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
-from .conv import Conv2D, Reshape
-from .layers import DEFAULT_DTYPE, Dense, Dropout, Layer, layer_from_config, make_activation
-from .losses import SoftmaxCrossEntropy
+from .layers import DEFAULT_DTYPE, Layer, layer_from_config
+from .jsonable import dumps
+from .losses import SoftmaxCrossEntropy, softmax
+from .metrics import per_class_accuracy
 from .version import __version__
 
 FILE_FORMAT = "nnlib.Sequential"
@@ -57,9 +58,6 @@ class Sequential:
             raise ValueError("a Sequential model needs at least one layer")
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._lock = threading.Lock()
-        # An activation may overwrite its input when that input is a fresh Dense or Conv2D output.
-        for previous, layer in zip(self.layers, self.layers[1:]):
-            layer.inplace = isinstance(previous, (Dense, Conv2D)) and not isinstance(layer, Dropout)
         parametrised = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_param_index = parametrised[0] if parametrised else len(self.layers)
         self._pack_parameters()
@@ -67,8 +65,10 @@ class Sequential:
     def _pack_parameters(self) -> None:
         """Make every parameter (and gradient) a view into one flat array.
 
-        The layers see no difference, but an optimiser can then update all parameters
-        with a handful of whole-array operations per step instead of a handful per array.
+        The layers see no difference, but the training loop's optimiser
+        (:class:`nnlib.fast.FusedAdam`) can then update all parameters with a handful of
+        whole-array operations per step instead of a handful per array, and a CNN's large
+        batches sum their chunks' gradients in one array.
         """
         arrays = [(layer, name) for layer in self.layers for name in layer.params]
         dtypes = {layer.params[name].dtype for layer, name in arrays}
@@ -93,26 +93,19 @@ class Sequential:
     # ------------------------------------------------------------------ shapes & info
     @property
     def input_size(self) -> int | None:
-        """Number of input features: what the first Reshape or Dense layer takes."""
-        for layer in self.layers:
-            if isinstance(layer, Reshape):
-                return layer.size
-            if isinstance(layer, Dense):
-                return layer.in_features
-        return None
+        """Number of input features: what the first layer that fixes a width (Reshape, Dense) takes."""
+        return next((layer.input_features for layer in self.layers if layer.input_features is not None), None)
 
     @property
     def is_convolutional(self) -> bool:
         """True when the network has Conv2D layers (a CNN)."""
-        return any(isinstance(layer, Conv2D) for layer in self.layers)
+        return any(layer.is_convolution for layer in self.layers)
 
     @property
     def n_classes(self) -> int | None:
         """Number of outputs (the last Dense layer's ``out_features``)."""
-        for layer in reversed(self.layers):
-            if isinstance(layer, Dense):
-                return layer.out_features
-        return None
+        return next((layer.output_features for layer in reversed(self.layers)
+                     if layer.output_features is not None), None)
 
     @property
     def dtype(self) -> np.dtype:
@@ -152,7 +145,7 @@ class Sequential:
 
         ``dense_weights()[0][:, j].reshape(28, 28)`` is what hidden unit ``j`` looks for.
         """
-        return [layer.params["W"] for layer in self.layers if isinstance(layer, Dense)]
+        return [weights for weights in self.weight_arrays() if weights.ndim == 2]
 
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: ``name``, ``kind``, ``weight_shape``, ``bias_shape``, ``params``."""
@@ -213,12 +206,8 @@ class Sequential:
         """
         first = 0 if input_grad else self._first_param_index
         for index in range(len(self.layers) - 1, first - 1, -1):
-            layer = self.layers[index]
-            if index == first and not input_grad and isinstance(layer, (Dense, Conv2D)):
-                layer.backward(grad, input_grad=False)
-                return None
-            grad = layer.backward(grad)
-        return grad
+            grad = self.layers[index].backward(grad, input_grad=input_grad or index > first)
+        return grad if input_grad else None
 
     @property
     def eval_batch_size(self) -> int:
@@ -235,18 +224,17 @@ class Sequential:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` float32 (softmax of the logits)."""
-        logits = self._logits_batched(x)
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=logits)
-        logits /= logits.sum(axis=1, keepdims=True)
-        return logits.astype(np.float32, copy=False)
+        return softmax(self._logits_batched(x)).astype(np.float32, copy=False)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class per sample, ``(n,)`` int64."""
         return self._logits_batched(x).argmax(axis=1).astype(np.int64)
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Mean cross-entropy ``loss`` and ``accuracy`` on ``(x, y)`` (int labels)."""
+    def evaluate(self, x: np.ndarray, y: np.ndarray, per_class: bool = False) -> dict[str, Any]:
+        """Mean cross-entropy ``loss`` and ``accuracy`` on ``(x, y)`` (int labels).
+
+        ``per_class=True`` adds ``per_class_accuracy``: one accuracy per class, as a list.
+        """
         y = np.asarray(y)
         x = self._check_input(x)
         if len(x) != len(y):
@@ -254,14 +242,18 @@ class Sequential:
         if len(x) == 0:
             return {"loss": float("nan"), "accuracy": float("nan")}
         loss_fn = SoftmaxCrossEntropy()
-        total_loss, correct = 0.0, 0
+        total_loss = 0.0
+        predictions = np.empty(len(x), dtype=np.int64)
         batch = self.eval_batch_size
         for start in range(0, len(x), batch):
             logits = self._forward(x[start:start + batch], False)
-            labels = y[start:start + batch]
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
-            total_loss += loss_fn.forward(logits, labels) * len(labels)
-        return {"loss": total_loss / len(x), "accuracy": correct / len(x)}
+            predictions[start:start + len(logits)] = logits.argmax(axis=1)
+            total_loss += loss_fn.forward(logits, y[start:start + batch]) * len(logits)
+        scores: dict[str, Any] = {"loss": total_loss / len(x),
+                                  "accuracy": int(np.count_nonzero(predictions == y)) / len(x)}
+        if per_class:
+            scores["per_class_accuracy"] = per_class_accuracy(y, predictions, self.n_classes).tolist()
+        return scores
 
     def input_gradient(self, x: np.ndarray, class_index: int | np.ndarray) -> np.ndarray:
         """Gradient of the class *logit* with respect to the input, ``(n, features)``.
@@ -286,16 +278,6 @@ class Sequential:
                     layer.grads[name][...] = g
         return grad
 
-    # ------------------------------------------------------------------ training
-    def fit(self, x_train: np.ndarray, y_train: np.ndarray, **kwargs: Any):
-        """Train in place; see :func:`nnlib.training.fit` for the arguments.
-
-        Returns the :class:`~nnlib.training.TrainResult` (status, history, timings).
-        """
-        from .training import fit
-
-        return fit(self, x_train, y_train, **kwargs)
-
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike | BinaryIO, metadata: dict[str, Any] | None = None) -> None:
         """Write the model to a ``.npz``: parameters plus a JSON header.
@@ -315,7 +297,7 @@ class Sequential:
             "metadata": self.metadata,
         }
         try:
-            header_bytes = json.dumps(header, default=_json_default).encode("utf-8")
+            header_bytes = dumps(header).encode("utf-8")
         except TypeError as error:
             raise TypeError(f"model metadata must be JSON-able: {error}") from None
         arrays = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8)}
@@ -351,7 +333,7 @@ class Sequential:
             return cls._from_archive(archive, label)
 
     @classmethod
-    def _from_archive(cls, archive: Any, label: str) -> "Sequential":
+    def _from_archive(cls, archive: np.lib.npyio.NpzFile, label: str) -> "Sequential":
         if HEADER_KEY not in archive.files:
             raise ModelFileError(f"{label} is a .npz file but not an nnlib model: it has no "
                                  f"'{HEADER_KEY}' entry (arrays found: {', '.join(archive.files[:5])})")
@@ -386,40 +368,3 @@ class Sequential:
                 value[...] = stored
         metadata = header.get("metadata") or {}
         return cls(layers, metadata=metadata if isinstance(metadata, dict) else {})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def build_mlp(hidden_sizes: Sequence[int], activation: str = "relu", init: str = "he",
-              dropout: float = 0.0, input_size: int = 784, n_classes: int = 10,
-              seed: int | np.random.Generator = 0, dtype: Any = DEFAULT_DTYPE) -> Sequential:
-    """A multilayer perceptron: ``[Dense -> activation (-> Dropout)] * len(hidden_sizes) -> Dense``.
-
-    ``build_mlp([256, 128, 64])`` is the seed study's best network, [784, 256, 128, 64, 10].
-    The output layer has no activation: it gives logits. All random choices (initial
-    weights, dropout masks) come from ``seed``: the same seed builds the same network.
-    """
-    hidden_sizes = [int(h) for h in hidden_sizes]
-    if any(h < 1 for h in hidden_sizes):
-        raise ValueError(f"hidden layer sizes must be positive, got {hidden_sizes}")
-    rng = np.random.default_rng(seed)
-    layers: list[Layer] = []
-    width = int(input_size)
-    for size in hidden_sizes:
-        layers.append(Dense(width, size, init=init, rng=rng, dtype=dtype))
-        layers.append(make_activation(activation))
-        if dropout > 0:
-            layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
-        width = size
-    layers.append(Dense(width, int(n_classes), init=init, rng=rng, dtype=dtype))
-    return Sequential(layers)

@@ -1,35 +1,33 @@
 """Optimisers: SGD, SGD with momentum (optionally Nesterov), Adam; L2 weight decay.
 
 An optimiser is given a list of layers and updates every ``layer.params[name]`` in place
-from ``layer.grads[name]``. It keeps its own state (velocities, moment estimates) keyed by
-(layer index, parameter name); layers know nothing of the optimiser.
+from ``layer.grads[name]``. It keeps its own state (velocities, moment estimates), one
+small dict per parameter array; layers know nothing of the optimiser.
 
 L2 weight decay adds ``l2 * W`` to the gradient of each weight matrix (not the biases):
 the gradient of ``(l2 / 2) * ||W||^2`` added to the loss.
 
-Updates are written in place into preallocated arrays: no new arrays per step.
+Each update below is the textbook formula, one parameter array at a time. The training
+loop runs Adam through :class:`nnlib.fast.FusedAdam`: the same update over all
+parameters at once, with fewer passes over memory.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-# Adam's moment estimates of parameters whose gradient is exactly zero (weights from
-# always-blank border pixels, dead ReLU units) decay geometrically towards 0 and soon
-# become subnormal floats, which the CPU handles very slowly. Every FLUSH_EVERY steps,
-# values below FLUSH_BELOW are set to exactly 0 (they are far below anything that moves
-# a weight).
-FLUSH_EVERY = 50
-FLUSH_BELOW = 1e-30
-# Elements per chunk of Adam's update: 5 arrays x 32k float32 = 640 KB, inside a 1 MB L2 cache.
-CHUNK = 32_768
+
+class HasParameters(Protocol):
+    """What an optimiser needs of a layer: parameters and their gradients, by name."""
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
 
 
 class Optimizer:
-    """Base class: holds the learning rate, L2 and the list of parameters."""
+    """Base class: the learning rate, L2, a step counter and per-parameter state."""
 
     name = "optimizer"
 
@@ -41,42 +39,32 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
         self.l2 = float(l2)
         self.iterations = 0
-        self._slots: list[tuple[np.ndarray, np.ndarray, bool]] = []
-        self._layers_id: tuple[int, ...] | None = None
+        # id(parameter array) -> (that array, its state arrays by name)
+        self._state: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
-    def _bind(self, layers: Sequence[Any]) -> None:
-        """Collect (param, grad, is_weight) once; rebuild if given other layers."""
-        key = tuple(id(p) for layer in layers for p in layer.params.values())
-        if key == self._layers_id:
-            return
-        self._layers_id = key
-        self._slots = [(layer.params[name], layer.grads[name], name == "W")
-                       for layer in layers for name in layer.params]
-        self._flat = _flat_views([p for p, _, _ in self._slots]), _flat_views([g for _, g, _ in self._slots])
-        if self._flat[0] is not None and self._flat[1] is not None:
-            # One slot covering every parameter: whole-array updates (L2 is applied per weight first).
-            self._l2_slots = [(p, g) for p, g, is_weight in self._slots if is_weight]
-            self._slots = [(self._flat[0], self._flat[1], False)]
-        else:
-            self._l2_slots = [(p, g) for p, g, is_weight in self._slots if is_weight]
-            self._slots = [(p, g, False) for p, g, _ in self._slots]
-        self._init_state()
-
-    def _init_state(self) -> None:
-        pass
-
-    def step(self, layers: Sequence[Any]) -> None:
+    def step(self, layers: Sequence[HasParameters]) -> None:
         """Apply one update to the parameters of ``layers`` from their ``grads``."""
-        self._bind(layers)
         self.iterations += 1
-        lr = self.learning_rate
-        if self.l2:
-            for param, grad in self._l2_slots:
-                grad += self.l2 * param
-        for index, (param, grad, _) in enumerate(self._slots):
-            self._update(index, param, grad, lr)
+        for layer in layers:
+            for name, param in layer.params.items():
+                grad = layer.grads[name]
+                if self.l2 and name == "W":
+                    grad = grad + self.l2 * param
+                self.update(param, grad, self.state_of(param))
 
-    def _update(self, index: int, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+    def state_of(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """The optimiser's state for one parameter array (created at its first update)."""
+        entry = self._state.get(id(param))
+        if entry is None or entry[0] is not param:
+            entry = self._state[id(param)] = (param, self.new_state(param))
+        return entry[1]
+
+    def new_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """Fresh state for a parameter array: none for plain SGD."""
+        return {}
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        """Move ``param`` (in place) by the gradient ``grad``."""
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
@@ -92,13 +80,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _init_state(self) -> None:
-        self._scratch = [np.empty_like(p) for p, _, _ in self._slots]
-
-    def _update(self, index, param, grad, lr):
-        scratch = self._scratch[index]
-        np.multiply(grad, lr, out=scratch)
-        param -= scratch
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        param -= self.learning_rate * grad
 
 
 class Momentum(Optimizer):
@@ -118,21 +101,16 @@ class Momentum(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def _init_state(self) -> None:
-        self._velocity = [np.zeros_like(p) for p, _, _ in self._slots]
-        self._scratch = [np.empty_like(p) for p, _, _ in self._slots]
+    def new_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {"velocity": np.zeros_like(param)}
 
-    def _update(self, index, param, grad, lr):
-        velocity, scratch = self._velocity[index], self._scratch[index]
-        np.multiply(grad, lr, out=scratch)          # lr * g
-        velocity *= self.momentum
-        velocity -= scratch                          # v = mu v - lr g
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        lr, mu, v = self.learning_rate, self.momentum, state["velocity"]
+        v[...] = mu * v - lr * grad
         if self.nesterov:
-            param -= scratch
-            np.multiply(velocity, self.momentum, out=scratch)
-            param += scratch                          # W += mu v - lr g
+            param += mu * v - lr * grad
         else:
-            param += velocity
+            param += v
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -141,21 +119,12 @@ class Momentum(Optimizer):
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba 2015): per-parameter steps from running moment estimates.
 
-    The textbook update, for gradient ``g`` at step ``t``::
+    For gradient ``g`` at step ``t`` (counted from 1)::
 
-        m <- b1 m + (1 - b1) g          first moment (mean of g)
-        v <- b2 v + (1 - b2) g^2        second moment (uncentred variance)
-        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)      bias corrections
+        m <- b1 m + (1 - b1) g          first moment (running mean of g)
+        v <- b2 v + (1 - b2) g^2        second moment (running mean of g^2)
+        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)      bias corrections (m, v start at 0)
         W <- W - lr * m_hat / (sqrt(v_hat) + eps)
-
-    Implemented with fewer passes over memory: we keep ``M = m / (1 - b1)`` and
-    ``V = v / (1 - b2)``, so that ``M <- b1 M + g`` and ``V <- b2 V + g^2`` (no scaling
-    of ``g``), and fold every constant into one step size and one epsilon::
-
-        k = sqrt((1 - b2) / (1 - b2^t))
-        W <- W - [lr (1 - b1) / ((1 - b1^t) k)] * M / (sqrt(V) + eps / k)
-
-    which is the same update, algebraically.
     """
 
     name = "adam"
@@ -165,66 +134,20 @@ class Adam(Optimizer):
         super().__init__(learning_rate, l2)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
 
-    def _init_state(self) -> None:
-        self._m = [np.zeros_like(p) for p, _, _ in self._slots]
-        self._v = [np.zeros_like(p) for p, _, _ in self._slots]
-        self._scratch = [np.empty_like(p) for p, _, _ in self._slots]
+    def new_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
-    def step(self, layers: Sequence[Any]) -> None:
-        t = self.iterations + 1
-        b1, b2 = self.beta1, self.beta2
-        k = math.sqrt((1 - b2) / (1 - b2 ** t))
-        self._step_size = self.learning_rate * (1 - b1) / ((1 - b1 ** t) * k)
-        self._eps_t = self.epsilon / k
-        super().step(layers)
-        if self.iterations % FLUSH_EVERY == 0:
-            self.flush_subnormals()
-
-    def _update(self, index, param, grad, lr):
-        m, v, scratch = self._m[index], self._v[index], self._scratch[index]
-        b1, b2, eps, step_size = self.beta1, self.beta2, self._eps_t, self._step_size
-        # Chunks small enough that the ten passes below reuse data from the CPU cache.
-        flat = (param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), scratch.reshape(-1))
-        for start in range(0, param.size, CHUNK):
-            p, g, m_, v_, s = (a[start:start + CHUNK] for a in flat)
-            m_ *= b1
-            m_ += g                                  # M = b1 M + g
-            np.square(g, out=s)
-            v_ *= b2
-            v_ += s                                  # V = b2 V + g^2
-            np.sqrt(v_, out=s)
-            s += eps
-            np.divide(m_, s, out=s)
-            s *= step_size
-            p -= s
-
-    def flush_subnormals(self) -> None:
-        """Set moment estimates smaller than FLUSH_BELOW to exactly zero."""
-        for arrays in (self._m, self._v):
-            for a in arrays:
-                np.copyto(a, 0, where=np.abs(a) < FLUSH_BELOW)
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        b1, b2, t = self.beta1, self.beta2, self.iterations
+        m, v = state["m"], state["v"]
+        m[...] = b1 * m + (1 - b1) * grad
+        v[...] = b2 * v + (1 - b2) * grad ** 2
+        m_hat = m / (1 - b1 ** t)
+        v_hat = v / (1 - b2 ** t)
+        param -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon}
-
-
-def _flat_views(arrays: list[np.ndarray]) -> np.ndarray | None:
-    """The flat array that ``arrays`` tile back to back, in order, or None."""
-    if not arrays:
-        return None
-    base = arrays[0].base
-    if base is not None and base.base is not None:
-        base = base.base
-    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
-        return None
-    start = base.__array_interface__["data"][0]
-    offset = 0
-    for a in arrays:
-        if a.dtype != base.dtype or not a.flags.c_contiguous or \
-                a.__array_interface__["data"][0] != start + offset * base.itemsize:
-            return None
-        offset += a.size
-    return base if offset == base.size else None
 
 
 OPTIMIZERS = ("sgd", "momentum", "adam")

@@ -12,11 +12,12 @@ The Preprocess page shows each step; the Train page trains on the very same
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .augment import AugmentConfig
 from .data import PIXELS, Dataset
 
 SCALINGS = ("unit", "standardize", "none")
@@ -70,6 +71,22 @@ class Scaler:
     def from_dict(cls, data: dict[str, Any]) -> "Scaler":
         return cls(str(data.get("method", "unit")), float(data.get("mean", 0.0)), float(data.get("std", 1.0)))
 
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any] | None) -> "Scaler":
+        """The scaler a model was trained with, from its ``metadata["preprocessing"]["scaler"]``
+        (what :func:`nnlib.training.train` stores); ``unit`` when the metadata does not say."""
+        preprocessing = (metadata or {}).get("preprocessing")
+        scaler = preprocessing.get("scaler") if isinstance(preprocessing, dict) else None
+        return cls.from_dict(scaler) if isinstance(scaler, dict) else cls("unit")
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        """Back from network inputs to 0-1 pixels: the inverse of ``transform``, in 0-1 units."""
+        if self.method == "none":
+            return x * np.float32(1 / 255)
+        if self.method == "standardize":
+            return x * np.float32(self.std) + np.float32(self.mean)
+        return x
+
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -85,7 +102,7 @@ class PreprocessConfig:
     val_fraction: float = 0.2
     seed: int = 0
     scaling: str = "unit"
-    augment: Any = None
+    augment: AugmentConfig | None = None
 
     def __post_init__(self) -> None:
         if self.train_size is not None and self.train_size < 2:
@@ -104,8 +121,6 @@ class PreprocessConfig:
     def from_dict(cls, data: dict[str, Any]) -> "PreprocessConfig":
         augment = data.get("augment")
         if augment:
-            from .augment import AugmentConfig
-
             augment = AugmentConfig(**augment)
         train_size = data.get("train_size")
         return cls(
@@ -115,9 +130,6 @@ class PreprocessConfig:
             scaling=str(data.get("scaling", "unit")),
             augment=augment or None,
         )
-
-    def with_changes(self, **changes: Any) -> "PreprocessConfig":
-        return replace(self, **changes)
 
 
 SEED_STUDY_CONFIG = PreprocessConfig(train_size=42_000, val_fraction=0.2, seed=0, scaling="unit")
@@ -224,15 +236,3 @@ def prepare(dataset: Dataset, config: PreprocessConfig = PreprocessConfig()) -> 
         val_indices=val_idx,
     )
 
-
-def __getattr__(name: str):
-    """Re-export the image and augmentation helpers that live in their own modules."""
-    if name in ("to_mnist_style", "MnistStyleResult", "load_image"):
-        from . import imaging
-
-        return getattr(imaging, name)
-    if name in ("AugmentConfig", "augment_images"):
-        from . import augment
-
-        return getattr(augment, name)
-    raise AttributeError(f"module 'nnlib.preprocessing' has no attribute {name!r}")

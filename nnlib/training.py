@@ -8,6 +8,11 @@ in the same way and nnlib imports neither. A :class:`TrainingControl` lets anoth
 pause or stop the loop between steps. A loss that turns NaN or infinite ends training
 with status ``"diverged"`` and the last finite weights.
 
+The loop runs the network through :mod:`nnlib.fast` (the same maths as the plain layers
+and Adam, with less memory traffic), and cuts each epoch into steps by one strategy
+chosen up front: plain mini-batches, a CNN's large batches in chunks, or the full batch
+of an MLP in row blocks.
+
 :func:`train` is the one-call version the UI and CLI use: it builds the network from a
 :class:`TrainConfig`, fits it on :class:`~nnlib.preprocessing.PreparedData`, evaluates it on
 the test set and stores everything needed to use the model later in ``model.metadata``.
@@ -18,100 +23,39 @@ from __future__ import annotations
 import math
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from .conv import build_cnn
+from .augment import augment_images
+from .builders import build_network
+from .fast import FastPath, InputBlocks, fused_updates
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy
 from .metrics import per_class_accuracy
-from .model import Sequential, build_mlp
+from .model import Sequential
 from .optimizers import Adam, Optimizer, make_optimizer
+from .preprocessing import PreparedData
 from .schedules import make_schedule
+from .train_config import TrainConfig
 from .version import __version__
+
+__all__ = ["EndEvent", "EpochEvent", "StepEvent", "TrainConfig", "TrainingControl", "TrainResult", "fit", "train"]
 
 PAUSE_POLL_SECONDS = 0.05
 # From this batch size on, input columns that are zero in every training sample are
-# dropped before training (see Dense.restrict_inputs); below it, gathering the matching
+# dropped before training (see nnlib.fast.FastDense); below it, gathering the matching
 # weight rows every step costs about what it saves.
 COMPACT_MIN_BATCH = 2048
 # A CNN's activations and patch matrices grow with the batch (a full batch of 48,000
 # images would need several GB): larger batches are processed in chunks of this many
 # images whose gradients are summed (weighted by size) into the batch's mean gradient.
 CONV_CHUNK_ROWS = 512
-# Full batch: the first layer works on blocks of this many rows, each without the input
-# columns that are blank in every row of the block (see _InputBlocks).
-INPUT_BLOCK_ROWS = 2048
-
-
-class _InputBlocks:
-    """The full training set as row blocks, each keeping only its own non-blank columns.
-
-    With full-batch training the gradient is a sum over all samples, so their order does
-    not matter: the rows are sorted once (by class, then by the width of the ink) so that
-    similar images share a block, and each block of ``INPUT_BLOCK_ROWS`` rows drops the
-    pixel columns that are zero in all of its rows. On MNIST a block then keeps about 530
-    of 784 columns (against 707 for the set as a whole), and the first layer's products,
-    ``x @ W`` forward and ``x.T @ g`` backward (the bulk of the work), shrink accordingly.
-    The results are those of the whole-set products up to float summation order, and the
-    same from run to run.
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, image_width: int | None) -> None:
-        nonzero = x != 0
-        if image_width and x.shape[1] % image_width == 0:
-            width = nonzero.reshape(len(x), -1, image_width).any(axis=1).sum(axis=1)
-        else:
-            width = nonzero.sum(axis=1)
-        self.order = np.lexsort((width, y))
-        self.y = y[self.order]
-        self.blocks: list[tuple[int, int, np.ndarray, np.ndarray]] = []
-        for start in range(0, len(x), INPUT_BLOCK_ROWS):
-            rows = self.order[start:start + INPUT_BLOCK_ROWS]
-            columns = np.flatnonzero(nonzero[rows].any(axis=0))
-            block = np.ascontiguousarray(x[rows[:, None], columns])
-            self.blocks.append((start, start + len(rows), columns, block))
-
-    def forward(self, layer: Dense, out: np.ndarray) -> np.ndarray:
-        """``x @ W + b`` for the whole (sorted) set, written into ``out``."""
-        weights = layer.params["W"]
-        for start, stop, columns, block in self.blocks:
-            np.matmul(block, weights[columns], out=out[start:stop])
-        out += layer.params["b"]
-        return out
-
-    def backward(self, layer: Dense, grad_out: np.ndarray) -> None:
-        """Fill ``layer.grads`` from dL/d(output) of the whole (sorted) set."""
-        grad_w = layer.grads["W"]
-        grad_w[...] = 0
-        for start, stop, columns, block in self.blocks:
-            grad_w[columns] += block.T @ grad_out[start:stop]
-        np.sum(grad_out, axis=0, out=layer.grads["b"])
-
-
-@contextmanager
-def _restored_inputs(layer: Any):
-    try:
-        yield
-    finally:
-        if isinstance(layer, Dense):
-            layer.restrict_inputs(None)
-
-
-@contextmanager
-def _reused_buffers(model: Sequential):
-    """Dense layers reuse their training-step output arrays while the loop runs."""
-    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
-    for layer in dense:
-        layer.reuse_buffers(True)
-    try:
-        yield
-    finally:
-        for layer in dense:
-            layer.reuse_buffers(False)
+HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+Scores = tuple[float, float, "list[float] | None"]   # loss, accuracy, per-class accuracy
+NO_SCORES: Scores = (float("nan"), float("nan"), None)
 
 
 # ---------------------------------------------------------------------- events
@@ -204,52 +148,181 @@ class TrainResult:
         return asdict(self)
 
 
-# ---------------------------------------------------------------------- config
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every choice of network and optimiser, JSON-able (``to_dict``/``from_dict``).
+# ---------------------------------------------------------------------- one step
+def _one_step(path: FastPath, loss_fn: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    """Forward, loss and backward for one batch (the gradients land in the layers; none
+    when the loss is not finite). Returns the batch's mean loss and its correct predictions."""
+    logits = path.forward(x, True)
+    loss = loss_fn.forward(logits, y)
+    if not math.isfinite(loss):
+        return loss, 0
+    correct = int(np.count_nonzero(logits.argmax(axis=1) == y))
+    path.backward(loss_fn.backward())
+    return loss, correct
 
-    ``batch_size=None`` means full batch: one step per epoch over all training samples,
-    as the seed study did (150 "iterations" = 150 epochs of one step).
-    ``conv_channels`` empty is an MLP; ``(16, 32)`` puts two 5x5 convolution + 2x2
-    max-pool stages before the Dense layers of ``hidden_sizes`` (a CNN, :func:`nnlib.conv.build_cnn`).
-    """
 
-    hidden_sizes: tuple[int, ...] = (256, 128, 64)
-    conv_channels: tuple[int, ...] = ()
-    activation: str = "relu"
-    init: str = "he"
-    dropout: float = 0.0
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    momentum: float = 0.9
-    nesterov: bool = False
-    batch_size: int | None = 128
-    epochs: int = 10
-    l2: float = 0.0
-    schedule: str = "constant"
-    seed: int = 0
+def _chunked_step(model: Sequential, loss_fn: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray,
+                  rows: int, path: FastPath | None = None) -> tuple[float, int]:
+    """Forward and backward over ``x`` in chunks of ``rows``; leaves the mean gradient over
+    the whole batch in the model's gradients (the same as one pass, in less memory).
+    Returns the batch's mean loss and its number of correct predictions."""
+    path = path or FastPath(model)
+    total = np.zeros_like(model.flat_grads)
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), rows):
+        xc, yc = x[start:start + rows], y[start:start + rows]
+        logits = path.forward(xc, True)
+        loss = loss_fn.forward(logits, yc)
+        loss_sum += loss * len(yc)
+        correct += int(np.count_nonzero(logits.argmax(axis=1) == yc))
+        if not math.isfinite(loss):
+            break
+        path.backward(loss_fn.backward())
+        total += model.flat_grads * np.asarray(len(yc) / len(x), dtype=total.dtype)
+    model.flat_grads[...] = total
+    return loss_sum / len(x), correct
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1 or None (full batch), got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["hidden_sizes"] = list(self.hidden_sizes)
-        data["conv_channels"] = list(self.conv_channels)
-        return data
+# ---------------------------------------------------------------------- step strategies
+class Steps(Protocol):
+    """How an epoch is cut into optimisation steps: the strategy :func:`fit` picks once."""
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    steps_per_epoch: int
+    model: Sequential
+
+    def start_epoch(self, rng: np.random.Generator) -> None: ...
+
+    def step(self, step: int, rng: np.random.Generator) -> tuple[float, int, int]:
+        """Forward and backward for step ``step`` (from 1): (mean loss, correct, samples)."""
+        ...
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> Scores: ...
+
+
+class MiniBatches:
+    """Plain mini-batch steps: a new shuffle every epoch, each batch gathered into one
+    reused buffer (it stays in the CPU cache for the forward pass). A batch of the whole
+    set (full batch) is the set as it is, unshuffled. From ``COMPACT_MIN_BATCH`` rows on,
+    input columns blank in every training sample are dropped once (see FastDense)."""
+
+    def __init__(self, model: Sequential, x: np.ndarray, y: np.ndarray, batch: int,
+                 augment: Augment | None) -> None:
+        self.model, self.y, self.batch, self.augment = model, y, batch, augment
+        self.n = len(x)
+        self.steps_per_epoch = math.ceil(self.n / batch)
+        self.full_batch = batch == self.n
+        active = None
+        if batch >= COMPACT_MIN_BATCH and isinstance(model.layers[0], Dense) and augment is None:
+            columns = np.flatnonzero(np.any(x != 0, axis=0))
+            if len(columns) < x.shape[1]:
+                x, active = np.ascontiguousarray(x[:, columns]), columns
+        self.x = x
+        self.path = FastPath(model, active)
+        self.loss_fn = SoftmaxCrossEntropy()
+        self.buffer = None if self.full_batch else np.empty((batch, x.shape[1]), dtype=x.dtype)
+        self.order = np.arange(self.n)
+
+    def start_epoch(self, rng: np.random.Generator) -> None:
+        if not self.full_batch:
+            self.order = rng.permutation(self.n)
+
+    def batch_of(self, step: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs and labels of step ``step`` (augmented when asked)."""
+        if self.full_batch:
+            xb, yb = self.x, self.y
+        else:
+            rows = self.order[(step - 1) * self.batch:step * self.batch]
+            xb = np.take(self.x, rows, axis=0, out=self.buffer[:len(rows)])
+            yb = self.y[rows]
+        if self.augment is not None:
+            xb = np.ascontiguousarray(self.augment(xb, rng), dtype=self.model.dtype)
+        return xb, yb
+
+    def step(self, step: int, rng: np.random.Generator) -> tuple[float, int, int]:
+        xb, yb = self.batch_of(step, rng)
+        loss, correct = _one_step(self.path, self.loss_fn, xb, yb)
+        return loss, correct, len(yb)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> Scores:
+        scores = self.model.evaluate(x, y, per_class=True)
+        return scores["loss"], scores["accuracy"], scores["per_class_accuracy"]
+
+
+class ChunkedBatches(MiniBatches):
+    """A CNN's mini-batches larger than ``rows``: each is processed in chunks of ``rows``
+    images (see :func:`_chunked_step`), the same mean gradient in bounded memory."""
+
+    def __init__(self, model: Sequential, x: np.ndarray, y: np.ndarray, batch: int,
+                 augment: Augment | None, rows: int) -> None:
+        super().__init__(model, x, y, batch, augment)
+        self.rows = rows
+
+    def step(self, step: int, rng: np.random.Generator) -> tuple[float, int, int]:
+        xb, yb = self.batch_of(step, rng)
+        if len(yb) <= self.rows:
+            loss, correct = _one_step(self.path, self.loss_fn, xb, yb)
+        else:
+            loss, correct = _chunked_step(self.model, self.loss_fn, xb, yb, self.rows, self.path)
+        return loss, correct, len(yb)
+
+
+class BlockedFullBatch:
+    """Full batch for an MLP on many samples: one step per epoch, the first layer on the
+    training set sorted into :class:`~nnlib.fast.InputBlocks` (and the validation set
+    too when it is large enough), the other layers through the fast path."""
+
+    steps_per_epoch = 1
+
+    def __init__(self, model: Sequential, x: np.ndarray, y: np.ndarray,
+                 x_val: np.ndarray | None, y_val: np.ndarray | None) -> None:
+        first = model.layers[0]
+        if not isinstance(first, Dense):
+            raise TypeError(f"full batch in row blocks needs a Dense first layer, got {first.kind}")
+        self.model, self.first = model, first
+        self.path = FastPath(model)
+        self.loss_fn = SoftmaxCrossEntropy()
+        self.blocks = InputBlocks.of_images(x, y)
+        self.out = np.empty((len(x), self.first.out_features), dtype=model.dtype)
+        self.val_blocks: InputBlocks | None = None
+        self.val_out = np.empty((0, first.out_features), dtype=model.dtype)
+        if x_val is not None and y_val is not None and InputBlocks.fits(first, x_val):
+            self.val_blocks = InputBlocks.of_images(x_val, y_val)
+            self.val_out = np.empty((len(x_val), self.first.out_features), dtype=model.dtype)
+
+    def start_epoch(self, rng: np.random.Generator) -> None:
+        pass
+
+    def step(self, step: int, rng: np.random.Generator) -> tuple[float, int, int]:
+        y = self.blocks.y
+        logits = self.path.forward(self.blocks.forward(self.first, self.out), True, start=1)
+        loss = self.loss_fn.forward(logits, y)
+        if not math.isfinite(loss):
+            return loss, 0, len(y)
+        correct = int(np.count_nonzero(logits.argmax(axis=1) == y))
+        self.blocks.backward(self.first, self.path.backward(self.loss_fn.backward(), stop=1))
+        return loss, correct, len(y)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> Scores:
+        if self.val_blocks is None:
+            scores = self.model.evaluate(x, y, per_class=True)
+            return scores["loss"], scores["accuracy"], scores["per_class_accuracy"]
+        # The same figures from the sorted, column-compacted blocks (order does not matter).
+        y = self.val_blocks.y
+        logits = self.path.forward(self.val_blocks.forward(self.first, self.val_out), False, start=1)
+        predictions = logits.argmax(axis=1)
+        loss = SoftmaxCrossEntropy().forward(logits, y)
+        accuracy = float(np.count_nonzero(predictions == y) / len(y))
+        return loss, accuracy, per_class_accuracy(y, predictions, self.model.n_classes).tolist()
+
+
+def choose_steps(model: Sequential, x: np.ndarray, y: np.ndarray, batch: int, augment: Augment | None,
+                 x_val: np.ndarray | None, y_val: np.ndarray | None) -> Steps:
+    """The step strategy for this model, data and batch size, chosen once before training."""
+    if batch == len(x) and augment is None and InputBlocks.fits(model.layers[0], x):
+        return BlockedFullBatch(model, x, y, x_val, y_val)
+    if model.is_convolutional and model.flat_grads is not None and batch > CONV_CHUNK_ROWS:
+        return ChunkedBatches(model, x, y, batch, augment, CONV_CHUNK_ROWS)
+    return MiniBatches(model, x, y, batch, augment)
 
 
 # ---------------------------------------------------------------------- the loop
@@ -258,75 +331,115 @@ def _emit(callbacks: Sequence[Callback], event: Event) -> None:
         callback(event)
 
 
-def _evaluate(model: Sequential, x: np.ndarray, y: np.ndarray, n_classes: int,
-              blocks: _InputBlocks | None = None, first_out: np.ndarray | None = None
-              ) -> tuple[float, float, list[float] | None]:
-    if x is None or len(x) == 0:
-        return float("nan"), float("nan"), None
-    if blocks is not None:
-        # The same figures from the sorted, column-compacted blocks (order does not matter).
-        logits = blocks.forward(model.layers[0], first_out)
-        for layer in model.layers[1:]:
-            logits = layer.forward(logits, False)
-        predictions = logits.argmax(axis=1)
-        loss = SoftmaxCrossEntropy().forward(logits, blocks.y)
-        accuracy = float(np.count_nonzero(predictions == blocks.y) / len(blocks.y))
-        return loss, accuracy, per_class_accuracy(blocks.y, predictions, n_classes).tolist()
-    loss_fn = SoftmaxCrossEntropy()
-    predictions = np.empty(len(x), dtype=np.int64)
-    total = 0.0
-    batch = model.eval_batch_size
-    for start in range(0, len(x), batch):
-        logits = model._forward(x[start:start + batch], False)
-        predictions[start:start + len(logits)] = logits.argmax(axis=1)
-        total += loss_fn.forward(logits, y[start:start + batch]) * len(logits)
-    accuracy = float(np.count_nonzero(predictions == y) / len(y))
-    return total / len(x), accuracy, per_class_accuracy(y, predictions, n_classes).tolist()
+@dataclass
+class _Run:
+    """The bookkeeping of one :func:`fit`: training time (pauses excluded), samples seen,
+    the history, and the events that report them."""
+
+    epochs: int
+    n: int
+    callbacks: Sequence[Callback]
+    seconds: float = 0.0
+    clock: float = 0.0
+    samples_seen: int = 0
+    epochs_done: int = 0
+    history: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
+    per_class: list[list[float]] = field(default_factory=list)
+
+    def start_clock(self) -> None:
+        self.clock = time.perf_counter()
+
+    def stop_clock(self) -> None:
+        self.seconds += time.perf_counter() - self.clock
+
+    def step_done(self, epoch: int, step: int, steps_per_epoch: int, loss: float, rows: int) -> None:
+        self.samples_seen += rows
+        if self.callbacks:
+            now = self.seconds + time.perf_counter() - self.clock
+            _emit(self.callbacks, StepEvent(epoch, step, steps_per_epoch, loss, self.samples_seen,
+                                            now, self.samples_seen / now if now > 0 else 0.0))
+
+    def epoch_done(self, epoch: int, loss_sum: float, correct: int, epoch_seconds: float, scores: Scores) -> None:
+        self.epochs_done = epoch
+        train_loss, train_accuracy = loss_sum / self.n, correct / self.n
+        val_loss, val_accuracy, per_class = scores
+        for key, value in zip(HISTORY_KEYS, (epoch, train_loss, train_accuracy, val_loss, val_accuracy,
+                                              self.seconds)):
+            self.history[key].append(float(value))
+        if per_class is not None:
+            self.per_class.append(per_class)
+        if self.callbacks:
+            _emit(self.callbacks, EpochEvent(epoch, self.epochs, train_loss, train_accuracy, val_loss, val_accuracy,
+                                             self.seconds, self.n / epoch_seconds if epoch_seconds > 0 else 0.0,
+                                             per_class))
+
+    def result(self, status: str, message: str) -> TrainResult:
+        return TrainResult(status=status, message=message, history=self.history,
+                           per_class_val_accuracy=self.per_class, epochs_completed=self.epochs_done,
+                           seconds=self.seconds,
+                           samples_per_second=self.samples_seen / self.seconds if self.seconds > 0 else 0.0)
 
 
-def _one_step(model: Sequential, loss_fn: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray,
-              blocks: _InputBlocks | None, first_out: np.ndarray | None) -> tuple[float, int]:
-    """Forward, loss and backward for one batch (the gradients land in the layers; none
-    when the loss is not finite). Returns the batch's mean loss and its correct predictions."""
-    if blocks is not None:
-        logits = blocks.forward(model.layers[0], first_out)
-        for layer in model.layers[1:]:
-            logits = layer.forward(logits, True)
-    else:
-        logits = model._forward(x, True)
-    loss = loss_fn.forward(logits, y)
-    if not math.isfinite(loss):
-        return loss, 0
-    correct = int(np.count_nonzero(logits.argmax(axis=1) == y))
-    if blocks is not None:
-        grad = loss_fn.backward()
-        for layer in model.layers[:0:-1]:
-            grad = layer.backward(grad)
-        blocks.backward(model.layers[0], grad)
-    else:
-        model.backward(loss_fn.backward(), input_grad=False)
-    return loss, correct
+def _checked_data(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None,
+                  y_val: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The training (and validation, or None) arrays in the model's dtype; a ValueError
+    saying what is wrong with them otherwise."""
+    x_train = np.ascontiguousarray(x_train, dtype=model.dtype)
+    y_train = np.asarray(y_train)
+    n = len(x_train)
+    if n == 0:
+        raise ValueError("no training samples")
+    if y_train.shape != (n,):
+        raise ValueError(f"y_train must have shape ({n},), got {y_train.shape}")
+    if x_train.ndim != 2 or x_train.shape[1] != model.input_size:
+        raise ValueError(f"x_train must be (n, {model.input_size}), got {x_train.shape}")
+    n_classes = model.n_classes
+    if y_train.min() < 0 or y_train.max() >= n_classes:
+        raise ValueError(f"labels must be in 0..{n_classes - 1}, found {y_train.min()}..{y_train.max()}")
+    if x_val is None or y_val is None or len(x_val) == 0:
+        return x_train, y_train, None, None
+    return x_train, y_train, np.ascontiguousarray(x_val, dtype=model.dtype), np.asarray(y_val)
 
 
-def _chunked_step(model: Sequential, loss_fn: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray,
-                  rows: int) -> tuple[float, int]:
-    """Forward and backward over ``x`` in chunks of ``rows``; leaves the mean gradient over
-    the whole batch in the model's gradients (the same as one pass, in less memory).
-    Returns the batch's mean loss and its number of correct predictions."""
-    total = np.zeros_like(model.flat_grads)
+def _batch_rows(batch_size: int | None, n: int) -> int:
+    """Samples per step: ``n`` for full batch (``None`` or at least ``n``)."""
+    batch = n if batch_size is None or batch_size >= n else int(batch_size)
+    if batch < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return batch
+
+
+def _wait_while_paused(control: TrainingControl, run: _Run) -> None:
+    """Block while ``control`` is paused and not stopped; the wait is not training time."""
+    if control.pause.is_set() and not control.stop.is_set():
+        run.stop_clock()
+        while control.pause.is_set() and not control.stop.is_set():
+            control.stop.wait(PAUSE_POLL_SECONDS)
+        run.start_clock()
+
+
+def _train_epoch(steps: Steps, update: Callable[[], None], optimizer: Optimizer,
+                 schedule: Callable[[float], float] | None, rng: np.random.Generator,
+                 control: TrainingControl, run: _Run, epoch: int) -> tuple[str, float, int]:
+    """One pass over the data. Returns the status ("completed", "stopped" or "diverged": a
+    loss or a weight not finite), the summed loss (mean loss times samples, over the
+    batches) and the number of correct predictions."""
+    steps.start_epoch(rng)
     loss_sum, correct = 0.0, 0
-    for start in range(0, len(x), rows):
-        xc, yc = x[start:start + rows], y[start:start + rows]
-        logits = model._forward(xc, True)
-        loss = loss_fn.forward(logits, yc)
-        loss_sum += loss * len(yc)
-        correct += int(np.count_nonzero(logits.argmax(axis=1) == yc))
+    for step in range(1, steps.steps_per_epoch + 1):
+        _wait_while_paused(control, run)
+        if control.stop.is_set():
+            return "stopped", loss_sum, correct
+        if schedule is not None:
+            optimizer.learning_rate = float(schedule(epoch - 1 + (step - 1) / steps.steps_per_epoch))
+        loss, batch_correct, rows = steps.step(step, rng)
         if not math.isfinite(loss):
-            break
-        model.backward(loss_fn.backward(), input_grad=False)
-        total += model.flat_grads * np.asarray(len(yc) / len(x), dtype=total.dtype)
-    model.flat_grads[...] = total
-    return loss_sum / len(x), correct
+            return "diverged", loss_sum, correct
+        loss_sum += loss * rows
+        correct += batch_correct
+        update()
+        run.step_done(epoch, step, steps.steps_per_epoch, loss, rows)
+    return ("completed" if _params_finite(steps.model) else "diverged"), loss_sum, correct
 
 
 def _params_finite(model: Sequential) -> bool:
@@ -338,8 +451,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
         optimizer: Optimizer | None = None, batch_size: int | None = 128, epochs: int = 10,
         schedule: Callable[[float], float] | None = None, seed: int | np.random.Generator = 0,
         callbacks: Sequence[Callback] = (), control: TrainingControl | None = None,
-        augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
-        ) -> TrainResult:
+        augment: Augment | None = None) -> TrainResult:
     """Train ``model`` in place on ``(x_train, y_train)`` with softmax cross-entropy.
 
     Parameters
@@ -351,7 +463,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     x_val, y_val : optional
         Measured after every epoch (loss, accuracy, per-class accuracy).
     optimizer : Optimizer, optional
-        Defaults to ``Adam(1e-3)``.
+        Defaults to ``Adam(1e-3)``; Adam runs as :class:`nnlib.fast.FusedAdam`.
     batch_size : int or None
         Samples per step; ``None`` (or >= n) = full batch, one step per epoch.
     epochs : int
@@ -365,184 +477,71 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     control : TrainingControl, optional
         Pause/stop from another thread.
     augment : callable, optional
-        ``augment(x_batch, rng) -> new x_batch`` applied to each training batch
-        (must not modify its input).
+        ``augment(x_batch, rng) -> new x_batch`` for each training batch (leaves its input alone).
     """
-    x_train = np.ascontiguousarray(x_train, dtype=model.dtype)
-    y_train = np.asarray(y_train)
-    n = len(x_train)
-    if n == 0:
-        raise ValueError("no training samples")
-    if y_train.shape != (n,):
-        raise ValueError(f"y_train must have shape ({n},), got {y_train.shape}")
-    if x_train.ndim != 2 or x_train.shape[1] != model.input_size:
-        raise ValueError(f"x_train must be (n, {model.input_size}), got {x_train.shape}")
-    n_classes = model.n_classes
-    if y_train.min() < 0 or y_train.max() >= n_classes:
-        raise ValueError(f"labels must be in 0..{n_classes - 1}, found {y_train.min()}..{y_train.max()}")
-    has_val = x_val is not None and y_val is not None and len(x_val) > 0
-    if has_val:
-        x_val = np.ascontiguousarray(x_val, dtype=model.dtype)
-        y_val = np.asarray(y_val)
+    x_train, y_train, x_val, y_val = _checked_data(model, x_train, y_train, x_val, y_val)
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    batch = _batch_rows(batch_size, len(x_train))
     optimizer = optimizer if optimizer is not None else Adam(1e-3)
-    batch = n if batch_size is None or batch_size >= n else int(batch_size)
-    if batch < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    full_batch = batch == n
-    steps_per_epoch = math.ceil(n / batch)
     rng = np.random.default_rng(seed)
     control = control or TrainingControl()
-    loss_fn = SoftmaxCrossEntropy()
-    trainable = [layer for layer in model.layers if layer.params]
-
-    history: dict[str, list[float]] = {k: [] for k in
-                                       ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")}
-    per_class_history: list[list[float]] = []
-    # Full batch: the first layer works on sorted row blocks without their blank columns.
-    # Other large batches: drop input columns that are blank in every training sample.
-    first = model.layers[0]
-    blocks = val_blocks = val_out = first_out = None
-    if (full_batch and isinstance(first, Dense) and augment is None and n >= 2 * INPUT_BLOCK_ROWS
-            and x_train.shape[1] == first.in_features):
-        side = math.isqrt(x_train.shape[1])
-        blocks = _InputBlocks(x_train, y_train, side if side * side == x_train.shape[1] else None)
-        y_train = blocks.y
-        first_out = np.empty((n, first.out_features), dtype=model.dtype)
-        if has_val and len(x_val) >= 2 * INPUT_BLOCK_ROWS and x_val.ndim == 2 and x_val.shape[1] == first.in_features:
-            val_blocks = _InputBlocks(x_val, y_val, side if side * side == x_val.shape[1] else None)
-            val_out = np.empty((len(x_val), first.out_features), dtype=model.dtype)
-    elif batch >= COMPACT_MIN_BATCH and isinstance(first, Dense) and augment is None:
-        active = np.flatnonzero(np.any(x_train != 0, axis=0))
-        if len(active) < x_train.shape[1]:
-            x_train = np.ascontiguousarray(x_train[:, active])
-            first.restrict_inputs(active)
-    # Mini-batches are gathered one at a time into a small reused buffer (it stays in the
-    # CPU cache for the forward pass) instead of copying the whole shuffled set per epoch.
-    x_batch = None if full_batch else np.empty((batch, x_train.shape[1]), dtype=x_train.dtype)
-    chunk_rows = CONV_CHUNK_ROWS if model.is_convolutional and model.flat_grads is not None else 0
-    order = np.arange(n)
-
+    steps = choose_steps(model, x_train, y_train, batch, augment, x_val, y_val)
+    run = _Run(epochs, len(x_train), callbacks)
     status, message = "completed", ""
-    train_seconds = 0.0       # time spent in steps and evaluation, pauses excluded
-    samples_seen = 0
-    epochs_done = 0
-
     # Overflow in a diverging run is reported as status "diverged", not as warnings.
-    with np.errstate(over="ignore", invalid="ignore"), _restored_inputs(first), _reused_buffers(model):
+    with np.errstate(over="ignore", invalid="ignore"), fused_updates(optimizer, model) as update:
         for epoch in range(1, epochs + 1):
-            clock = time.perf_counter()
-            snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in trainable]
-            if not full_batch:
-                order = rng.permutation(n)
-            loss_sum, correct = 0.0, 0
-            for step in range(1, steps_per_epoch + 1):
-                if control.pause.is_set() and not control.stop.is_set():
-                    train_seconds += time.perf_counter() - clock
-                    while control.pause.is_set() and not control.stop.is_set():
-                        control.stop.wait(PAUSE_POLL_SECONDS)
-                    clock = time.perf_counter()
-                if control.stop.is_set():
-                    status = "stopped"
-                    break
-                if full_batch:
-                    xb, yb = x_train, y_train
-                else:
-                    rows = order[(step - 1) * batch:step * batch]
-                    xb = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)])
-                    yb = y_train[rows]
-                if augment is not None:
-                    xb = np.ascontiguousarray(augment(xb, rng), dtype=model.dtype)
-                if schedule is not None:
-                    optimizer.learning_rate = float(schedule(epoch - 1 + (step - 1) / steps_per_epoch))
-                if chunk_rows and len(yb) > chunk_rows:
-                    loss, batch_correct = _chunked_step(model, loss_fn, xb, yb, chunk_rows)
-                else:
-                    loss, batch_correct = _one_step(model, loss_fn, xb, yb, blocks, first_out)
-                if not math.isfinite(loss):
-                    status = "diverged"
-                    break
-                correct += batch_correct
-                loss_sum += loss * len(yb)
-                optimizer.step(trainable)
-                samples_seen += len(yb)
-                if callbacks:
-                    now = train_seconds + time.perf_counter() - clock
-                    _emit(callbacks, StepEvent(epoch, step, steps_per_epoch, loss, samples_seen,
-                                               now, samples_seen / now if now > 0 else 0.0))
-            if status == "completed" and not _params_finite(model):
-                status = "diverged"
-            if status == "diverged":
-                if not _params_finite(model):
-                    for layer, saved in zip(trainable, snapshot):
-                        for name, value in saved.items():
-                            layer.params[name][...] = value
-                train_seconds += time.perf_counter() - clock
-                message = (f"training diverged in epoch {epoch}: the loss became NaN or infinite. "
-                           f"Try a smaller learning rate (now {optimizer.learning_rate:g}). "
-                           f"The weights are the last finite ones.")
+            run.start_clock()
+            snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in model.layers]
+            status, loss_sum, correct = _train_epoch(steps, update, optimizer, schedule, rng, control, run, epoch)
+            if status != "completed":
+                run.stop_clock()
+                message = _end_message(status, model, snapshot, epoch, run.epochs_done, optimizer)
                 break
-            if status == "stopped":
-                train_seconds += time.perf_counter() - clock
-                message = f"stopped by request after {epochs_done} complete epoch(s)"
-                break
-            epoch_train_seconds = time.perf_counter() - clock
-            val_loss, val_accuracy, per_class = (_evaluate(model, x_val, y_val, n_classes, val_blocks, val_out)
-                                                 if has_val else (float("nan"), float("nan"), None))
-            train_seconds += time.perf_counter() - clock
-            epochs_done = epoch
-            train_loss, train_accuracy = loss_sum / n, correct / n
-            for key, value in (("epoch", epoch), ("train_loss", train_loss), ("train_accuracy", train_accuracy),
-                               ("val_loss", val_loss), ("val_accuracy", val_accuracy), ("seconds", train_seconds)):
-                history[key].append(float(value))
-            if per_class is not None:
-                per_class_history.append(per_class)
-            if callbacks:
-                _emit(callbacks, EpochEvent(epoch, epochs, train_loss, train_accuracy, val_loss, val_accuracy,
-                                            train_seconds, n / epoch_train_seconds if epoch_train_seconds > 0 else 0.0,
-                                            per_class))
+            epoch_seconds = time.perf_counter() - run.clock
+            scores = steps.evaluate(x_val, y_val) if x_val is not None else NO_SCORES
+            run.stop_clock()
+            run.epoch_done(epoch, loss_sum, correct, epoch_seconds, scores)
     if status == "completed":
-        message = f"completed {epochs_done} epoch(s) in {train_seconds:.1f} s"
+        message = f"completed {run.epochs_done} epoch(s) in {run.seconds:.1f} s"
     _emit(callbacks, EndEvent(status, message))
-    return TrainResult(
-        status=status, message=message, history=history, per_class_val_accuracy=per_class_history,
-        epochs_completed=epochs_done, seconds=train_seconds,
-        samples_per_second=samples_seen / train_seconds if train_seconds > 0 else 0.0)
+    return run.result(status, message)
+
+
+def _end_message(status: str, model: Sequential, snapshot: list[dict[str, np.ndarray]], epoch: int,
+                 epochs_done: int, optimizer: Optimizer) -> str:
+    """Why training ended early; a diverged run gets back the epoch's last finite weights."""
+    if status == "stopped":
+        return f"stopped by request after {epochs_done} complete epoch(s)"
+    if not _params_finite(model):
+        for layer, saved in zip(model.layers, snapshot):
+            for name, value in saved.items():
+                layer.params[name][...] = value
+    return (f"training diverged in epoch {epoch}: the loss became NaN or infinite. "
+            f"Try a smaller learning rate (now {optimizer.learning_rate:g}). "
+            f"The weights are the last finite ones.")
 
 
 # ---------------------------------------------------------------------- one call
-def _make_augment(prepared: Any) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
-    """Batch augmentation from ``prepared.config.augment`` (None when off or unavailable)."""
-    config = getattr(prepared.config, "augment", None)
-    if config is None:
+def _make_augment(prepared: PreparedData) -> Augment | None:
+    """Batch augmentation from ``prepared.config.augment`` (None when off)."""
+    config = prepared.config.augment
+    if config is None or config.is_identity:
         return None
-    if getattr(config, "is_identity", False):
-        return None
-    from .augment import augment_images
-
     scaler = prepared.scaler
 
     def augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if scaler.method == "unit":
             return augment_images(batch, config, rng)
         # Augment 0-1 pixels (blank background = 0), then scale again.
-        moved = augment_images(_unscale(batch, scaler), config, rng)
+        moved = augment_images(scaler.inverse_transform(batch), config, rng)
         return scaler.transform(moved, already_unit=True)
 
     return augment
 
 
-def _unscale(x: np.ndarray, scaler: Any) -> np.ndarray:
-    """Back from network inputs to 0-1 pixels (inverse of ``Scaler.transform``)."""
-    if scaler.method == "none":
-        return x * np.float32(1 / 255)
-    if scaler.method == "standardize":
-        return x * np.float32(scaler.std) + np.float32(scaler.mean)
-    return x
-
-
-def train(prepared: Any, config: TrainConfig, callbacks: Sequence[Callback] = (),
+def train(prepared: PreparedData, config: TrainConfig, callbacks: Sequence[Callback] = (),
           control: TrainingControl | None = None) -> tuple[Sequential, TrainResult]:
     """Build the network ``config`` describes, train it on ``prepared``, test it, describe it.
 
@@ -574,28 +573,10 @@ def train(prepared: Any, config: TrainConfig, callbacks: Sequence[Callback] = ()
         },
         "nnlib_version": __version__,
         "class_names": list(prepared.class_names),
-        "dataset": getattr(prepared, "dataset_name", ""),
+        "dataset": prepared.dataset_name,
         "train_config": config.to_dict(),
     })
     return model, result
-
-
-def build_network(config: TrainConfig, input_size: int = 784, n_classes: int = 10) -> Sequential:
-    """The untrained network ``config`` describes: an MLP, or a CNN when it has ``conv_channels``."""
-    if config.conv_channels:
-        return build_cnn(config.conv_channels, config.hidden_sizes, activation=config.activation,
-                         init=config.init, dropout=config.dropout, input_size=input_size,
-                         n_classes=n_classes, seed=config.seed)
-    return build_mlp(config.hidden_sizes, activation=config.activation, init=config.init,
-                     dropout=config.dropout, input_size=input_size, n_classes=n_classes, seed=config.seed)
-
-
-def describe_network(config: TrainConfig, input_size: int = 784, n_classes: int = 10, sep: str = ", ") -> str:
-    """The seed study's way of writing a network, convolutions included:
-    ``[784, 256, 128, 10]``, or ``[784, conv16, conv32, 128, 10]`` for a CNN."""
-    parts = [str(input_size), *(f"conv{c}" for c in config.conv_channels),
-             *(str(h) for h in config.hidden_sizes), str(n_classes)]
-    return "[" + sep.join(parts) + "]"
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -19,7 +19,7 @@ from dashboard.architecture import architecture_table, describe_config  # noqa: 
 from dashboard.data import current_dataset_or_stop, current_preprocess_config, n_features, split_counts  # noqa: E402
 from dashboard.training_job import (attach_job, live_progress, start_seed_study, start_training,  # noqa: E402
                                     stop_training, toggle_pause)
-from nnlib.training import describe_network  # noqa: E402
+from nnlib.builders import describe_network  # noqa: E402
 
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
 

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw
 from dashboard import models, state
 from dashboard.runs import RunRecord
 from nnlib.imaging import to_mnist_style
-from nnlib.model import Sequential, build_mlp
+from nnlib.builders import build_mlp
+from nnlib.model import Sequential
 from nnlib.preprocessing import Scaler
 from tests.pages.helpers import app_test, plotly_figures
 
@@ -254,7 +255,7 @@ def test_steps_strip_marks_the_box_and_the_centre_of_mass():
 
 
 def test_the_bundled_cnn_can_be_chosen_and_answers(tmp_path, monkeypatch, default_model_path):
-    from nnlib.conv import build_cnn
+    from nnlib.builders import build_cnn
 
     cnn = build_cnn((2,), (8,), seed=5)
     cnn.save(tmp_path / "cnn.npz")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnlib.conv import Conv2D, Flatten, MaxPool2D, Reshape, build_cnn
+from nnlib.builders import build_cnn
+from nnlib.conv import Conv2D, Flatten, MaxPool2D, Reshape
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.model import Sequential
 from tests.unit.test_gradients import check_layer, check_network

@@ -126,6 +126,20 @@ def test_kaggle_csv_with_and_without_labels(small_images):
     assert headerless.y_train.tolist() == labels.tolist()
 
 
+def test_csv_the_fast_parser_rejects_is_read_by_the_checked_reader(small_images, monkeypatch):
+    """Quoted cells and blank lines: NumPy's parser gives up, the line-by-line reader
+    reads the same numbers; the fast parser is what reads a plain file."""
+    import nnlib.data as data
+
+    labels = np.array([7, 2, 1, 0, 4])
+    quoted = csv_text(small_images, labels).replace("\n7,", '\n"7",').replace("\n2,", "\n\n2,")
+    assert data._fast_table(quoted, True, 785) is None
+    dataset = load_csv(quoted.encode())
+    assert np.array_equal(dataset.x_train, small_images) and dataset.y_train.tolist() == labels.tolist()
+    monkeypatch.setattr(data, "_checked_table", lambda *args: pytest.fail("plain CSV took the slow path"))
+    assert np.array_equal(load_csv(csv_text(small_images, labels).encode()).x_train, small_images)
+
+
 def test_csv_with_text_in_a_pixel_column_names_the_line(small_images):
     text = csv_text(small_images, np.arange(5)).splitlines()
     cells = text[3].split(",")

@@ -8,9 +8,9 @@ for every input and parameter entry, using the relative error
 import numpy as np
 import pytest
 
+from nnlib.builders import build_mlp
 from nnlib.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from nnlib.losses import MeanSquaredError, SoftmaxCrossEntropy
-from nnlib.model import build_mlp
 
 EPS = 1e-5
 TOLERANCE = 1e-6
@@ -167,23 +167,3 @@ def test_input_gradient_is_the_gradient_of_the_class_logit():
         sample = x[row:row + 1].copy()
         numeric = numerical_gradient(lambda: float(model.forward(sample)[0, cls]), sample)
         assert relative_error(analytic[row:row + 1], numeric) < TOLERANCE
-
-
-def test_dense_restricted_to_active_inputs_matches_the_full_layer():
-    """Dropping always-zero input columns changes the work, not the result."""
-    rng = np.random.default_rng(11)
-    x = rng.standard_normal((6, 8))
-    x[:, [0, 3, 7]] = 0
-    active = np.flatnonzero(np.any(x != 0, axis=0))
-    layer = Dense(8, 4, rng=0, dtype=np.float64)
-    upstream = rng.standard_normal((6, 4))
-    full_out = layer.forward(x).copy()
-    layer.backward(upstream)
-    full_grads = {k: g.copy() for k, g in layer.grads.items()}
-    layer.restrict_inputs(active)
-    np.testing.assert_allclose(layer.forward(x[:, active]), full_out, rtol=1e-12)
-    compact_input_grad = layer.backward(upstream)
-    assert compact_input_grad.shape == (6, len(active))
-    for name in full_grads:
-        np.testing.assert_allclose(layer.grads[name], full_grads[name], rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(layer.forward(x), full_out, rtol=1e-12)   # full width still works

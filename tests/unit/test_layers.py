@@ -3,7 +3,8 @@ import pytest
 
 from nnlib.initializers import get_initializer
 from nnlib.layers import (Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, layer_from_config,
-                          make_activation, softmax)
+                          make_activation)
+from nnlib.losses import softmax
 
 
 def test_dense_forward_is_x_at_w_plus_b_in_float32():
@@ -55,7 +56,7 @@ def test_activation_values():
     assert Sigmoid().forward(np.array([[-1e4, 1e4]])).tolist() == [[0.0, 1.0]]
 
 
-def test_relu_does_not_overwrite_a_callers_array_unless_told():
+def test_relu_does_not_overwrite_a_callers_array():
     x = np.array([[-1.0, 2.0]])
     ReLU().forward(x)
     assert x[0, 0] == -1.0

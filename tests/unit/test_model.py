@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nnlib.layers import Dense, ReLU
-from nnlib.model import HEADER_KEY, ModelFileError, Sequential, build_mlp
+from nnlib.builders import build_mlp
+from nnlib.model import HEADER_KEY, ModelFileError, Sequential
 
 
 @pytest.fixture

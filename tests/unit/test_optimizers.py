@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nnlib.optimizers import FLUSH_EVERY, SGD, Adam, Momentum, make_optimizer
+from nnlib.optimizers import SGD, Adam, Momentum, make_optimizer
 from nnlib.schedules import Constant, Cosine, StepDecay, make_schedule
 
 
@@ -60,23 +60,6 @@ def test_adam_matches_the_textbook_update():
         w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
     got, _ = run(Adam(lr), GRADS)
     np.testing.assert_allclose(got, w, rtol=1e-10)
-
-
-def test_adam_keeps_float32_and_flushes_tiny_moments():
-    layer = FakeLayer([1.0, 1.0], [0.0])
-    layer.params = {k: v.astype(np.float32) for k, v in layer.params.items()}
-    layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
-    optimizer = Adam(1e-3)
-    layer.grads["W"][...] = [1e-3, 1.0]
-    optimizer.step([layer])
-    layer.grads["W"][...] = 0
-    for _ in range(FLUSH_EVERY * 20):
-        optimizer.step([layer])
-    m = optimizer._m[0]
-    assert m.dtype == np.float32 and layer.params["W"].dtype == np.float32
-    tiny = np.finfo(np.float32).tiny
-    assert np.all((m == 0) | (np.abs(m) >= tiny))       # no subnormal left
-    assert m[0] == 0
 
 
 def test_make_optimizer_and_bad_values():

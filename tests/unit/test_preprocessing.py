@@ -53,6 +53,10 @@ def test_scalers():
     assert abs(out.mean()) < 1e-6 and abs(out.std() - 1) < 1e-5
     assert np.allclose(standard.transform(raw / 255, already_unit=True), out)
     assert Scaler.from_dict(standard.to_dict()) == standard
+    for scaler in (Scaler.fit("unit", raw), Scaler.fit("none", raw), standard):   # back to 0-1 pixels
+        np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(raw)), raw / 255, rtol=1e-6, atol=1e-7)
+    assert Scaler.from_metadata({"preprocessing": {"scaler": standard.to_dict()}}) == standard
+    assert Scaler.from_metadata({}) == Scaler.from_metadata(None) == Scaler("unit")
     with pytest.raises(ValueError, match="unknown scaling"):
         Scaler.fit("minmax", raw)
 
