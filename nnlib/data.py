@@ -329,6 +329,7 @@ def _chain_first(first: list[str], rest):
 
 def load_npz(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None) -> Dataset:
     """Load ``x`` (n, 28, 28) or (n, 784) uint8 and ``y`` (n,) from an ``.npz`` (no pickle)."""
+    handle: str | os.PathLike | BinaryIO
     if isinstance(source, (bytes, bytearray)):
         file_name, handle = "uploaded .npz", io.BytesIO(source)
     elif hasattr(source, "read"):

@@ -85,8 +85,9 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, max_side: int | Non
     elif isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
         raise ValueError(f"image file not found: {label}")
     try:
-        with Image.open(source) as picture:
-            picture.load()
+        with Image.open(source) as opened:
+            opened.load()
+            picture: Image.Image = opened
             picture = ImageOps.exif_transpose(picture)
             if max_side is not None and max(picture.size) > max_side:
                 if picture.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "F"):

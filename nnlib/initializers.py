@@ -25,19 +25,20 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-Initializer = Callable[[int, int, np.random.Generator, np.dtype], tuple[np.ndarray, np.ndarray]]
+Initializer = Callable[[int, int, np.random.Generator, DTypeLike], tuple[np.ndarray, np.ndarray]]
 
 
 def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator,
-              dtype: np.dtype = np.float32) -> tuple[np.ndarray, np.ndarray]:
+              dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """He normal: ``W ~ N(0, 2/fan_in)``, zero biases."""
     weights = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
     return weights.astype(dtype), np.zeros(fan_out, dtype=dtype)
 
 
 def glorot_uniform(fan_in: int, fan_out: int, rng: np.random.Generator,
-                   dtype: np.dtype = np.float32) -> tuple[np.ndarray, np.ndarray]:
+                   dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Glorot (Xavier) uniform: ``W ~ U(-a, a)``, ``a = sqrt(6/(fan_in+fan_out))``."""
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     weights = rng.uniform(-limit, limit, size=(fan_in, fan_out))
@@ -45,7 +46,7 @@ def glorot_uniform(fan_in: int, fan_out: int, rng: np.random.Generator,
 
 
 def seed_study(fan_in: int, fan_out: int, rng: np.random.Generator,
-               dtype: np.dtype = np.float32) -> tuple[np.ndarray, np.ndarray]:
+               dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """The seed study's init: weights and biases ``~ N(0, 1) * sqrt(1/fan_out)``.
 
     The study drew its weights as ``(fan_out, fan_in)`` (samples in columns); we draw in
@@ -58,7 +59,7 @@ def seed_study(fan_in: int, fan_out: int, rng: np.random.Generator,
 
 
 def small_normal(fan_in: int, fan_out: int, rng: np.random.Generator,
-                 dtype: np.dtype = np.float32) -> tuple[np.ndarray, np.ndarray]:
+                 dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Small random weights ``N(0, 0.01^2)``, zero biases."""
     weights = rng.standard_normal((fan_in, fan_out)) * 0.01
     return weights.astype(dtype), np.zeros(fan_out, dtype=dtype)

@@ -309,7 +309,7 @@ class Sequential:
             if path.suffix != ".npz":
                 path = path.with_name(path.name + ".npz")
             path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **arrays)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
 
     @classmethod
     def load(cls, source: str | os.PathLike | bytes | BinaryIO) -> "Sequential":

@@ -193,7 +193,7 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: type = np.float32) -> np.ndarr
     y = np.asarray(y)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"labels must be in 0..{n_classes - 1}, found {y.min()}..{y.max()}")
-    encoded = np.zeros((len(y), n_classes), dtype=dtype)
+    encoded: np.ndarray = np.zeros((len(y), n_classes), dtype=dtype)
     encoded[np.arange(len(y)), y] = 1
     return encoded
 
