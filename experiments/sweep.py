@@ -19,7 +19,9 @@ rebuilding the study from the store's finished trials (``optuna.trial.create_tri
 """
 from __future__ import annotations
 
+import itertools
 import math
+import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,7 +37,7 @@ from .tasks import training_task
 
 METHODS = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "halving")
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.05
 MIN_TRIALS_FOR_IMPORTANCE = 3
 TRIAL_TAG_PREFIX = "sweep:"
 FINISHED_TRIAL_STATUSES = (COMPLETED, PRUNED, FAILED, DIVERGED)  # these count against the budget
@@ -243,21 +245,14 @@ class Sweep:
         return len(finished)
 
     def _enqueue_grid(self) -> None:
-        """Queue every grid point not yet tried, in an order shuffled by the seed.
+        """Queue every grid point not yet tried, in :func:`grid_order`.
 
         Optuna's ``enqueue_trial`` makes the next ``ask`` return exactly these parameters,
         so a resumed grid sweep tries only the points its finished trials have not covered.
         """
-        import itertools
-        import random
-
-        grid = self.space.grid()
-        names = list(grid)
-        points = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
-        random.Random(self.settings.seed).shuffle(points)
         done = [run.params for run in self.store.list_runs(sweep_id=self.id)
                 if run.status in FINISHED_TRIAL_STATUSES and run.params is not None]
-        for point in points:
+        for point in grid_order(self.space, self.settings.seed):
             if not any(_same_point(point, params) for params in done):
                 self._study.enqueue_trial(point)
 
@@ -412,6 +407,15 @@ class Sweep:
 
     def summary(self, status: str | None = None) -> SweepSummary:
         return sweep_summary(self.store, self.id, status or self._status, time.monotonic() - self._started)
+
+
+def grid_order(space: SearchSpace, seed: int) -> list[dict[str, Any]]:
+    """The points of ``space``'s grid in the order a grid sweep tries them: shuffled by
+    ``seed``, so a sweep cut short early has still seen the whole range."""
+    grid = space.grid()
+    points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    random.Random(seed).shuffle(points)
+    return points
 
 
 # ---------------------------------------------------------------------- reading a stored sweep
