@@ -109,10 +109,9 @@ def warm_up(executor, dataset, tasks: int = 2) -> float:
     """``tasks`` tiny tasks at once, so the timed rows do not include starting the workers."""
     import threading
 
+    from experiments.executors import TrainingRequest
     from nnlib.preprocessing import PreprocessConfig
     from nnlib.training import TrainConfig, TrainingControl
-
-    from experiments.executors import TrainingRequest
 
     start = time.perf_counter()
     request = TrainingRequest(dataset, PreprocessConfig(train_size=200), TrainConfig(hidden_sizes=(8,), epochs=1))

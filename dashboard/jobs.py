@@ -19,11 +19,26 @@ from typing import Any
 import streamlit as st
 
 from experiments import tasks
-from experiments.executors import (APP_BLAS_THREADS, Executor, ExecutorError, LocalExecutor,
-                                   executor_from_environment)
-from experiments.jobs import (ACTIVE_STATUSES, COMPLETED, DIVERGED, FAILED, FINISHED_STATUSES,
-                              MAX_RUNNING_JOBS, PAUSED, QUEUED, RUNNING, STOPPED, JobRegistry, JobSnapshot,
-                              JobTask, Progress, TaskOutput, TrainingJob, new_job_id)
+from experiments.executors import APP_BLAS_THREADS, Executor, ExecutorError, LocalExecutor, executor_from_environment
+from experiments.jobs import (
+    ACTIVE_STATUSES,
+    COMPLETED,
+    DIVERGED,
+    FAILED,
+    FINISHED_STATUSES,
+    MAX_RUNNING_JOBS,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    JobRegistry,
+    JobSnapshot,
+    JobTask,
+    Progress,
+    TaskOutput,
+    TrainingJob,
+    new_job_id,
+)
 from experiments.store import RunStore, StoreError
 
 __all__ = ["ACTIVE_STATUSES", "APP_BLAS_THREADS", "COMPLETED", "DIVERGED", "FAILED", "FINISHED_STATUSES",

@@ -34,8 +34,19 @@ from typing import Any, Callable, Protocol
 
 from nnlib.training import TrainingControl
 
-from .child import (CONTROL_POLL_SECONDS, MODEL_FILE, OUTPUTS_FILE, ROOT, ChildProcessError, EventWriter,
-                    collect_outcome, relay_message, run_in_child, train_job, training_job)
+from .child import (
+    CONTROL_POLL_SECONDS,
+    MODEL_FILE,
+    OUTPUTS_FILE,
+    ROOT,
+    ChildProcessError,
+    EventWriter,
+    collect_outcome,
+    relay_message,
+    run_in_child,
+    train_job,
+    training_job,
+)
 
 EXECUTOR_NAMES = ("local", "ray")
 # OpenBLAS threads of each training process. Measured on 2 cores (benchmarks/app_overhead.py):

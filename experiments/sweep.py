@@ -441,9 +441,9 @@ def sweep_snapshot(store: RunStore, sweep_id: str, *, status: str | None = None,
     best_so_far, best = [], None
     for run_id in finish_order:
         trial = by_id.get(run_id)
-        if trial is not None and trial.status == COMPLETED and trial.val_accuracy is not None:
-            if best is None or trial.val_accuracy > best.val_accuracy:
-                best = trial
+        counts_as_best = trial is not None and trial.status == COMPLETED and trial.val_accuracy is not None
+        if counts_as_best and (best is None or trial.val_accuracy > best.val_accuracy):
+            best = trial
         best_so_far.append(best.val_accuracy if best is not None else math.nan)
     counts: dict[str, int] = {}
     for trial in trials:

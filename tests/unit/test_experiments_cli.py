@@ -69,6 +69,7 @@ def test_ranges_come_from_a_toml_file_and_flags_win(lab_home, tmp_path):
 def test_bad_input_exits_2_with_a_clear_message(lab_home, tmp_path):
     code, report, err = run_cli("sweep", "--trials", "0", "--json")
     assert code == 2 and report == {"error": "the trial budget must be at least 1 trial, got 0"}
+    assert "error: the trial budget" in err
     bad = tmp_path / "bad.toml"
     bad.write_text('[space.learning_rate]\nmin = 3\nmax = 0.001\nlog = true\n')
     code, report, _ = run_cli("sweep", "--config", str(bad), "--json")

@@ -8,7 +8,7 @@ import pytest
 
 from experiments.space import LR_WIDTH_SPACE, Param, SearchSpace
 from experiments.store import RunStore
-from experiments.sweep import (Sweep, SweepSettings, grid_order, parameter_importances, sweep_snapshot)
+from experiments.sweep import Sweep, SweepSettings, grid_order, parameter_importances, sweep_snapshot
 
 TINY = dict(train_size=1000, epochs=1, val_fraction=0.2)
 
