@@ -196,3 +196,15 @@ def test_a_small_sweep_on_ray_lands_every_trial_in_the_store(ray_executor, tmp_p
     assert summary.trials_completed == 4 and len(runs) == 4
     assert all(run.status == "completed" and Path(run.model_path).is_file() for run in runs)
     assert json.loads(json.dumps(summary.as_json()))["best_val_accuracy"] == max(r.val_accuracy for r in runs)
+
+
+def test_experiments_is_ui_free_and_nnlib_does_not_know_it():
+    code = ("import sys, experiments.cli, experiments.sweep, experiments.tasks, experiments.executors; "
+            "assert 'streamlit' not in sys.modules, 'experiments imported streamlit'; "
+            "assert 'ray' not in sys.modules, 'Ray is imported only when asked for'; "
+            "import nnlib.cli, nnlib.training; print('ok')")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr
+    for path in (ROOT / "nnlib").glob("*.py"):
+        text = path.read_text()
+        assert "import experiments" not in text and "from experiments" not in text, f"{path.name} imports it"
