@@ -376,9 +376,14 @@ def main() -> int:
         dataset = read_dataset(Path(job["folder"]) / DATASET_FILE)
         writer.send(train_job(job, dataset, writer, control))
         return 0
+    except BrokenPipeError:  # the parent has gone (server killed): nobody to report to
+        return 1
     except Exception as error:  # reported to the parent, which marks the job failed
-        writer.send({"type": "error", "message": f"{type(error).__name__}: {error}",
-                     "traceback": traceback.format_exc()})
+        try:
+            writer.send({"type": "error", "message": f"{type(error).__name__}: {error}",
+                         "traceback": traceback.format_exc()})
+        except BrokenPipeError:
+            pass
         return 1
 
 

@@ -178,8 +178,8 @@ class Sweep:
                  dataset: Any = None, executor: Executor | None = None, registry: JobRegistry | None = None,
                  sweep_id: str | None = None) -> None:
         self.store, self.space, self.settings = store, space, settings
-        self.executor = executor or LocalExecutor()
-        self.registry = registry or JobRegistry(max_running=settings.parallel)
+        self.executor = executor if executor is not None else LocalExecutor()
+        self.registry = registry if registry is not None else JobRegistry(max_running=settings.parallel)
         self.dataset = dataset if dataset is not None else _load_dataset(settings.dataset)
         if sweep_id is None:
             record = store.create_sweep(settings.name, settings.method, space.to_dict(), settings.to_dict())
@@ -381,6 +381,8 @@ class Sweep:
                     self.store.update_run(run_id, message=f"Diverged: {snap.message}")
                 self._study.tell(trial.trial, state=TrialState.FAIL)
             else:  # stopped by the user or the time budget: does not count, a resume runs it again
+                if record.status == QUEUED:  # stopped while waiting for a training slot
+                    self.store.update_run(run_id, status=STOPPED, message="Stopped before it started.")
                 self._study.tell(trial.trial, state=TrialState.FAIL)
                 continue
             with self._lock:

@@ -167,3 +167,30 @@ def test_a_tpe_sweep_with_a_time_budget_and_its_importances(tmp_path, mnist):
     result = timed.run()
     assert result.status == "stopped" and time.monotonic() - start < 30
     assert "time budget" in store.get_sweep(timed.id).message
+
+
+@pytest.mark.slow
+def test_two_sweeps_share_one_registry_cap_and_a_queued_trial_stopped_is_recorded(tmp_path, mnist):
+    from experiments.jobs import JobRegistry
+
+    store = RunStore(tmp_path)
+    registry = JobRegistry(max_running=1)  # the server's cap: one network at a time
+    space = SearchSpace({"learning_rate": Param.choice(0.05, 0.1, 0.2)},
+                        fixed={"optimizer": "sgd", "hidden_sizes": (16,), "batch_size": 16})
+    settings = SweepSettings(name="capped", method="grid", trials=3, parallel=2, pruner="none",
+                             train_size=2000, epochs=200)
+    first = Sweep(store, space, settings, dataset=mnist, registry=registry)
+    second = Sweep(store, space, settings, dataset=mnist, registry=registry)
+    first.start()
+    second.start()
+    deadline = time.monotonic() + 60
+    while registry.counts()["running"] + registry.counts()["queued"] < 4:
+        assert time.monotonic() < deadline, registry.counts()
+        time.sleep(0.02)
+    assert registry.counts()["running"] == 1  # four trials asked for, one trains, three wait in line
+    first.stop()
+    second.stop()
+    assert first.join(60) and second.join(60)
+    statuses = sorted(run.status for run in store.list_runs())
+    assert statuses == ["stopped"] * 4
+    assert sum(run.message == "Stopped before it started." for run in store.list_runs()) == 3
