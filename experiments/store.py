@@ -469,7 +469,7 @@ class RunStore:
             if row is None:
                 raise KeyError(f"no run with id {run_id!r} in {self.database_path}")
             connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        for path in {row["model_path"], str(self.model_path(run_id))}:
+        for path in {row["model_path"], str(self.model_path(run_id)), str(self.outputs_path(run_id))}:
             if path:
                 Path(path).unlink(missing_ok=True)
 
@@ -483,6 +483,48 @@ class RunStore:
         write_model_atomically(model, path)
         self.update_run(run_id, model_path=str(path))
         return path
+
+    def outputs_path(self, run_id: str) -> Path:
+        """Where the run's validation outputs live (``val_proba``, ``y_val``, ``val_indices``)."""
+        return self.models_dir / f"{run_id}.outputs.npz"
+
+    def save_outputs(self, run_id: str, arrays: dict[str, Any]) -> None:
+        """Keep the run's validation arrays (for confusion matrices); atomically, no pickle."""
+        import numpy as np
+
+        path = self.outputs_path(run_id)
+        partial = path.with_name(f".{run_id}.{os.getpid()}.partial.npz")
+        np.savez_compressed(partial, **arrays)
+        os.replace(partial, path)
+
+    def load_outputs(self, run_id: str) -> dict[str, Any]:
+        """The arrays :meth:`save_outputs` kept, or ``{}`` when the run has none."""
+        import numpy as np
+
+        path = self.outputs_path(run_id)
+        if not path.is_file():
+            return {}
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+
+    def import_model(self, name: str, model: Any, *, kind: str = "upload", dataset: str = "",
+                     tags: Sequence[str] = (), note: str = "") -> RunRecord:
+        """Record a model made elsewhere (an uploaded ``.npz``) as a completed run with its file.
+
+        Its metrics and configs come from the model's metadata where it has them.
+        """
+        metadata = getattr(model, "metadata", {}) or {}
+        metrics = metadata.get("metrics") or {}
+        record = self.create_run(
+            name, kind, status=RUNNING, dataset=dataset or metadata.get("dataset", ""), tags=tags, note=note,
+            architecture="[" + ", ".join(str(size) for size in _layer_sizes(model)) + "]",
+            train_config=metadata.get("train_config"),
+            preprocess_config=(metadata.get("preprocessing") or {}).get("config"))
+        self.save_model(record.id, model)
+        self.update_run(record.id, status=COMPLETED, message="Imported model.",
+                        val_accuracy=metrics.get("val_accuracy"), test_accuracy=metrics.get("test_accuracy"),
+                        epochs_completed=int(metrics.get("epochs") or 0), seconds=metrics.get("seconds"))
+        return self.get_run(record.id)
 
     def load_model(self, run_id: str) -> Any:
         """The run's nnlib :class:`~nnlib.model.Sequential` (ValueError if it has no model file)."""
@@ -576,6 +618,18 @@ class RunStore:
                                         "resume it to finish its budget.", row["id"]))
                     interrupted.append(row["id"])
         return interrupted
+
+
+def _layer_sizes(model: Any) -> list[Any]:
+    """Input size, then each Dense layer's units and each convolution's ``convN``, as the
+    seed study wrote networks (``[784, conv16, conv32, 128, 10]``)."""
+    sizes: list[Any] = [getattr(model, "input_size", None) or "?"]
+    for layer in model.architecture():
+        if layer.get("kind") == "Conv2D":
+            sizes.append(f"conv{layer['out_channels']}")
+        elif layer.get("kind") == "Dense":
+            sizes.append(layer["out_features"])
+    return sizes
 
 
 def write_model_atomically(model: Any, path: Path) -> None:

@@ -99,6 +99,8 @@ def _finish_run(store: RunStore, run_id: str, output: TaskOutput) -> None:
     """The final figures and the model file of a task that ended (completed, stopped, diverged)."""
     result = output.result
     store.save_model(run_id, output.model)
+    if output.extras:
+        store.save_outputs(run_id, output.extras)
     store.update_run(
         run_id, status=result.status, message=result.message, history=result.history,
         epochs_completed=result.epochs_completed, val_accuracy=_finite(result.last("val_accuracy")),

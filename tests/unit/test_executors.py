@@ -51,6 +51,8 @@ def test_a_task_is_recorded_in_the_store_with_its_model(tmp_path, small_mnist):
     model = store.load_model(run.id)
     assert all(np.array_equal(a, b) for a, b in zip(model.dense_weights(), output.model.dense_weights()))
     assert model.metadata["metrics"]["status"] == "completed"
+    kept = store.load_outputs(run.id)
+    assert np.array_equal(kept["val_proba"], output.extras["val_proba"]) and kept["y_val"].shape == (200,)
 
 
 @pytest.mark.slow

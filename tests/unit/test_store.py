@@ -126,6 +126,26 @@ def test_rename_tag_note_delete_and_csv(tmp_path):
         store.delete_run(run.id)
 
 
+def test_an_uploaded_model_becomes_a_completed_run_and_outputs_are_kept(tmp_path):
+    from nnlib.conv import build_cnn
+
+    store = RunStore(tmp_path)
+    model = build_cnn((4,), (8,), seed=0)
+    model.metadata.update({"metrics": {"val_accuracy": 0.9, "test_accuracy": 0.88, "epochs": 3},
+                           "dataset": "MNIST", "train_config": {"hidden_sizes": [8]}})
+    run = store.import_model("my upload.npz", model, tags=["upload"])
+    assert (run.kind, run.status, run.architecture) == ("upload", "completed", "[784, conv4, 8, 10]")
+    assert (run.val_accuracy, run.test_accuracy, run.epochs_completed) == (0.9, 0.88, 3)
+    assert run.dataset == "MNIST" and run.train_config == {"hidden_sizes": [8]}
+    assert store.load_model(run.id).parameter_count == model.parameter_count
+    assert store.load_outputs(run.id) == {}
+    store.save_outputs(run.id, {"val_proba": np.eye(3, dtype=np.float32), "y_val": np.arange(3)})
+    outputs = store.load_outputs(run.id)
+    assert np.array_equal(outputs["val_proba"], np.eye(3)) and outputs["y_val"].tolist() == [0, 1, 2]
+    store.delete_run(run.id)
+    assert list((tmp_path / "models").iterdir()) == []
+
+
 def test_a_run_without_a_model_says_so(tmp_path):
     store = RunStore(tmp_path)
     run = store.create_run("no model")
