@@ -18,16 +18,41 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
-import socket
 import sqlite3
 import time
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+
+from .owners import current_owner, owner_alive
+from .records import (
+    ACTIVE_RUN_STATUSES,
+    COMPLETED,
+    DIVERGED,
+    FAILED,
+    INTERRUPTED,
+    PRUNED,
+    QUEUED,
+    RUN_COLUMNS,
+    RUN_JSON_COLUMNS,
+    RUN_KINDS,
+    RUN_STATUSES,
+    RUNNING,
+    STOPPED,
+    SWEEP_COLUMNS,
+    SWEEP_JSON_COLUMNS,
+    SWEEP_STATUSES,
+    RunRecord,
+    SweepRecord,
+    encode_column,
+    new_id,
+)
+
+__all__ = ["ACTIVE_RUN_STATUSES", "COMPLETED", "CSV_COLUMNS", "DIVERGED", "FAILED", "HOME_VARIABLE",
+           "INTERRUPTED", "PRUNED", "QUEUED", "RUNNING", "RUN_KINDS", "RUN_STATUSES", "SORTABLE_COLUMNS",
+           "STOPPED", "SWEEP_STATUSES", "RunRecord", "RunStore", "StoreError", "SweepRecord", "current_owner",
+           "default_home", "new_id", "owner_alive", "write_model_atomically"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOME_VARIABLE = "MNIST_LAB_HOME"
@@ -35,13 +60,6 @@ DATABASE_FILE = "lab.sqlite3"
 MODELS_FOLDER = "models"
 BUSY_TIMEOUT_MS = 30_000          # a writer waits this long for another's transaction
 SCHEMA_VERSION = 1
-
-QUEUED, RUNNING, COMPLETED, STOPPED = "queued", "running", "completed", "stopped"
-DIVERGED, FAILED, INTERRUPTED, PRUNED = "diverged", "failed", "interrupted", "pruned"
-RUN_STATUSES = (QUEUED, RUNNING, COMPLETED, STOPPED, DIVERGED, FAILED, INTERRUPTED, PRUNED)
-ACTIVE_RUN_STATUSES = (QUEUED, RUNNING)
-RUN_KINDS = ("single", "preset", "seed-study", "sweep-trial", "upload")
-SWEEP_STATUSES = (RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED)
 SORTABLE_COLUMNS = ("created_at", "finished_at", "name", "status", "val_accuracy", "test_accuracy",
                     "seconds", "epochs_completed", "dataset", "architecture")
 CSV_COLUMNS = ("id", "name", "kind", "status", "dataset", "architecture", "tags", "note", "val_accuracy",
@@ -109,155 +127,6 @@ def default_home() -> Path:
     """``$MNIST_LAB_HOME``, or ``lab-data/`` in the project folder."""
     configured = os.environ.get(HOME_VARIABLE, "").strip()
     return Path(configured).expanduser() if configured else PROJECT_ROOT / "lab-data"
-
-
-# ---------------------------------------------------------------------- owners
-def _process_start_token(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), so a reused pid differs."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def current_owner() -> str:
-    """``host:pid:start`` of this process: what an active run records as its owner."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_process_start_token(pid)}"
-
-
-def owner_alive(owner: str | None) -> bool:
-    """True when ``owner`` (from :func:`current_owner`) is a living process on this host.
-
-    An owner on another host is presumed alive (its heartbeat is the only evidence).
-    """
-    if not owner:
-        return False
-    host, _, rest = owner.partition(":")
-    pid_text, _, token = rest.partition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        pid = int(pid_text)
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return _process_start_token(pid) == token
-
-
-# ---------------------------------------------------------------------- records
-@dataclass
-class RunRecord:
-    """One run as the store keeps it (JSON columns already decoded).
-
-    ``history`` has nnlib's per-epoch keys (``epoch``, ``train_loss``, ``train_accuracy``,
-    ``val_loss``, ``val_accuracy``, ``seconds``); ``step_epochs``/``step_losses`` are the
-    thinned step loss (x in epochs); ``per_class_accuracy`` is the last epoch's validation
-    accuracy per class; ``params`` the sweep trial's hyperparameters (None outside sweeps).
-    """
-
-    id: str
-    name: str
-    kind: str
-    status: str
-    created_at: float
-    tags: list[str] = field(default_factory=list)
-    note: str = ""
-    dataset: str = ""
-    architecture: str = ""
-    train_config: dict[str, Any] | None = None
-    preprocess_config: dict[str, Any] | None = None
-    params: dict[str, Any] | None = None
-    history: dict[str, list[float]] = field(default_factory=dict)
-    step_epochs: list[float] = field(default_factory=list)
-    step_losses: list[float] = field(default_factory=list)
-    per_class_accuracy: list[float] = field(default_factory=list)
-    epochs_completed: int = 0
-    val_accuracy: float | None = None
-    test_accuracy: float | None = None
-    seconds: float | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    heartbeat_at: float | None = None
-    message: str = ""
-    error: str | None = None
-    sweep_id: str | None = None
-    trial_number: int | None = None
-    model_path: str | None = None
-    owner: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE_RUN_STATUSES
-
-    def summary(self) -> dict[str, Any]:
-        """The keys ``python -m experiments runs --json`` prints for a run."""
-        return {"id": self.id, "name": self.name, "status": self.status, "sweep_id": self.sweep_id,
-                "val_accuracy": self.val_accuracy, "test_accuracy": self.test_accuracy,
-                "created_at": self.created_at, "model_path": self.model_path}
-
-
-@dataclass
-class SweepRecord:
-    """One sweep: its search space and settings (JSON as given to :meth:`RunStore.create_sweep`)."""
-
-    id: str
-    name: str
-    method: str
-    space: dict[str, Any]
-    settings: dict[str, Any]
-    status: str
-    created_at: float
-    message: str = ""
-    best_run_id: str | None = None
-    best_val_accuracy: float | None = None
-    finished_at: float | None = None
-    heartbeat_at: float | None = None
-    owner: str | None = None
-
-
-_RUN_JSON = {"tags", "train_config", "preprocess_config", "params", "history", "step_epochs",
-             "step_losses", "per_class_accuracy"}
-_RUN_COLUMNS = tuple(RunRecord.__dataclass_fields__)
-_SWEEP_JSON = {"space", "settings"}
-_SWEEP_COLUMNS = tuple(SweepRecord.__dataclass_fields__)
-
-
-def _encode(column: str, value: Any, json_columns: set[str]) -> Any:
-    if column in json_columns:
-        return None if value is None else json.dumps(_finite_lists(value), default=_json_default, allow_nan=False)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-able")
-
-
-def _finite_lists(value: Any) -> Any:
-    """NaN/inf become None (JSON has no NaN); lists, dicts and NumPy arrays are walked."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite_lists(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_lists(item) for item in value]
-    return value
-
-
-def new_id() -> str:
-    """A short, unique id for a run or a sweep (12 hex digits)."""
-    return uuid.uuid4().hex[:12]
 
 
 # ---------------------------------------------------------------------- the store
@@ -376,7 +245,8 @@ class RunStore:
             sweep_id=sweep_id, trial_number=trial_number,
             started_at=now if status == RUNNING else None, heartbeat_at=now,
             owner=current_owner() if status in ACTIVE_RUN_STATUSES else None)
-        values = {column: _encode(column, getattr(record, column), _RUN_JSON) for column in _RUN_COLUMNS}
+        values = {column: encode_column(column, getattr(record, column), RUN_JSON_COLUMNS)
+                  for column in RUN_COLUMNS}
         with self._connect() as connection:
             connection.execute(f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                                tuple(values.values()))
@@ -388,10 +258,10 @@ class RunStore:
         A status of ``running`` also claims the run for this process (its owner).
         Raises KeyError for an unknown run, ValueError for an unknown column or status.
         """
-        unknown = set(changes) - set(_RUN_COLUMNS) - {"id"}
+        unknown = set(changes) - set(RUN_COLUMNS) - {"id"}
         if unknown or "id" in changes:
             raise ValueError(f"cannot update run column(s) {sorted(unknown | ({'id'} & set(changes)))}; "
-                             f"expected some of {_RUN_COLUMNS[1:]}")
+                             f"expected some of {RUN_COLUMNS[1:]}")
         if "status" in changes:
             _check_status(changes["status"])
             if changes["status"] == RUNNING:
@@ -401,7 +271,7 @@ class RunStore:
                 changes.setdefault("finished_at", time.time())
         changes["heartbeat_at"] = time.time()
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        values = [_encode(column, value, _RUN_JSON) for column, value in changes.items()]
+        values = [encode_column(column, value, RUN_JSON_COLUMNS) for column, value in changes.items()]
         with self._connect() as connection:
             cursor = connection.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*values, run_id))
             if cursor.rowcount == 0:
@@ -554,7 +424,8 @@ class RunStore:
         now = time.time()
         record = SweepRecord(id=sweep_id or new_id(), name=name, method=method, space=space, settings=settings,
                              status=RUNNING, created_at=now, heartbeat_at=now, owner=current_owner())
-        values = {column: _encode(column, getattr(record, column), _SWEEP_JSON) for column in _SWEEP_COLUMNS}
+        values = {column: encode_column(column, getattr(record, column), SWEEP_JSON_COLUMNS)
+                  for column in SWEEP_COLUMNS}
         with self._connect() as connection:
             connection.execute(f"INSERT INTO sweeps ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                                tuple(values.values()))
@@ -562,9 +433,9 @@ class RunStore:
 
     def update_sweep(self, sweep_id: str, **changes: Any) -> None:
         """Set columns of a sweep; ``status=running`` claims it for this process."""
-        unknown = set(changes) - set(_SWEEP_COLUMNS) - {"id"}
+        unknown = set(changes) - set(SWEEP_COLUMNS) - {"id"}
         if unknown or "id" in changes:
-            raise ValueError(f"cannot update sweep column(s) {sorted(unknown)}; expected some of {_SWEEP_COLUMNS[1:]}")
+            raise ValueError(f"cannot update sweep column(s) {sorted(unknown)}; expected some of {SWEEP_COLUMNS[1:]}")
         if changes.get("status") == RUNNING:
             changes.setdefault("owner", current_owner())
             changes["finished_at"] = None
@@ -572,7 +443,7 @@ class RunStore:
             changes.setdefault("finished_at", time.time())
         changes["heartbeat_at"] = time.time()
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        values = [_encode(column, value, _SWEEP_JSON) for column, value in changes.items()]
+        values = [encode_column(column, value, SWEEP_JSON_COLUMNS) for column, value in changes.items()]
         with self._connect() as connection:
             cursor = connection.execute(f"UPDATE sweeps SET {assignments} WHERE id = ?", (*values, sweep_id))
             if cursor.rowcount == 0:
@@ -646,15 +517,15 @@ def _check_status(status: str) -> None:
 
 
 def _run_from_row(row: sqlite3.Row) -> RunRecord:
-    values = {key: row[key] for key in _RUN_COLUMNS}
-    for key in _RUN_JSON:
+    values = {key: row[key] for key in RUN_COLUMNS}
+    for key in RUN_JSON_COLUMNS:
         if values[key] is not None:
             values[key] = json.loads(values[key])
     return RunRecord(**values)
 
 
 def _sweep_from_row(row: sqlite3.Row) -> SweepRecord:
-    values = {key: row[key] for key in _SWEEP_COLUMNS}
-    for key in _SWEEP_JSON:
+    values = {key: row[key] for key in SWEEP_COLUMNS}
+    for key in SWEEP_JSON_COLUMNS:
         values[key] = json.loads(values[key])
     return SweepRecord(**values)
