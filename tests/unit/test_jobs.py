@@ -316,6 +316,7 @@ def small_mnist(mnist):
                    x_test=mnist.x_test[:200], y_test=mnist.y_test[:200], class_names=mnist.class_names)
 
 
+@pytest.mark.slow
 def test_a_real_tiny_nnlib_run_completes_with_validation_outputs(registry, small_mnist):
     config = TrainConfig(hidden_sizes=(16,), optimizer="adam", learning_rate=1e-2, batch_size=64, epochs=3)
     preprocess = PreprocessConfig(train_size=600, val_fraction=0.2)
@@ -336,6 +337,7 @@ def test_a_real_tiny_nnlib_run_completes_with_validation_outputs(registry, small
     assert output.scaler.method == "unit" and output.dataset_name == "MNIST (first 600)"
 
 
+@pytest.mark.slow
 def test_learning_rate_1_with_full_batch_sgd_diverges_with_advice(registry, mnist):
     # The example: SGD, full batch, learning rate 1 (seen to blow up in epoch ~15 on 2,000 images).
     config = TrainConfig(hidden_sizes=(256, 128, 64), optimizer="sgd", learning_rate=1.0, batch_size=None, epochs=60)
@@ -347,6 +349,7 @@ def test_learning_rate_1_with_full_batch_sgd_diverges_with_advice(registry, mnis
     assert all(np.isfinite(w).all() for w in job.outputs[0].model.dense_weights())
 
 
+@pytest.mark.slow
 def test_a_real_run_can_be_paused_resumed_and_stopped_through_the_child_process(registry, small_mnist):
     # Many short epochs, so the run is still going when the controls arrive.
     config = TrainConfig(hidden_sizes=(16,), optimizer="sgd", learning_rate=0.1, batch_size=32, epochs=300)
@@ -369,6 +372,7 @@ def test_a_real_run_can_be_paused_resumed_and_stopped_through_the_child_process(
     assert len(snap.history["epoch"]) == result.epochs_completed
 
 
+@pytest.mark.slow
 def test_the_child_trains_the_same_weights_as_nnlib_in_this_process(registry, small_mnist):
     from nnlib.preprocessing import prepare
     from nnlib.training import train
@@ -385,6 +389,7 @@ def test_the_child_trains_the_same_weights_as_nnlib_in_this_process(registry, sm
     assert child_model.metadata["train_config"] == config.to_dict()
 
 
+@pytest.mark.slow
 def test_a_failure_in_the_child_process_fails_the_job_with_its_message(registry, small_mnist):
     from nnlib.data import Dataset
 
@@ -400,6 +405,7 @@ def test_a_failure_in_the_child_process_fails_the_job_with_its_message(registry,
     assert registry.counts()["running"] == 0
 
 
+@pytest.mark.slow
 def test_a_failing_listener_ends_the_child_at_once(small_mnist):
     from experiments.child import ChildProcessError, run_in_child
     from nnlib.training import TrainingControl
