@@ -542,15 +542,19 @@ def _make_augment(prepared: PreparedData) -> Augment | None:
 
 
 def train(prepared: PreparedData, config: TrainConfig, callbacks: Sequence[Callback] = (),
-          control: TrainingControl | None = None) -> tuple[Sequential, TrainResult]:
+          control: TrainingControl | None = None, model: Sequential | None = None) -> tuple[Sequential, TrainResult]:
     """Build the network ``config`` describes, train it on ``prepared``, test it, describe it.
+
+    ``model``, when given, is trained instead of a new one (a caller that checkpoints each
+    epoch keeps a reference to it; a checkpoint can be trained on).
 
     Returns ``(model, result)``; ``result.test_accuracy`` is set when the data has a test
     set. ``model.metadata`` holds the architecture, the preprocessing (config and scaler,
     so that inference scales inputs the same way), the metrics, the class names, the
     training config and the nnlib version: :meth:`Sequential.save` writes it all.
     """
-    model = build_network(config, input_size=prepared.x_train.shape[1], n_classes=len(prepared.class_names))
+    if model is None:
+        model = build_network(config, input_size=prepared.x_train.shape[1], n_classes=len(prepared.class_names))
     optimizer = make_optimizer(config.optimizer, config.learning_rate, momentum=config.momentum,
                                nesterov=config.nesterov, l2=config.l2)
     schedule = make_schedule(config.schedule, config.learning_rate, config.epochs)
