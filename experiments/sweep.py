@@ -388,7 +388,7 @@ def _load_dataset(name: str) -> Any:
 
 
 def _architecture(config: Any, dataset: Any) -> str:
-    from nnlib.training import describe_network
+    from nnlib.builders import describe_network
 
     return describe_network(config, int(dataset.x_train[0].size), len(dataset.class_names))
 

@@ -12,7 +12,8 @@ import math
 import traceback
 from typing import Any, Sequence
 
-from nnlib.training import EpochEvent, StepEvent, TrainingControl, describe_network
+from nnlib.builders import describe_network
+from nnlib.training import EpochEvent, StepEvent, TrainingControl
 
 from .executors import Executor, LocalExecutor, TrainingRequest
 from .jobs import Callback, JobTask, StepLossCurve, TaskOutput, history_entry

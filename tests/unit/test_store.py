@@ -113,7 +113,7 @@ def test_rename_tag_note_delete_and_csv(tmp_path):
     assert len(rows) == 1 and rows[0]["name"] == "renamed" and rows[0]["tags"] == "good;lr;keep"
     assert rows[0]["note"] == "a note, with a comma" and list(rows[0]) == list(store_module.CSV_COLUMNS)
 
-    from nnlib.model import build_mlp
+    from nnlib.builders import build_mlp
 
     model = build_mlp((8,), seed=0)
     path = store.save_model(run.id, model)
@@ -127,7 +127,7 @@ def test_rename_tag_note_delete_and_csv(tmp_path):
 
 
 def test_an_uploaded_model_becomes_a_completed_run_and_outputs_are_kept(tmp_path):
-    from nnlib.conv import build_cnn
+    from nnlib.builders import build_cnn
 
     store = RunStore(tmp_path)
     model = build_cnn((4,), (8,), seed=0)
@@ -253,7 +253,7 @@ def test_a_newer_schema_is_refused(tmp_path):
 
 
 def test_the_checkpoint_write_is_atomic(tmp_path):
-    from nnlib.model import build_mlp
+    from nnlib.builders import build_mlp
 
     path = tmp_path / "m.npz"
     store_module.write_model_atomically(build_mlp((4,), seed=1), path)
