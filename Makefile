@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-fast browser-deps model bench clean
+.PHONY: run test test-fast lint browser-deps model bench clean
 
 $(VENV)/.run-deps: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MNIST Lab needs Python >= 3.11 (Streamlit 1.67 requires it); found " + sys.version.split()[0])'
@@ -25,13 +25,19 @@ run: $(VENV)/.run-deps
 	@$(PY) scripts/open_browser.py http://localhost:$(PORT) &
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-## Run the whole test suite: unit, page (AppTest) and browser (headless Chromium) tests.
-test: $(VENV)/.dev-deps browser-deps
+## Run the linters and the whole test suite: unit, page (AppTest) and browser (headless Chromium) tests.
+test: lint browser-deps
 	$(PY) -m pytest
 
-## The suite without the browser tests.
-test-fast: $(VENV)/.dev-deps
-	$(PY) -m pytest -m "not browser"
+## The quick loop (under a minute): linters, then every test that neither trains on MNIST,
+## starts a process or server, nor drives a browser.
+test-fast: lint
+	$(PY) -m pytest -m "not browser and not slow"
+
+## ruff (style and common bugs) on the whole project; mypy (type hints) on nnlib.
+lint: $(VENV)/.dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## Debian's Chromium for the browser tests, when missing and when we may install it.
 browser-deps:
@@ -49,6 +55,7 @@ bench: $(VENV)/.run-deps
 	$(PY) benchmarks/bench_accuracy.py
 	$(PY) benchmarks/bench_seed_reproduction.py
 	$(PY) benchmarks/bench_cnn.py
+	$(PY) benchmarks/bench_sweep.py
 
 ## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).
 model: $(VENV)/.run-deps

@@ -35,6 +35,7 @@ def trained(tmp_path_factory):
     return path, last_json(out), err
 
 
+@pytest.mark.slow
 def test_train_json_and_progress(trained):
     path, report, err = trained
     assert TRAIN_KEYS <= report.keys()
@@ -45,6 +46,7 @@ def test_train_json_and_progress(trained):
     assert path.is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_matches_the_training_report(trained):
     path, report, _ = trained
     code, out, _ = run("evaluate", "--model", str(path), "--json")
@@ -55,6 +57,7 @@ def test_evaluate_matches_the_training_report(trained):
     assert result["loss"] > 0
 
 
+@pytest.mark.slow
 def test_predict_images_of_any_style(trained, tmp_path):
     from PIL import Image
 
@@ -87,6 +90,7 @@ def test_errors_are_reported_not_raised(tmp_path):
         run("train", "--layers", "12,x")
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "nnlib", "train", "--train-size", "600", "--epochs", "1",
@@ -97,6 +101,7 @@ def test_python_dash_m_entry_point(tmp_path):
     assert TRAIN_KEYS <= report.keys() and report["epochs"] == 1
 
 
+@pytest.mark.slow
 def test_train_a_cnn_from_the_command_line(tmp_path):
     from nnlib.model import Sequential
 

@@ -128,6 +128,7 @@ def test_a_cnn_saves_and_loads_with_the_same_predictions(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
 
 
+@pytest.mark.slow
 def test_a_small_cnn_learns_mnist(mnist):
     from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.training import TrainConfig, train
@@ -158,6 +159,7 @@ def test_large_cnn_batches_are_processed_in_chunks_with_the_same_mean_gradient()
     assert correct == int(np.sum(model.predict(x) == y))
 
 
+@pytest.mark.slow
 def test_full_batch_gradient_descent_trains_a_cnn(monkeypatch, mnist):
     import nnlib.training as training
     from nnlib.preprocessing import PreprocessConfig, prepare

@@ -142,6 +142,7 @@ def mnist():
     return load_mnist()
 
 
+@pytest.mark.slow
 def test_train_on_a_few_thousand_mnist_images(mnist):
     """The fast accuracy check: 5,000 MNIST images, 5 epochs, well above chance."""
     from nnlib.preprocessing import PreprocessConfig, prepare
