@@ -1,10 +1,10 @@
-"""The training job runner (dashboard/jobs.py), driven without Streamlit.
+"""The training job runner (experiments/jobs.py), driven without Streamlit.
 
 Most tests use a scripted task that emits real nnlib events and obeys the real
 TrainingControl, gated step by step so that the assertions do not race the thread.
-The last ones train real (tiny) nnlib networks in the child process that the app uses
-(dashboard/train_process.py): completion, divergence, pause/resume/stop, the same
-weights as training in this process, and a failure inside the child.
+The last ones train real (tiny) nnlib networks in the child process of the local executor
+(experiments/child.py): completion, divergence, pause/resume/stop, the same weights as
+training in this process, and a failure inside the child.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from dashboard import jobs
+from experiments import jobs
+from experiments.tasks import train_tasks
 from nnlib.preprocessing import PreprocessConfig
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainConfig, TrainResult
 
@@ -318,7 +319,7 @@ def small_mnist(mnist):
 def test_a_real_tiny_nnlib_run_completes_with_validation_outputs(registry, small_mnist):
     config = TrainConfig(hidden_sizes=(16,), optimizer="adam", learning_rate=1e-2, batch_size=64, epochs=3)
     preprocess = PreprocessConfig(train_size=600, val_fraction=0.2)
-    job, _ = registry.start("owner-a", jobs.train_tasks(small_mnist, preprocess, [("tiny", config)]))
+    job, _ = registry.start("owner-a", train_tasks(small_mnist, preprocess, [("tiny", config)]))
     assert job.join(60)
     snap = job.snapshot()
     assert snap.status == "completed", snap.message
@@ -338,7 +339,7 @@ def test_a_real_tiny_nnlib_run_completes_with_validation_outputs(registry, small
 def test_learning_rate_1_with_full_batch_sgd_diverges_with_advice(registry, mnist):
     # The issue's example: SGD, full batch, learning rate 1 (seen to blow up in epoch ~15 on 2,000 images).
     config = TrainConfig(hidden_sizes=(256, 128, 64), optimizer="sgd", learning_rate=1.0, batch_size=None, epochs=60)
-    job, _ = registry.start("owner-a", jobs.train_tasks(mnist, PreprocessConfig(train_size=2000), [("boom", config)]))
+    job, _ = registry.start("owner-a", train_tasks(mnist, PreprocessConfig(train_size=2000), [("boom", config)]))
     assert job.join(60)
     snap = job.snapshot()
     assert snap.status == "diverged"
@@ -350,7 +351,7 @@ def test_a_real_run_can_be_paused_resumed_and_stopped_through_the_child_process(
     # Many short epochs, so the run is still going when the controls arrive.
     config = TrainConfig(hidden_sizes=(16,), optimizer="sgd", learning_rate=0.1, batch_size=32, epochs=300)
     preprocess = PreprocessConfig(train_size=600, val_fraction=0.2)
-    job, _ = registry.start("owner-a", jobs.train_tasks(small_mnist, preprocess, [("long", config)]))
+    job, _ = registry.start("owner-a", train_tasks(small_mnist, preprocess, [("long", config)]))
     wait_until(lambda: job.snapshot().progress.samples_seen > 0, timeout=60)
     assert job.pause()
     time.sleep(0.5)  # let the pause reach the child and the last step events arrive
@@ -374,7 +375,7 @@ def test_the_child_trains_the_same_weights_as_nnlib_in_this_process(registry, sm
 
     config = TrainConfig(hidden_sizes=(8,), optimizer="adam", learning_rate=1e-2, batch_size=50, epochs=2, seed=3)
     preprocess = PreprocessConfig(train_size=500, val_fraction=0.2, seed=1)
-    job, _ = registry.start("owner-a", jobs.train_tasks(small_mnist, preprocess, [("same", config)]))
+    job, _ = registry.start("owner-a", train_tasks(small_mnist, preprocess, [("same", config)]))
     assert job.join(60) and job.status == "completed"
     local_model, local_result = train(prepare(small_mnist, preprocess), config)
     child_model = job.outputs[0].model
@@ -390,7 +391,7 @@ def test_a_failure_in_the_child_process_fails_the_job_with_its_message(registry,
     unlabelled = Dataset(name="no labels", x_train=small_mnist.x_train, y_train=np.full(600, -1),
                          x_test=None, y_test=None, class_names=small_mnist.class_names)
     config = TrainConfig(hidden_sizes=(8,), epochs=1)
-    job, _ = registry.start("owner-a", jobs.train_tasks(unlabelled, PreprocessConfig(), [("bad", config)]))
+    job, _ = registry.start("owner-a", train_tasks(unlabelled, PreprocessConfig(), [("bad", config)]))
     assert job.join(60)
     snap = job.snapshot()
     assert snap.status == "failed"
@@ -400,7 +401,7 @@ def test_a_failure_in_the_child_process_fails_the_job_with_its_message(registry,
 
 
 def test_a_failing_listener_ends_the_child_at_once(small_mnist):
-    from dashboard.train_process import ChildProcessError, run_in_child
+    from experiments.child import ChildProcessError, run_in_child
     from nnlib.training import TrainingControl
 
     def listener(event):
@@ -413,17 +414,32 @@ def test_a_failing_listener_ends_the_child_at_once(small_mnist):
     assert time.monotonic() - start < 20  # 5,000 epochs take over a minute: the child was ended
 
 
-def test_the_child_gets_the_configured_blas_threads_and_can_import_the_project():
-    from dashboard.train_process import ROOT, child_environment
+BLAS_REPORT = ("import json, os, numpy, threadpoolctl; "
+               "pools = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']; "
+               "print(json.dumps({'env': os.environ.get('OPENBLAS_NUM_THREADS'), "
+               "'threads': [p['num_threads'] for p in pools], 'path': os.environ['PYTHONPATH']}))")
 
-    env = child_environment(1)
-    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
-    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
-    assert "OPENBLAS_NUM_THREADS" not in child_environment(None) or os.environ.get("OPENBLAS_NUM_THREADS")
+
+@pytest.mark.slow
+@pytest.mark.parametrize("blas_threads", [1, 2])
+def test_the_child_gets_the_configured_blas_threads_and_can_import_the_project(blas_threads):
+    import json
+    import subprocess
+    import sys
+
+    from experiments.child import ROOT, child_environment
+
+    # Run from a folder outside the project: only the environment makes the project importable.
+    report = subprocess.run([sys.executable, "-c", "import experiments.child; " + BLAS_REPORT],
+                            env=child_environment(blas_threads), cwd="/", capture_output=True, text=True, check=True)
+    seen = json.loads(report.stdout)
+    assert seen["env"] == str(blas_threads)
+    assert seen["threads"] and set(seen["threads"]) == {blas_threads}  # what OpenBLAS itself uses
+    assert seen["path"].split(os.pathsep)[0] == str(ROOT)
 
 
 def test_the_dataset_file_round_trips_without_pickle(tmp_path, small_mnist):
-    from dashboard.train_process import read_dataset, write_dataset
+    from experiments.child import read_dataset, write_dataset
 
     write_dataset(small_mnist, tmp_path / "d.npz")
     back = read_dataset(tmp_path / "d.npz")

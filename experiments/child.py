@@ -9,16 +9,21 @@ interpreter and its own core; the server only reads its events.
 The protocol is plain text and files, so nothing is ever unpickled:
 
 * The parent writes the dataset to ``dataset.npz`` in a fresh temporary folder and starts
-  ``python -m dashboard.train_process``. The first line on the child's stdin is the job as
-  JSON (preprocessing and training config, folder); the next lines are ``pause``,
-  ``resume`` and ``stop``. End of input means stop (the server has gone).
+  ``python -m experiments.child``. The first line on the child's stdin is the job as
+  JSON (preprocessing and training config, folder, checkpoint path); the next lines are
+  ``pause``, ``resume`` and ``stop``. End of input means stop (the server has gone).
 * The child prints JSON lines on its stdout: ``steps`` (a batch of nnlib StepEvents, sent
   at most every ``STEP_FLUSH_SECONDS``), ``epoch``, ``end``, and finally ``done`` once it
   has written ``model.npz`` (nnlib's own format, loaded with ``allow_pickle=False``) and
   ``outputs.npz`` (validation probabilities for the confusion matrix), or ``error``.
 
-:func:`run_in_child` is the parent side, used by ``dashboard.jobs.train_tasks``;
-:func:`main` is the child side. Neither imports Streamlit.
+The training itself is :func:`train_job`, the one trial function of every executor: the
+local executor calls it in this child process, the Ray executor in a Ray worker
+(:mod:`experiments.executors`). With a ``checkpoint`` path it saves the model after every
+epoch (atomically), so a run cut short by a killed server still has its last epoch's model.
+
+:func:`run_in_child` is the parent side (the local executor); :func:`main` is the child
+side. Neither imports Streamlit.
 """
 from __future__ import annotations
 
@@ -31,11 +36,18 @@ import tempfile
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 import numpy as np
+
+import nnlib.training
+from nnlib.model import Sequential
+from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
+
+from .store import write_model_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP_FLUSH_SECONDS = 0.1     # the child sends step events at most this often (batched)
@@ -81,21 +93,29 @@ def child_environment(blas_threads: int | None) -> dict[str, str]:
     return env
 
 
+def training_job(preprocess_config: Any, train_config: Any, folder: Path,
+                 checkpoint: Path | None = None) -> dict[str, Any]:
+    """The JSON job :func:`train_job` reads: configs, working folder, checkpoint path."""
+    return {"folder": str(folder), "preprocess": preprocess_config.to_dict(), "train": train_config.to_dict(),
+            "checkpoint": None if checkpoint is None else str(checkpoint)}
+
+
 def run_in_child(dataset: Any, preprocess_config: Any, train_config: Any, callback: Callable[[Any], None],
-                 control: Any, *, blas_threads: int | None = 1) -> dict[str, Any]:
+                 control: Any, *, blas_threads: int | None = 1, checkpoint: Path | None = None) -> dict[str, Any]:
     """Train ``train_config`` on ``dataset`` in a child process; events go to ``callback``.
 
     ``control`` (nnlib's TrainingControl) is forwarded: pause, resume and stop reach the
-    child within ``CONTROL_POLL_SECONDS``. Returns ``model`` (a loaded Sequential),
+    child within ``CONTROL_POLL_SECONDS``. ``checkpoint``: where the child saves the model
+    after each epoch. Returns ``model`` (a loaded Sequential),
     ``result`` (a TrainResult), ``scaler``, ``class_names`` and ``extras`` (validation
     arrays). Raises :class:`ChildProcessError` when the child fails.
     """
     folder = Path(tempfile.mkdtemp(prefix="mnist-lab-train-"))
     try:
         write_dataset(dataset, folder / DATASET_FILE)
-        job = {"folder": str(folder), "preprocess": preprocess_config.to_dict(), "train": train_config.to_dict()}
+        job = training_job(preprocess_config, train_config, folder, checkpoint)
         process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.train_process"], cwd=str(ROOT), env=child_environment(blas_threads),
+            [sys.executable, "-m", "experiments.child"], cwd=str(ROOT), env=child_environment(blas_threads),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         try:
             return _supervise(process, job, callback, control, folder)
@@ -146,62 +166,75 @@ def _send(process: subprocess.Popen, line: str) -> None:
         pass  # the child has ended; its last message says how
 
 
+def relay_message(message: dict[str, Any], callback: Callable[[Any], None]) -> None:
+    """Hand the nnlib events of one protocol message (``steps``/``epoch``/``end``) to ``callback``."""
+    kind = message.get("type")
+    if kind == "steps":
+        for fields in message["events"]:
+            callback(StepEvent(**fields))
+    elif kind == "epoch":
+        callback(EpochEvent(**message["event"]))
+    elif kind == "end":
+        callback(EndEvent(**message["event"]))
+
+
 def _read_messages(stream: IO[str], callback: Callable[[Any], None], outcome: dict[str, Any]) -> None:
     """The reader thread: one JSON message per line, until the child closes its stdout."""
-    from nnlib.training import EndEvent, EpochEvent, StepEvent
-
     for line in stream:
         try:
             message = json.loads(line)
         except json.JSONDecodeError:
             continue  # not ours (a library printing to stdout); the protocol lines are JSON
-        kind = message.get("type")
         try:
-            if kind == "steps":
-                for fields in message["events"]:
-                    callback(StepEvent(**fields))
-            elif kind == "epoch":
-                callback(EpochEvent(**message["event"]))
-            elif kind == "end":
-                callback(EndEvent(**message["event"]))
+            relay_message(message, callback)
         except Exception as error:  # the listener failed: stop relaying, the parent ends the child
             outcome["relay"] = f"{type(error).__name__}: {error}"
             return
+        kind = message.get("type")
         if kind in ("done", "error"):
             outcome[kind] = message
 
 
 def _collect(done: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """The child's files read back: the model through nnlib's validating loader."""
-    from nnlib.model import Sequential
+    """The child's files read back (see :func:`collect_outcome`)."""
+    return collect_outcome(done, (folder / MODEL_FILE).read_bytes(), (folder / OUTPUTS_FILE).read_bytes())
+
+
+def collect_outcome(done: dict[str, Any], model_bytes: bytes, outputs_bytes: bytes) -> dict[str, Any]:
+    """A finished training's ``done`` message and files as objects: the model through
+    nnlib's validating loader, the validation arrays without pickle."""
+    import io
+
     from nnlib.preprocessing import Scaler
     from nnlib.training import TrainResult
 
-    model = Sequential.load(folder / MODEL_FILE)
-    with np.load(folder / OUTPUTS_FILE, allow_pickle=False) as archive:
+    model = Sequential.load(model_bytes)
+    with np.load(io.BytesIO(outputs_bytes), allow_pickle=False) as archive:
         extras = {key: archive[key] for key in archive.files}
     return {"model": model, "result": TrainResult(**done["result"]), "scaler": Scaler.from_dict(done["scaler"]),
             "class_names": tuple(done["class_names"]), "extras": extras}
 
 
 # ---------------------------------------------------------------------- the child side
-class _EventWriter:
-    """nnlib callback in the child: JSON lines on the protocol stream, step events batched."""
+class EventWriter:
+    """nnlib callback in the worker: protocol messages to ``sink``, step events batched.
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
+    ``sink`` takes one JSON-able message (a dict); :func:`stream_sink` writes JSON lines.
+    """
+
+    def __init__(self, sink: Callable[[dict[str, Any]], None]) -> None:
+        self.sink = sink
         self.pending: list[dict[str, Any]] = []
         self.last_flush = time.perf_counter()
 
     def __call__(self, event: Any) -> None:
-        kind = type(event).__name__
-        if kind == "StepEvent":
+        if isinstance(event, StepEvent):
             self.pending.append(asdict(event))
             if time.perf_counter() - self.last_flush >= STEP_FLUSH_SECONDS:
                 self.flush_steps()
             return
         self.flush_steps()
-        self.send({"type": "epoch" if kind == "EpochEvent" else "end", "event": asdict(event)})
+        self.send({"type": "epoch" if isinstance(event, EpochEvent) else "end", "event": asdict(event)})
 
     def flush_steps(self) -> None:
         if self.pending:
@@ -210,8 +243,16 @@ class _EventWriter:
         self.last_flush = time.perf_counter()
 
     def send(self, message: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(message, default=_plain) + "\n")
-        self.stream.flush()
+        self.sink(json.loads(json.dumps(message, default=_plain)))
+
+
+def stream_sink(stream: IO[str]) -> Callable[[dict[str, Any]], None]:
+    """A sink writing each message as one JSON line on ``stream`` (the child's protocol)."""
+    def write(message: dict[str, Any]) -> None:
+        stream.write(json.dumps(message) + "\n")
+        stream.flush()
+
+    return write
 
 
 def _plain(value: Any) -> Any:
@@ -237,23 +278,78 @@ def _follow_commands(stream: IO[str], control: Any) -> None:
     control.pause.clear()
 
 
-def train_job(job: dict[str, Any], writer: _EventWriter, control: Any) -> dict[str, Any]:
-    """Prepare the data, train, write ``model.npz`` and ``outputs.npz``; the ``done`` message."""
+def train_job(job: dict[str, Any], dataset: Any, writer: EventWriter, control: Any) -> dict[str, Any]:
+    """Prepare the data, train, write ``model.npz`` and ``outputs.npz`` into the job's
+    folder; the ``done`` message. With ``job["checkpoint"]`` the model is also saved there
+    after every epoch. The trial function of every executor (it runs in the worker)."""
     from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.training import TrainConfig, train
 
     folder = Path(job["folder"])
-    dataset = read_dataset(folder / DATASET_FILE)
     prepared = prepare(dataset, PreprocessConfig.from_dict(job["preprocess"]))
     config = TrainConfig.from_dict(job["train"])
+    callbacks: list[Callable[[Any], None]] = [writer]
+    checkpoint = EpochCheckpoint(Path(job["checkpoint"]), prepared, config) if job.get("checkpoint") else None
     # A diverging run overflows on purpose; its status says so, not a warning per step.
-    with np.errstate(over="ignore", invalid="ignore"):
-        model, result = train(prepared, config, callbacks=[writer], control=control)
+    with np.errstate(over="ignore", invalid="ignore"), _built_models(checkpoint):
+        model, result = train(prepared, config, callbacks=[*callbacks, *([checkpoint] if checkpoint else [])],
+                              control=control)
         extras = validation_outputs(model, prepared)
     model.save(folder / MODEL_FILE)
     np.savez(folder / OUTPUTS_FILE, **extras)
     return {"type": "done", "result": result.to_dict(), "scaler": prepared.scaler.to_dict(),
             "class_names": list(prepared.class_names)}
+
+
+class EpochCheckpoint:
+    """An nnlib callback that saves the model being trained after every epoch.
+
+    The file carries what a model needs to be used (preprocessing, class names, configs),
+    so an interrupted run's last completed epoch can still predict or be resumed.
+    """
+
+    def __init__(self, path: Path, prepared: Any, config: Any) -> None:
+        self.path = path
+        self.model: Sequential | None = None
+        self.metadata = {
+            "preprocessing": {"config": prepared.config.to_dict(), "scaler": prepared.scaler.to_dict()},
+            "class_names": list(prepared.class_names), "dataset": getattr(prepared, "dataset_name", ""),
+            "train_config": config.to_dict()}
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, EpochEvent) and self.model is not None:
+            self.model.metadata.update(self.metadata)
+            self.model.metadata["metrics"] = {"epochs": event.epoch, "val_accuracy": _finite(event.val_accuracy),
+                                              "train_loss": _finite(event.train_loss), "status": "checkpoint"}
+            write_model_atomically(self.model, self.path)
+
+
+@contextmanager
+def _built_models(checkpoint: EpochCheckpoint | None) -> Iterator[None]:
+    """While training, hand the network that ``nnlib.training.train`` builds to ``checkpoint``.
+
+    nnlib reports progress as events that do not carry the model (and must not know about
+    stores), so the model is caught where ``train`` builds it. Training is untouched: the
+    wrapper returns the very network nnlib built. Restored on exit (Ray reuses workers).
+    """
+    if checkpoint is None:
+        yield
+        return
+    build = nnlib.training.build_network
+
+    def build_and_keep(*args: Any, **kwargs: Any) -> Sequential:
+        checkpoint.model = build(*args, **kwargs)
+        return checkpoint.model
+
+    nnlib.training.build_network = build_and_keep
+    try:
+        yield
+    finally:
+        nnlib.training.build_network = build
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def validation_outputs(model: Any, prepared: Any) -> dict[str, np.ndarray]:
@@ -269,17 +365,16 @@ def validation_outputs(model: Any, prepared: Any) -> dict[str, np.ndarray]:
 
 def main() -> int:
     """The child: read the job, train it, report; any failure becomes an ``error`` message."""
-    from nnlib.training import TrainingControl
-
     # The protocol owns the real stdout; anything else printed goes to stderr (the server log).
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    writer = _EventWriter(protocol)
+    writer = EventWriter(stream_sink(protocol))
     try:
         job = json.loads(sys.stdin.readline())
         control = TrainingControl()
         threading.Thread(target=_follow_commands, args=(sys.stdin, control), daemon=True).start()
-        writer.send(train_job(job, writer, control))
+        dataset = read_dataset(Path(job["folder"]) / DATASET_FILE)
+        writer.send(train_job(job, dataset, writer, control))
         return 0
     except Exception as error:  # reported to the parent, which marks the job failed
         writer.send({"type": "error", "message": f"{type(error).__name__}: {error}",
