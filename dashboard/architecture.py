@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from nnlib.training import TrainConfig, build_network, describe_network
 
@@ -35,3 +36,15 @@ def architecture_table(hidden_sizes: tuple[int, ...], activation: str, dropout: 
             "parameters": row["params"],
         })
     return rows, model.parameter_count
+
+
+def describe_model(model: Any) -> str:
+    """A loaded model written as the seed study wrote networks: ``[784, 32, 10]``, or
+    ``[784, conv16, conv32, 128, 10]`` with convolutions (from its layer configs)."""
+    parts = [str(model.input_size)]
+    for layer in model.architecture():
+        if layer.get("kind") == "Conv2D":
+            parts.append(f"conv{layer['out_channels']}")
+        elif layer.get("kind") == "Dense":
+            parts.append(str(layer["out_features"]))
+    return "[" + ", ".join(parts) + "]"

@@ -215,3 +215,22 @@ def weight_histograms(weights: Sequence[np.ndarray], names: Sequence[str] | None
                              hovertemplate="weight %{x:.3f}: %{y}<extra></extra>"), row=1, col=index + 1)
     fig.update_layout(height=280, bargap=0, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def confusion_difference_heatmap(difference: np.ndarray, class_names: Sequence[str], first_name: str,
+                                 second_name: str) -> go.Figure:
+    """The difference of two runs' confusion matrices (``first - second``, rows = true class)
+    on a diverging scale centred on 0: blue where the first run put more images in a cell,
+    red where the second did; counts written in."""
+    difference = np.asarray(difference, dtype=np.int64)
+    labels = [str(name) for name in class_names]
+    reach = max(int(np.abs(difference).max()), 1)
+    fig = go.Figure(go.Heatmap(
+        z=difference.tolist(), x=labels, y=labels, text=difference.tolist(), texttemplate="%{text}",
+        colorscale="RdBu", zmid=0, zmin=-reach, zmax=reach, colorbar=dict(title=dict(text="A − B")),
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: {first_name} minus {second_name} = %{{z}}<extra></extra>"))
+    fig.update_xaxes(title_text="predicted", side="top", type="category")
+    fig.update_yaxes(title_text="true", autorange="reversed", type="category", scaleanchor="x")
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=60, b=10),
+                      title=dict(text=f"A = {first_name}  −  B = {second_name}", font=dict(size=13)))
+    return fig

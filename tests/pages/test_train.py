@@ -302,7 +302,7 @@ def test_the_seed_study_batch_fills_the_comparison_with_four_runs(monkeypatch):
     finish(at)
     recorded = at.session_state[state.RUNS]
     assert len(recorded) == 4
-    assert at.multiselect(key=state.TRAIN_COMPARE_SELECTION).value == [run.name for run in recorded]
+    assert at.multiselect(key=state.TRAIN_COMPARE_SELECTION).value == [run.id for run in recorded]
     compare = next(f for f in plotly_figures(at) if sum(t.get("showlegend") is not False for t in f["data"]) == 4)
     assert {t["name"] for t in compare["data"]} == {run.name for run in recorded}
 
