@@ -1,8 +1,8 @@
 """The Runs page under AppTest, on a store seeded with real tiny runs; and the Train and
 Predict pages reading the same store.
 
-Three small MLPs are trained once per module with nnlib on 300 MNIST images; each test
-writes them into its own store (``lab_home``, from tests/pages/conftest.py) as runs with
+Three small MLPs are trained once per module with nnlib on 300 MNIST images (the tests that
+use them are marked slow); each test writes them into its own store (``lab_home``, from tests/pages/conftest.py) as runs with
 their history and model file, as the training tasks do.
 """
 from __future__ import annotations
@@ -102,6 +102,7 @@ def table(at):
     return at.dataframe[0].value
 
 
+@pytest.mark.slow
 def test_compare_table_filter_and_sort(lab_home, tiny_runs):
     store = RunStore(lab_home)
     ids = [record(store, run, tags=tags) for run, tags in zip(tiny_runs, (["baseline"], ["baseline", "small"], []))]
@@ -139,6 +140,7 @@ def test_compare_table_filter_and_sort(lab_home, tiny_runs):
     assert set(table(at)["name"]) == kept
 
 
+@pytest.mark.slow
 def test_rename_tag_and_note_a_run(lab_home, tiny_runs):
     store = RunStore(lab_home)
     first, second = record(store, tiny_runs[0]), record(store, tiny_runs[1])
@@ -163,6 +165,7 @@ def test_rename_tag_and_note_a_run(lab_home, tiny_runs):
     assert store.get_run(first).name == "lr 3e-3, width 32"
 
 
+@pytest.mark.slow
 def test_delete_asks_for_confirmation_then_removes_the_run_and_its_model_file(lab_home, tiny_runs):
     store = RunStore(lab_home)
     keep, doomed = record(store, tiny_runs[0]), record(store, tiny_runs[1])
@@ -204,6 +207,7 @@ def heatmap_values(figure: dict) -> np.ndarray:
     return np.asarray(z, dtype=np.int64)
 
 
+@pytest.mark.slow
 def test_compare_two_runs_metrics_and_confusion_difference(lab_home, tiny_runs, mnist):
     store = RunStore(lab_home)
     wide, narrow, slow = (record(store, run) for run in tiny_runs)
@@ -237,6 +241,7 @@ def test_compare_two_runs_metrics_and_confusion_difference(lab_home, tiny_runs, 
     np.testing.assert_array_equal(heatmap_values(difference_figure(at)), expected)
 
 
+@pytest.mark.slow
 def test_make_active_then_the_predict_page_uses_it(lab_home, tiny_runs):
     store = RunStore(lab_home)
     chosen = record(store, tiny_runs[0])
@@ -267,6 +272,7 @@ def test_make_active_then_the_predict_page_uses_it(lab_home, tiny_runs):
     assert at.session_state[state.ACTIVE_RUN_ID] is None
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_shows_its_last_epoch_and_answers_on_predict(lab_home, tiny_runs):
     store = RunStore(lab_home)
     killed = record_interrupted(store, tiny_runs[0])
@@ -283,6 +289,7 @@ def test_an_interrupted_run_shows_its_last_epoch_and_answers_on_predict(lab_home
     assert "Answered by **wide adam (killed)**" in texts(at.caption)
 
 
+@pytest.mark.slow
 def test_csv_export_holds_the_filtered_rows(lab_home, tiny_runs, monkeypatch):
     store = RunStore(lab_home)
     ids = [record(store, run, tags=tags) for run, tags in zip(tiny_runs, (["a"], ["a", "b"], []))]
@@ -313,7 +320,7 @@ def test_an_empty_store_points_to_the_train_page(lab_home):
     assert links and links[0].proto.page == "train"
 
 
-def test_a_damaged_database_is_explained_and_the_other_pages_keep_working(lab_home, tiny_runs):
+def test_a_damaged_database_is_explained_and_the_other_pages_keep_working(lab_home):
     lab_home.mkdir(parents=True)
     (lab_home / "lab.sqlite3").write_bytes(b"this is not a database " * 200)
     at = open_runs()
@@ -331,6 +338,7 @@ def test_a_damaged_database_is_explained_and_the_other_pages_keep_working(lab_ho
     assert not at.exception and shown_digit(at) == "1"
 
 
+@pytest.mark.slow
 def test_the_train_page_lists_stored_runs_of_another_session_and_inspects_them(lab_home, tiny_runs, mnist):
     store = RunStore(lab_home)
     stored = record(store, tiny_runs[0])
