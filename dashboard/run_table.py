@@ -6,9 +6,10 @@ so that a test can check every filter and sort without a page.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -124,7 +125,7 @@ def accuracy_from_confusion(confusion: np.ndarray | None) -> float | None:
     return float(np.trace(confusion) / confusion.sum())
 
 
-def comparison_rows(runs: Sequence[StoredRun], confusions: dict[str, np.ndarray | None]) -> list[dict[str, Any]]:
+def comparison_rows(runs: Sequence[StoredRun], confusions: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
     """The compared runs side by side: final and best validation accuracy, validation loss, the
     recorded test accuracy and the one measured now on the current test set (``confusions``
     by run id), epochs and time."""

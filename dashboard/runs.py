@@ -16,7 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from experiments.store import COMPLETED, INTERRUPTED, STOPPED, RunRecord as StoredRun, StoreError
+from experiments.store import COMPLETED, INTERRUPTED, STOPPED, StoreError
+from experiments.store import RunRecord as StoredRun
 from nnlib.preprocessing import PreprocessConfig
 from nnlib.training import TrainConfig, TrainResult, describe_network
 

@@ -8,12 +8,14 @@ callbacks, and a message about them is shown on the next run of the page.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from experiments.store import RunRecord as StoredRun, RunStore, StoreError
+from experiments.store import RunRecord as StoredRun
+from experiments.store import RunStore, StoreError
 from nnlib.data import Dataset
 
 from . import jobs, run_table, runs, state, stored_models, train_charts
@@ -76,7 +78,7 @@ def filters(all_runs: Sequence[StoredRun]) -> list[StoredRun]:
             state.RUNS_FILTER_TAGS)
     columns = st.columns(4)
     chosen = {}
-    for column, key, (name, values) in zip(columns, keys, options.items()):
+    for column, key, (name, values) in zip(columns, keys, options.items(), strict=True):
         _keep_known(key, values)
         chosen[name] = column.multiselect(name.capitalize(), values, key=key, placeholder="all")
     controls = st.columns([2, 1, 1])
@@ -159,7 +161,7 @@ def manage_run(store: RunStore, shown: Sequence[StoredRun]) -> None:
     if st.session_state.get(state.RUNS_MANAGED) not in ids:
         st.session_state[state.RUNS_MANAGED] = ids[0]
     labels = {run.id: f"{run.name} · {run_table.shown_status(run)}" for run in shown}
-    run_id = st.selectbox("Run", ids, format_func=labels.get, key=state.RUNS_MANAGED)
+    run_id = st.selectbox("Run", ids, format_func=lambda option: labels[option], key=state.RUNS_MANAGED)
     run = next(run for run in shown if run.id == run_id)
     defaults = {state.RUNS_NAME_PREFIX: run.name, state.RUNS_TAGS_PREFIX: ", ".join(run.tags),
                 state.RUNS_NOTE_PREFIX: run.note}
@@ -172,8 +174,9 @@ def manage_run(store: RunStore, shown: Sequence[StoredRun]) -> None:
         st.text_area("Note", key=f"{state.RUNS_NOTE_PREFIX}{run_id}", height=80)
         st.button("Save name, tags and note", on_click=_save_edits, args=(store, run_id), key="runs_save_button")
     with action_col:
+        details = [part for part in (run.dataset, run.architecture) if part]
         st.markdown(f"**{run_table.shown_status(run).capitalize()}** after {run.epochs_completed} epoch(s)"
-                    + (f" · {run.dataset}" if run.dataset else "") + (f" · {run.architecture}" if run.architecture else ""))
+                    + "".join(f" · {part}" for part in details))
         if run.message:
             st.caption(run.message)
         if st.session_state.get(state.ACTIVE_RUN_ID) == run_id:
@@ -198,7 +201,8 @@ def manage_run(store: RunStore, shown: Sequence[StoredRun]) -> None:
 # ---------------------------------------------------------------------- comparison
 def _confusions(chosen: Sequence[StoredRun], dataset: Dataset | None) -> tuple[dict[str, np.ndarray], list[str]]:
     """Each run's test-set confusion matrix on ``dataset`` (cached per run), and why some are missing."""
-    matrices, problems = {}, []
+    matrices: dict[str, np.ndarray] = {}
+    problems: list[str] = []
     if dataset is None:
         return matrices, ["the current dataset could not be loaded"]
     for record in chosen:
@@ -221,9 +225,11 @@ def _pair(chosen: Sequence[StoredRun], with_matrix: Sequence[str]) -> tuple[str,
         if st.session_state.get(key) not in with_matrix:
             st.session_state[key] = default
     pick = st.columns(2)
-    first = pick[0].selectbox("Run A", with_matrix, format_func=names.get, key=state.RUNS_PAIR_A)
-    second = pick[1].selectbox("Run B", with_matrix, format_func=names.get, key=state.RUNS_PAIR_B)
-    return first, second
+    first = pick[0].selectbox("Run A", list(with_matrix), format_func=lambda run_id: names[run_id],
+                              key=state.RUNS_PAIR_A)
+    second = pick[1].selectbox("Run B", list(with_matrix), format_func=lambda run_id: names[run_id],
+                               key=state.RUNS_PAIR_B)
+    return str(first), str(second)
 
 
 def _current_dataset_or_none() -> Dataset | None:
@@ -240,7 +246,8 @@ def compare(all_runs: Sequence[StoredRun], shown: Sequence[StoredRun]) -> None:
     _keep_known(state.RUNS_COMPARED, list(names))
     selected = st.session_state.get(state.RUNS_COMPARED, [])
     options = [run.id for run in shown] + [run_id for run_id in selected if run_id not in {r.id for r in shown}]
-    chosen_ids = st.multiselect(f"Runs to compare (2 to {MAX_COMPARED})", options, format_func=names.get,
+    chosen_ids = st.multiselect(f"Runs to compare (2 to {MAX_COMPARED})", options,
+                                format_func=lambda run_id: names[run_id],
                                 max_selections=MAX_COMPARED, key=state.RUNS_COMPARED)
     if len(chosen_ids) < 2:
         st.caption("Pick two to five runs to see their curves, their figures side by side and where "
@@ -255,13 +262,13 @@ def compare(all_runs: Sequence[StoredRun], shown: Sequence[StoredRun]) -> None:
     rows = run_table.comparison_rows(chosen, matrices)
     st.dataframe(rows, hide_index=True, width="stretch", column_config=_percent_columns(rows),
                  key="runs_compare_table")
-    if dataset is not None:
-        st.caption(f"\"test acc (now)\": measured on {dataset.name}'s {len(dataset.x_test) if dataset.has_test else 0:,} "
-                   "test images with each run's saved model.")
+    if dataset is not None and dataset.y_test is not None:
+        st.caption(f"\"test acc (now)\": measured on {dataset.name}'s {len(dataset.y_test):,} test images "
+                   "with each run's saved model.")
     for problem in problems:
         st.caption(f"No confusion matrix: {problem}.")
     pair = _pair(chosen, [record.id for record in chosen if record.id in matrices])
-    if pair is None:
+    if pair is None or dataset is None:
         return
     first, second = pair
     if first == second:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -109,14 +108,16 @@ def fits(model: Sequential, dataset: Dataset) -> bool:
 @st.cache_resource(show_spinner="Reading the test set with a run's model...", max_entries=32)
 def _cached_test_confusion(run_id: str, model_key: tuple, dataset_key: tuple, _model: Sequential,
                            _scaler: Scaler, _dataset: Dataset) -> np.ndarray:
-    scaler = _scaler
-    predicted = np.empty(len(_dataset.x_test), dtype=np.int64)
+    x_test, y_test = _dataset.x_test, _dataset.y_test
+    if x_test is None or y_test is None:
+        raise ValueError(f"{_dataset.name} has no test set")
+    predicted = np.empty(len(x_test), dtype=np.int64)
     batch = 2048
-    for start in range(0, len(_dataset.x_test), batch):  # a batch at a time: CNN activations stay small
-        images = scaler.transform(flatten(_dataset.x_test[start:start + batch]))
+    for start in range(0, len(x_test), batch):  # a batch at a time: CNN activations stay small
+        images = _scaler.transform(flatten(x_test[start:start + batch]))
         with np.errstate(over="ignore", invalid="ignore"):
             predicted[start:start + batch] = _model.predict(images)
-    matrix = confusion_matrix(np.asarray(_dataset.y_test, dtype=np.int64), predicted, _dataset.n_classes)
+    matrix = confusion_matrix(np.asarray(y_test, dtype=np.int64), predicted, _dataset.n_classes)
     matrix.setflags(write=False)
     return matrix
 
@@ -136,5 +137,5 @@ def test_confusion(run: RunRecord, dataset: Dataset) -> np.ndarray:
     path = model_file(run)
     model_key = (str(path), path.stat().st_mtime_ns) if path is not None else (id(loaded.model),)
     scaler = loaded.scaler if isinstance(loaded.scaler, Scaler) else _scaler_of(loaded.model)
-    return _cached_test_confusion(run.id, model_key, (dataset.name, len(dataset.x_test)), loaded.model, scaler,
-                                  dataset)
+    n_test = 0 if dataset.y_test is None else len(dataset.y_test)
+    return _cached_test_confusion(run.id, model_key, (dataset.name, n_test), loaded.model, scaler, dataset)

@@ -2,8 +2,8 @@
 Predict pages reading the same store.
 
 Three small MLPs are trained once per module with nnlib on 300 MNIST images (the tests that
-use them are marked slow); each test writes them into its own store (``lab_home``, from tests/pages/conftest.py) as runs with
-their history and model file, as the training tasks do.
+use them are marked slow); each test writes them into its own store (``lab_home``, from
+tests/pages/conftest.py) as runs with their history and model file, as the training tasks do.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from dashboard import run_table, state
 from experiments.store import RunStore
@@ -23,7 +24,6 @@ from nnlib.metrics import confusion_matrix
 from nnlib.model import Sequential
 from nnlib.preprocessing import PreprocessConfig, flatten, prepare
 from nnlib.training import TrainConfig, TrainResult, describe_network, train
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from .helpers import app_test, plotly_figures
 from .test_predict import CANVAS_KEY, canvas_value, drawing, shown_digit
@@ -105,13 +105,14 @@ def table(at):
 @pytest.mark.slow
 def test_compare_table_filter_and_sort(lab_home, tiny_runs):
     store = RunStore(lab_home)
-    ids = [record(store, run, tags=tags) for run, tags in zip(tiny_runs, (["baseline"], ["baseline", "small"], []))]
+    tag_sets = (["baseline"], ["baseline", "small"], [])
+    ids = [record(store, run, tags=tags) for run, tags in zip(tiny_runs, tag_sets, strict=True)]
     at = open_runs()
     shown = table(at)
     assert list(shown["name"]) == ["slow sgd", "narrow adam", "wide adam"]  # newest first
     assert list(shown["id"]) == ids[::-1]
     best = {run.name: max(run.result.history["val_accuracy"]) for run in tiny_runs}
-    assert dict(zip(shown["name"], shown["best val acc"])) == pytest.approx(best)
+    assert dict(zip(shown["name"], shown["best val acc"], strict=True)) == pytest.approx(best)
     assert set(shown["architecture"]) == {"[784, 32, 10]", "[784, 8, 10]", "[784, 16, 10]"}
 
     at.multiselect(key=state.RUNS_FILTER_TAGS).set_value(["small"]).run()
@@ -292,7 +293,7 @@ def test_an_interrupted_run_shows_its_last_epoch_and_answers_on_predict(lab_home
 @pytest.mark.slow
 def test_csv_export_holds_the_filtered_rows(lab_home, tiny_runs, monkeypatch):
     store = RunStore(lab_home)
-    ids = [record(store, run, tags=tags) for run, tags in zip(tiny_runs, (["a"], ["a", "b"], []))]
+    ids = [record(store, run, tags=tags) for run, tags in zip(tiny_runs, (["a"], ["a", "b"], []), strict=True)]
     served: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
