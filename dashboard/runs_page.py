@@ -37,6 +37,7 @@ def open_store() -> tuple[RunStore, list[StoredRun]]:
     store = jobs.get_store()
     if store is None:
         st.error(f"The run store cannot be used: {jobs.store_problem()}", icon="🛑")
+        st.button("Try again (after fixing the folder)", on_click=jobs.reset_store, key="runs_retry_store_button")
         st.stop()
     try:
         return store, store.list_runs()

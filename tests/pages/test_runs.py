@@ -329,6 +329,8 @@ def test_a_damaged_database_is_explained_and_the_other_pages_keep_working(lab_ho
     message = texts(at.error)
     assert "The run store cannot be used" in message and "damaged" in message and "MNIST_LAB_HOME" in message
     assert not at.dataframe
+    at.button(key="runs_retry_store_button").click().run()  # still damaged: the same message
+    assert "damaged" in texts(at.error)
     at.session_state[state.PREPROCESS_CONFIG] = PREPROCESS
     at.switch_page("pages/train.py").run()
     assert not at.exception
@@ -337,6 +339,11 @@ def test_a_damaged_database_is_explained_and_the_other_pages_keep_working(lab_ho
     at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
     at.run()
     assert not at.exception and shown_digit(at) == "1"
+    # Once the file is moved aside, "Try again" opens a fresh store.
+    (lab_home / "lab.sqlite3").rename(lab_home / "damaged.sqlite3")
+    at.switch_page("pages/runs.py").run()
+    at.button(key="runs_retry_store_button").click().run()
+    assert not at.error and "No runs yet" in texts(at.info)
 
 
 @pytest.mark.slow
