@@ -193,14 +193,21 @@ def _cell_images(run: runs.RunRecord, dataset: Dataset, true_class: int, predict
 
 
 def per_class_accuracy_tab(run: runs.RunRecord) -> None:
-    """Each class's validation accuracy after every epoch."""
+    """Each class's validation accuracy after every epoch (the last epoch only for a run read
+    from the store, which keeps no more)."""
     if run.result is None or not run.result.per_class_val_accuracy:
         st.caption("Per-class accuracy over epochs is recorded while training; this run has none.")
         return
-    st.plotly_chart(train_charts.per_class_accuracy(run.result.per_class_val_accuracy, run.class_names,
-                                                    run.result.history.get("epoch")),
+    per_class = run.result.per_class_val_accuracy
+    epochs = run.result.history.get("epoch") or []
+    last_only = len(per_class) == 1 and len(epochs) > 1
+    st.plotly_chart(train_charts.per_class_accuracy(per_class, run.class_names, epochs[-1:] if last_only else epochs),
                     width="stretch", key="train_per_class_chart")
-    st.caption("Validation accuracy of each class after every epoch: which digits the network learns first.")
+    if last_only:
+        st.caption("Validation accuracy of each class after the last epoch: the run store keeps that one; the "
+                   "curve over every epoch is shown for runs trained in this session.")
+    else:
+        st.caption("Validation accuracy of each class after every epoch: which digits the network learns first.")
 
 
 def first_layer_weights_tab(run: runs.RunRecord) -> None:

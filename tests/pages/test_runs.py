@@ -364,6 +364,13 @@ def test_the_train_page_lists_stored_runs_of_another_session_and_inspects_them(l
     # Its confusion matrix: its model on its 60 validation images (300 x 0.2), recomputed from the store.
     confusion = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "heatmap" and len(f["data"]) == 2)
     assert int(np.sum(confusion["data"][0]["text"])) == 60
+    # Per-class accuracy: the store keeps the last epoch's, drawn at that epoch.
+    per_class = next(f for f in plotly_figures(at)
+                     if f["layout"].get("legend", {}).get("title", {}).get("text") == "class")
+    assert [trace["x"] for trace in per_class["data"]][:1] == [[2.0]]
+    last_epoch = tiny_runs[0].result.per_class_val_accuracy[-1]
+    assert [trace["y"][0] for trace in per_class["data"]] == pytest.approx(last_epoch)
+    assert "the run store keeps that one" in texts(at.caption)
     at.button(key="train_use_run_button").click().run()
     assert at.session_state[state.ACTIVE_RUN_ID] == stored
 
