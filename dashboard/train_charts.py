@@ -103,8 +103,10 @@ def compare_runs(runs: Sequence[tuple[str, dict[str, list[float]]]], uirevision:
         epochs = history.get("epoch", [])
         for key, col in (("val_accuracy", 1), ("train_loss", 2)):
             xs, ys = thin(epochs, history.get(key, []))
-            fig.add_trace(go.Scatter(x=xs, y=_finite(ys), mode="lines", name=name, legendgroup=name,
-                                     showlegend=col == 1, line=dict(color=color)), row=1, col=col)
+            mode = "lines" if len(xs) > 1 else "markers"  # a run of one epoch is a dot
+            fig.add_trace(go.Scatter(x=xs, y=_finite(ys), mode=mode, name=name, legendgroup=name,
+                                     showlegend=col == 1, line=dict(color=color), marker=dict(color=color)),
+                          row=1, col=col)
     fig.update_xaxes(title_text="epoch (iteration for full batch)")
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)

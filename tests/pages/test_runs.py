@@ -393,3 +393,13 @@ def test_filters_and_sorting_of_records(tmp_path):
         run_table.sort_runs(runs, "colour")
     with pytest.raises(ValueError, match="different shapes"):
         run_table.confusion_difference(np.zeros((2, 2)), np.zeros((3, 3)))
+
+
+def test_compare_curves_draw_a_one_epoch_run_as_a_dot():
+    from dashboard.train_charts import compare_runs
+
+    figure = compare_runs([("one", {"epoch": [1.0], "val_accuracy": [0.5], "train_loss": [2.0]}),
+                           ("two", {"epoch": [1.0, 2.0], "val_accuracy": [0.5, 0.7], "train_loss": [2.0, 1.0]})])
+    modes = {(trace.name, trace.mode) for trace in figure.data}
+    assert modes == {("one", "markers"), ("two", "lines")}
+    assert figure.data[0].marker.color == figure.data[0].line.color
