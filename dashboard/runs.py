@@ -119,7 +119,7 @@ def _merged(record: StoredRun, kept: RunRecord | None, class_names: tuple[str, .
     """The session's detailed run with the store's current name, tags and status; or the store's."""
     if kept is None:
         return run_from_store(record, class_names)
-    return replace(kept, name=record.name, stored=record, in_store=True)
+    return replace(kept, name=record.name, created_at=record.created_at, stored=record, in_store=True)
 
 
 def listed_runs(dataset_name: str | None = None, class_names: tuple[str, ...] = DIGITS,

@@ -375,6 +375,27 @@ def test_the_train_page_lists_stored_runs_of_another_session_and_inspects_them(l
     assert at.session_state[state.ACTIVE_RUN_ID] == stored
 
 
+@pytest.mark.slow
+def test_a_run_trained_in_one_session_is_listed_in_another_and_on_the_runs_page(lab_home):
+    from .test_train import SMALL_NET, finish, open_train
+
+    trainer = open_train(1000, **SMALL_NET)
+    trainer.button(key="train_start_button").click().run()
+    assert finish(trainer).status == "completed"
+    (trained,) = trainer.session_state[state.RUNS]
+    (stored,) = RunStore(lab_home).list_runs()
+    assert stored.id == trained.id and stored.name == trained.name and stored.status == "completed"
+
+    reader = open_train(1000)  # another tab: a new session without the job
+    assert reader.session_state[state.JOB_ID] is None
+    listed = reader.dataframe[1].value
+    assert list(listed["run"]) == [trained.name]
+    assert listed["val acc"].iloc[0] == pytest.approx(trained.result.history["val_accuracy"][-1])
+    reader.switch_page("pages/runs.py").run()
+    assert list(table(reader)["id"]) == [trained.id]
+    assert table(reader)["epochs"].iloc[0] == 2
+
+
 # ---------------------------------------------------------------- the table's plain functions
 def test_filters_and_sorting_of_records(tmp_path):
     store = RunStore(tmp_path)
