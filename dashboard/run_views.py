@@ -58,7 +58,8 @@ def runs_table_and_comparison(listed: list[runs.RunRecord]) -> None:
     names = {run.id: run.name for run in listed}
     current = [run_id for run_id in st.session_state.get(state.TRAIN_COMPARE_SELECTION, []) if run_id in names]
     st.session_state[state.TRAIN_COMPARE_SELECTION] = current or list(names)[:4][::-1]
-    chosen = st.multiselect("Runs to compare", list(names), format_func=names.get, key=state.TRAIN_COMPARE_SELECTION)
+    chosen = st.multiselect("Runs to compare", list(names), format_func=lambda run_id: names[run_id],
+                            key=state.TRAIN_COMPARE_SELECTION)
     compared = [(names[run_id], run.result.history) for run_id in chosen for run in listed
                 if run.id == run_id and run.result is not None]
     if compared:
@@ -100,7 +101,7 @@ def run_picker(listed: list[runs.RunRecord], dataset: Dataset) -> runs.RunRecord
     if st.session_state.get(state.TRAIN_INSPECT_RUN) not in run_ids:
         st.session_state[state.TRAIN_INSPECT_RUN] = run_ids[0]
     labels = {run.id: f"{run.name} ({run.status})" for run in listed}
-    chosen_id = st.selectbox("Run", run_ids, format_func=labels.get, key=state.TRAIN_INSPECT_RUN)
+    chosen_id = st.selectbox("Run", run_ids, format_func=lambda run_id: labels[run_id], key=state.TRAIN_INSPECT_RUN)
     chosen = next(run for run in listed if run.id == chosen_id)
     try:
         return stored_models.with_validation(stored_models.with_model(chosen), dataset)
