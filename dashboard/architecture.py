@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from nnlib.builders import build_network, describe_network
 from nnlib.train_config import TrainConfig
@@ -21,7 +22,7 @@ def architecture_table(hidden_sizes: tuple[int, ...], activation: str, dropout: 
                        n_classes: int, conv_channels: tuple[int, ...] = ()) -> tuple[list[dict], int]:
     """The layers of the network these settings build: rows for a table, and the parameter count.
 
-    Built with ``nnlib.training.build_network`` (cached by settings), so the table is what
+    Built with ``nnlib.builders.build_network`` (cached by settings), so the table is what
     trains; ``output`` is each layer's output shape for one image.
     """
     config = TrainConfig(hidden_sizes=hidden_sizes, conv_channels=conv_channels, activation=activation,
@@ -36,3 +37,15 @@ def architecture_table(hidden_sizes: tuple[int, ...], activation: str, dropout: 
             "parameters": row["params"],
         })
     return rows, model.parameter_count
+
+
+def describe_model(model: Any) -> str:
+    """A loaded model written as the seed study wrote networks: ``[784, 32, 10]``, or
+    ``[784, conv16, conv32, 128, 10]`` with convolutions (from its layer configs)."""
+    parts = [str(model.input_size)]
+    for layer in model.architecture():
+        if layer.get("kind") == "Conv2D":
+            parts.append(f"conv{layer['out_channels']}")
+        elif layer.get("kind") == "Dense":
+            parts.append(str(layer["out_features"]))
+    return "[" + ", ".join(parts) + "]"

@@ -44,7 +44,7 @@ from experiments.store import RunStore, StoreError
 __all__ = ["ACTIVE_STATUSES", "APP_BLAS_THREADS", "COMPLETED", "DIVERGED", "FAILED", "FINISHED_STATUSES",
            "MAX_RUNNING_JOBS", "PAUSED", "QUEUED", "RUNNING", "STOPPED", "JobRegistry", "JobSnapshot", "JobTask",
            "Progress", "TaskOutput", "TrainingJob", "executor_problem", "get_executor", "get_registry",
-           "get_store", "new_job_id", "store_problem", "train_tasks"]
+           "get_store", "new_job_id", "reset_store", "store_problem", "train_tasks"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,3 +93,9 @@ def train_tasks(dataset: Any, preprocess_config: Any, configs: list[tuple[str, A
     """The Train page's tasks: one per ``(label, TrainConfig)``, on the server's executor,
     each saved as a run in the store as it trains (when the store can be used)."""
     return tasks.train_tasks(dataset, preprocess_config, configs, executor=get_executor(), store=get_store())
+
+
+def reset_store() -> None:
+    """Forget the opened store: the next :func:`get_store` opens ``MNIST_LAB_HOME`` again
+    (after the user fixed or moved the folder; each test uses its own)."""
+    _store_or_problem.clear()

@@ -1,6 +1,7 @@
 """Which model answers on the Predict page, and what it answers.
 
-The active run from the Train page when there is one, else a bundled model: the default
+The active run (chosen on the Train page, the Runs page or here; any run of the store with
+a model file, an interrupted run's checkpoint included) when there is one, else a bundled model: the default
 MLP (``data/models/default.npz``) or, when chosen, the bundled CNN (``data/models/cnn.npz``),
 each loaded once per server with ``st.cache_resource`` and reloaded when its file changes.
 Each model comes with the input scaling it was trained with (its
@@ -24,7 +25,8 @@ from nnlib.model import ModelFileError, Sequential
 from nnlib.preprocessing import Scaler
 
 from . import state
-from .runs import get_active_run, get_runs, set_active_run
+from .runs import USABLE_STATUSES, get_active_run, listed_runs, set_active_run
+from .stored_models import RunModelUnavailable, with_model
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 # MNIST_LAB_DEFAULT_MODEL in the environment points the app at another model file.
@@ -38,6 +40,7 @@ INPUT_SIZE = 28 * 28
 # layers keep their last forward pass for the backward one: one reading at a time, so that
 # a saliency map is never computed from another session's activations. A reading takes ~1 ms.
 _READING_LOCK = threading.Lock()
+PICKER_RUNS = 10   # the store's newest usable runs offered in the model picker (plus the active one)
 HOW_TO_REBUILD = "Rebuild it with `make model` (or the `python -m nnlib train ... --out data/models/default.npz` line in the README)."
 
 
@@ -127,17 +130,29 @@ def bundled_cnn_predictor(path: str | Path | None = None) -> Predictor | None:
 
 
 def run_predictor(run: Any) -> Predictor:
-    """A finished training run (:class:`dashboard.runs.RunRecord`) as a predictor."""
-    scaler = run.scaler if isinstance(run.scaler, Scaler) else Scaler.from_metadata(run.model.metadata)
+    """A training run (:class:`dashboard.runs.RunRecord`) as a predictor, its model loaded
+    from the store if needed (:class:`RunModelUnavailable` when it has none)."""
+    run = with_model(run)
+    scaler = run.scaler if isinstance(run.scaler, Scaler) else Scaler.from_metadata(run.model.metadata or {})
     return Predictor(run.name, run.model, scaler, tuple(run.class_names), run.id)
+
+
+def _usable(run: Any) -> Predictor | None:
+    """The run as a predictor when its model loads and reads 28x28 images, else None."""
+    try:
+        predictor = run_predictor(run)
+    except RunModelUnavailable:
+        return None
+    return predictor if predictor.model.input_size == INPUT_SIZE else None
 
 
 def active_predictor() -> Predictor:
     """The model the page uses: the active run's, else the chosen bundled model (the CNN
     when chosen and present), else the bundled default."""
     run = get_active_run()
-    if run is not None:
-        return run_predictor(run)
+    predictor = _usable(run) if run is not None else None
+    if predictor is not None:
+        return predictor
     if st.session_state.get(state.PREDICT_BUNDLED_MODEL) == CNN_MODEL_NAME:
         cnn = bundled_cnn_predictor()
         if cnn is not None:
@@ -145,18 +160,29 @@ def active_predictor() -> Predictor:
     return default_predictor()
 
 
-def choose_predictor(name: str) -> None:
-    """Make the model called ``name`` (a run's name or a bundled model's) the one that answers."""
-    run = next((run for run in get_runs() if run.name == name), None)
-    set_active_run(run.id if run is not None else None)
-    if run is None:
-        st.session_state[state.PREDICT_BUNDLED_MODEL] = name
+def predictor_key(predictor: Predictor) -> str:
+    """What the model picker keeps for a predictor: the run's id, or the bundled model's name."""
+    return predictor.run_id or predictor.name
 
 
-def session_predictors() -> list[Predictor]:
-    """This session's runs usable on 28x28 inputs, newest first, then the bundled models that load."""
-    predictors = [run_predictor(run) for run in reversed(get_runs())
-                  if run.model is not None and run.model.input_size == INPUT_SIZE]
+def choose_predictor(key: str) -> None:
+    """Make the model with ``key`` (a run id or a bundled model's name) the one that answers."""
+    if key in (DEFAULT_MODEL_NAME, CNN_MODEL_NAME):
+        set_active_run(None)
+        st.session_state[state.PREDICT_BUNDLED_MODEL] = key
+    else:
+        set_active_run(key)
+
+
+def available_predictors() -> list[Predictor]:
+    """The models the picker offers: the store's newest usable runs (completed, stopped or
+    interrupted, with a model file for 28x28 images; the active run always), then the bundled
+    models that load."""
+    listed, _ = listed_runs(statuses=USABLE_STATUSES + ("uploaded",), limit=PICKER_RUNS)
+    active = get_active_run()
+    if active is not None and active.id not in {run.id for run in listed}:
+        listed.insert(0, active)
+    predictors = [predictor for predictor in map(_usable, listed) if predictor is not None]
     try:
         predictors.append(default_predictor())
     except ModelUnavailable:

@@ -15,6 +15,7 @@ PAGES = (
     ("pages/explore.py", "Explore the data", "🔍"),
     ("pages/preprocess.py", "Preprocess", "🧪"),
     ("pages/train.py", "Train a network", "🏋️"),
+    ("pages/runs.py", "Runs", "🗂️"),
     ("pages/predict.py", "Draw and predict", "✏️"),
 )
 

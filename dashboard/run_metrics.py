@@ -11,19 +11,23 @@ import numpy as np
 import streamlit as st
 
 from nnlib.metrics import confusion_matrix
-from nnlib.builders import describe_network
 
 from . import state
 from .runs import RunRecord
 
 
 def _metric(run: RunRecord, key: str) -> float | None:
-    """A final metric of the run (from its history, or an uploaded model's header); None if absent or not finite."""
+    """A final metric of the run (from its history, the store's record, or an uploaded model's
+    header); None if absent or not finite."""
     result = run.result
     if result is not None:
         value = result.test_accuracy if key == "test_accuracy" else result.last(key)
-    else:
+    elif run.stored is not None:
+        value = getattr(run.stored, key, None)
+    elif run.model is not None:
         value = (run.model.metadata.get("metrics") or {}).get(key)
+    else:
+        value = None
     return None if value is None or not np.isfinite(value) else float(value)
 
 
@@ -34,18 +38,18 @@ def run_table_rows(runs: list[RunRecord]) -> list[dict]:
         config, result = run.train_config, run.result
         rows.append({
             "run": run.name,
-            "layers": describe_network(config, run.model.input_size, len(run.class_names)) if config else "uploaded",
+            "layers": run.architecture or "uploaded",
             "optimizer": config.optimizer if config else "",
             "learning rate": config.learning_rate if config else None,
             "batch": ("full" if config.batch_size is None else str(config.batch_size)) if config else "",
             "epochs": result.epochs_completed if result else None,
-            "status": result.status if result else "uploaded",
+            "status": run.status,
             "train acc": _metric(run, "train_accuracy"),
             "val acc": _metric(run, "val_accuracy"),
             "test acc": _metric(run, "test_accuracy"),
             "val loss": _metric(run, "val_loss"),
             "seconds": round(result.seconds, 1) if result else None,
-            "samples/s": int(result.samples_per_second) if result else None,
+            "samples/s": int(result.samples_per_second) if result and result.samples_per_second else None,
             "active": "✓" if st.session_state.get(state.ACTIVE_RUN_ID) == run.id else "",
         })
     return rows

@@ -1,5 +1,9 @@
 """The Train page's run sections: the runs table and overlaid curves, and one run in detail.
 
+The runs are the store's (:func:`dashboard.runs.listed_runs`), so a reload or another tab
+shows them; a run read from the store gets its model and validation outputs only when
+it is inspected (:mod:`dashboard.stored_models`).
+
 Each function draws one part of the page with Streamlit; the numbers come from
 :mod:`dashboard.run_metrics` and the figures from :mod:`dashboard.train_charts`.
 """
@@ -9,14 +13,15 @@ import hashlib
 
 import streamlit as st
 
+from experiments.store import StoreError
 from nnlib.data import Dataset
 from nnlib.model import ModelFileError
 from nnlib.preprocessing import PreprocessConfig
 
-from . import run_metrics, runs, state, train_charts
+from . import jobs, run_metrics, runs, state, stored_models, train_charts
 from .data import cached_dataset
 from .figures import upscale
-from .model_files import model_npz_bytes, run_from_upload
+from .model_files import model_npz_bytes, record_upload, run_from_upload
 
 SHOWN_EXAMPLES = 12  # images shown for one confusion-matrix cell
 MAX_COMPARED = 8     # runs kept in the comparison when new ones join it
@@ -27,32 +32,42 @@ def add_to_comparison(new_runs: list[runs.RunRecord]) -> None:
     """New runs join the runs to compare (the most recent ``MAX_COMPARED``)."""
     if new_runs:
         selection = st.session_state.get(state.TRAIN_COMPARE_SELECTION, [])
-        st.session_state[state.TRAIN_COMPARE_SELECTION] = (selection + [run.name for run in new_runs])[-MAX_COMPARED:]
+        joined = selection + [run.id for run in new_runs if run.id not in selection]
+        st.session_state[state.TRAIN_COMPARE_SELECTION] = joined[-MAX_COMPARED:]
 
 
-def runs_table_and_comparison() -> None:
-    """Every kept run in a table, and the chosen ones' curves overlaid."""
-    all_runs = runs.get_runs()
-    dropped_note = st.session_state.get(state.TRAIN_DROPPED_NOTE)
-    if dropped_note:
-        st.info(dropped_note)
-    if not all_runs:
-        st.caption(f"Finished runs appear here, up to {runs.MAX_RUNS} (then the oldest are dropped).")
+def dataset_runs(dataset: Dataset) -> list[runs.RunRecord]:
+    """The dataset's runs from the store (any session, before a restart too) and this
+    session's, newest first; a warning when the store cannot be read."""
+    listed, problem = runs.listed_runs(dataset.name, tuple(dataset.class_names))
+    if problem:
+        st.warning(f"Runs are not kept across reloads: {problem}", icon="⚠️")
+    return listed
+
+
+def runs_table_and_comparison(listed: list[runs.RunRecord]) -> None:
+    """The runs in a table (newest first), and the chosen ones' curves overlaid."""
+    if not listed:
+        st.caption("Finished runs appear here, and stay: every run is kept in the run store "
+                   "(see the Runs page to rename, tag, compare or delete them).")
         return
-    st.dataframe(run_metrics.run_table_rows(all_runs), hide_index=True, width="stretch",
+    st.dataframe(run_metrics.run_table_rows(listed), hide_index=True, width="stretch",
                  column_config={key: st.column_config.NumberColumn(format="percent") for key in ACCURACY_COLUMNS})
-    st.caption(f"Kept for this session: the last {runs.MAX_RUNS} runs.")
-    names = [run.name for run in all_runs]
-    current = [name for name in st.session_state.get(state.TRAIN_COMPARE_SELECTION, []) if name in names]
-    st.session_state[state.TRAIN_COMPARE_SELECTION] = current or names[-4:]
-    chosen = st.multiselect("Runs to compare", names, key=state.TRAIN_COMPARE_SELECTION)
-    compared = [(run.name, run.result.history) for run in all_runs if run.name in chosen and run.result is not None]
+    st.caption(f"This dataset's {len(listed)} most recent runs, from every session "
+               f"(at most {runs.RECENT_RUNS} here; all of them on the Runs page).")
+    names = {run.id: run.name for run in listed}
+    current = [run_id for run_id in st.session_state.get(state.TRAIN_COMPARE_SELECTION, []) if run_id in names]
+    st.session_state[state.TRAIN_COMPARE_SELECTION] = current or list(names)[:4][::-1]
+    chosen = st.multiselect("Runs to compare", list(names), format_func=lambda run_id: names[run_id],
+                            key=state.TRAIN_COMPARE_SELECTION)
+    compared = [(names[run_id], run.result.history) for run_id in chosen for run in listed
+                if run.id == run_id and run.result is not None]
     if compared:
         st.plotly_chart(train_charts.compare_runs(compared), width="stretch", key="train_compare_chart")
 
 
 def model_upload(dataset: Dataset, preprocess: PreprocessConfig) -> None:
-    """An upload box for a model file; a model that fits the dataset becomes a run."""
+    """An upload box for a model file; a model that fits the dataset becomes a run (kept in the store)."""
     with st.expander("Upload a model (.npz saved by MNIST Lab or `python -m nnlib train`)"):
         upload = st.file_uploader("Model file", type=["npz"], key=state.TRAIN_MODEL_UPLOAD)
         if upload is None:
@@ -66,6 +81,12 @@ def model_upload(dataset: Dataset, preprocess: PreprocessConfig) -> None:
         except (ModelFileError, ValueError) as exc:
             st.error(f"Could not use {upload.name}: {exc}")
             return
+        store = jobs.get_store()
+        if store is not None:
+            try:
+                uploaded_run = record_upload(uploaded_run, store)
+            except StoreError as error:
+                st.warning(f"{uploaded_run.name} is kept for this session only: {error}")
         st.session_state[state.TRAIN_UPLOAD_DIGEST] = digest
         runs.add_run(uploaded_run)
         st.session_state[state.TRAIN_INSPECT_RUN] = uploaded_run.id
@@ -73,20 +94,28 @@ def model_upload(dataset: Dataset, preprocess: PreprocessConfig) -> None:
         st.rerun()
 
 
-def run_picker() -> runs.RunRecord:
-    """Which run to inspect (the newest until the user picks one); call only when runs exist."""
-    run_ids = [run.id for run in runs.get_runs()]
+def run_picker(listed: list[runs.RunRecord], dataset: Dataset) -> runs.RunRecord | None:
+    """Which run to inspect (the newest until the user picks one), with its model and
+    validation outputs; None (and why) when its model cannot be loaded. Call only when runs exist."""
+    run_ids = [run.id for run in listed]
     if st.session_state.get(state.TRAIN_INSPECT_RUN) not in run_ids:
-        st.session_state[state.TRAIN_INSPECT_RUN] = run_ids[-1]
-    labels = {run.id: run.name for run in runs.get_runs()}
-    return runs.find_run(st.selectbox("Run", run_ids, format_func=labels.get, key=state.TRAIN_INSPECT_RUN))
+        st.session_state[state.TRAIN_INSPECT_RUN] = run_ids[0]
+    labels = {run.id: f"{run.name} ({run.status})" for run in listed}
+    chosen_id = st.selectbox("Run", run_ids, format_func=lambda run_id: labels[run_id], key=state.TRAIN_INSPECT_RUN)
+    chosen = next(run for run in listed if run.id == chosen_id)
+    try:
+        return stored_models.with_validation(stored_models.with_model(chosen), dataset)
+    except stored_models.RunModelUnavailable as error:
+        st.info(f"Nothing to inspect: {error}.")
+        return None
 
 
 def run_actions(run: runs.RunRecord) -> None:
     """Use the run on the Predict page, download its model, and say which model Predict uses."""
     action_cols = st.columns(3)
-    active = runs.get_active_run()
-    if active is not None and active.id == run.id:
+    active_id = st.session_state.get(state.ACTIVE_RUN_ID)
+    active = runs.get_active_run() if active_id else None
+    if active_id == run.id:
         action_cols[0].success("The Predict page uses this run.", icon="✏️")
     else:
         action_cols[0].button("Use this run on the Predict page", on_click=runs.set_active_run, args=(run.id,),
@@ -165,14 +194,21 @@ def _cell_images(run: runs.RunRecord, dataset: Dataset, true_class: int, predict
 
 
 def per_class_accuracy_tab(run: runs.RunRecord) -> None:
-    """Each class's validation accuracy after every epoch."""
+    """Each class's validation accuracy after every epoch (the last epoch only for a run read
+    from the store, which keeps no more)."""
     if run.result is None or not run.result.per_class_val_accuracy:
         st.caption("Per-class accuracy over epochs is recorded while training; this run has none.")
         return
-    st.plotly_chart(train_charts.per_class_accuracy(run.result.per_class_val_accuracy, run.class_names,
-                                                    run.result.history.get("epoch")),
+    per_class = run.result.per_class_val_accuracy
+    epochs = run.result.history.get("epoch") or []
+    last_only = len(per_class) == 1 and len(epochs) > 1
+    st.plotly_chart(train_charts.per_class_accuracy(per_class, run.class_names, epochs[-1:] if last_only else epochs),
                     width="stretch", key="train_per_class_chart")
-    st.caption("Validation accuracy of each class after every epoch: which digits the network learns first.")
+    if last_only:
+        st.caption("Validation accuracy of each class after the last epoch: the run store keeps that one; the "
+                   "curve over every epoch is shown for runs trained in this session.")
+    else:
+        st.caption("Validation accuracy of each class after every epoch: which digits the network learns first.")
 
 
 def first_layer_weights_tab(run: runs.RunRecord) -> None:

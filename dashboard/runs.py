@@ -1,64 +1,174 @@
-"""The training runs of one browser session: kept, listed, capped, and one of them active.
+"""The training runs the pages show: every run in the store, with this session's details.
 
-A run is what the Train page leaves behind when a job ends (taken from the job by
-:func:`harvest_job`) or an uploaded model: its configs, its history, its trained model.
-The Predict page asks for the active run's model, and falls back to the bundled default
-model when there is none.
+Every run is kept in the run store (:mod:`experiments.store`, opened by
+:func:`dashboard.jobs.get_store`) as it trains, whichever session or tab started it, and it
+outlives a reload or a restart. The pages draw :class:`RunRecord`s: made from a store record
+(:func:`run_from_store`, the model loaded only when needed, see :mod:`dashboard.stored_models`),
+or kept in the session for a run trained or uploaded here, which also holds what the store
+does not (the validation probabilities, the per-class accuracy of every epoch). When the store
+cannot be used, the session's runs are all there is and training still works.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import streamlit as st
 
-from . import state
+from experiments.store import COMPLETED, INTERRUPTED, STOPPED, StoreError
+from experiments.store import RunRecord as StoredRun
+from nnlib.preprocessing import PreprocessConfig
+from nnlib.training import TrainConfig, TrainResult, describe_network
 
-MAX_RUNS = 12
+from . import jobs, state
+from .architecture import describe_model
+
+RECENT_RUNS = 50   # the Train page lists the dataset's newest runs, up to this many
+USABLE_STATUSES = (COMPLETED, STOPPED, INTERRUPTED)   # runs whose model file can answer on Predict
+DIGITS = tuple(str(d) for d in range(10))
 
 
 @dataclass(eq=False)
 class RunRecord:
-    """One finished (completed, stopped or diverged) training run."""
+    """One run as the pages draw it.
+
+    ``model`` is None for a run read from the store until :func:`dashboard.stored_models.with_model`
+    loads its file; ``result`` is None for an uploaded model; ``stored`` is the store's record
+    when it was read from the store; ``in_store`` says the store holds the run (a run of this
+    session recorded there, even before it is read back).
+    """
 
     id: str
     name: str
-    model: Any  # nnlib.model.Sequential
+    model: Any  # nnlib.model.Sequential, or None until loaded
     train_config: Any  # nnlib.training.TrainConfig
     preprocess_config: Any  # nnlib.preprocessing.PreprocessConfig
     scaler: Any  # nnlib.preprocessing.Scaler, to turn raw pixels into this model's inputs
     result: Any  # nnlib.training.TrainResult
     dataset_name: str = "MNIST"
-    class_names: tuple[str, ...] = tuple(str(d) for d in range(10))
+    class_names: tuple[str, ...] = DIGITS
     created_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
+    stored: StoredRun | None = None
+    in_store: bool = False
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``stopped``, ``interrupted``...: the store's status, else the result's;
+        ``uploaded`` for an uploaded model."""
+        if self.stored is not None:
+            return self.stored.status if self.stored.kind != "upload" else "uploaded"
+        return self.result.status if self.result is not None else "uploaded"
+
+    @property
+    def architecture(self) -> str:
+        """``[784, 32, 10]`` as the store records it ("" when unknown and the model is not loaded)."""
+        if self.stored is not None and self.stored.architecture:
+            return self.stored.architecture
+        if self.model is None:
+            return ""
+        if self.train_config is not None:
+            return describe_network(self.train_config, self.model.input_size, len(self.class_names))
+        return describe_model(self.model)
 
 
-def get_runs() -> list[RunRecord]:
-    """This session's runs, oldest first."""
+def session_runs() -> list[RunRecord]:
+    """The runs trained or uploaded in this session, oldest first (no cap: the store keeps all)."""
     return st.session_state.setdefault(state.RUNS, [])
 
 
-def add_run(run: RunRecord) -> list[RunRecord]:
-    """Keep ``run``; drop the oldest beyond ``MAX_RUNS`` and return the dropped ones."""
-    runs = get_runs()
-    runs.append(run)
-    dropped = []
-    while len(runs) > MAX_RUNS:
-        dropped.append(runs.pop(0))
-    if st.session_state.get(state.ACTIVE_RUN_ID) in {r.id for r in dropped}:
-        st.session_state[state.ACTIVE_RUN_ID] = None
-    return dropped
+def add_run(run: RunRecord) -> None:
+    """Keep ``run``'s details in this session (a run with the same id is replaced)."""
+    kept = session_runs()
+    kept[:] = [other for other in kept if other.id != run.id] + [run]
+
+
+def _config(factory: Any, data: dict[str, Any] | None) -> Any:
+    """A config from the store's JSON, or None when absent or not understood (an older run)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return factory.from_dict(data)
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def run_from_store(record: StoredRun, class_names: tuple[str, ...] = DIGITS) -> RunRecord:
+    """A :class:`RunRecord` for a store record; its model is not loaded yet.
+
+    Its result holds what the store keeps: the per-epoch history, the status (``interrupted``
+    for a run whose server died), the last epoch's per-class accuracy, test accuracy and time.
+    """
+    result = None
+    if record.kind != "upload":
+        result = TrainResult(
+            status=record.status, message=record.message, history=record.history,
+            per_class_val_accuracy=[record.per_class_accuracy] if record.per_class_accuracy else [],
+            epochs_completed=record.epochs_completed, seconds=record.seconds or 0.0,
+            samples_per_second=0.0, test_accuracy=record.test_accuracy)
+    return RunRecord(id=record.id, name=record.name, model=None,
+                     train_config=_config(TrainConfig, record.train_config),
+                     preprocess_config=_config(PreprocessConfig, record.preprocess_config),
+                     scaler=None, result=result, dataset_name=record.dataset or "MNIST",
+                     class_names=tuple(class_names), created_at=record.created_at, stored=record,
+                     in_store=True)
+
+
+def _merged(record: StoredRun, kept: RunRecord | None, class_names: tuple[str, ...]) -> RunRecord:
+    """The session's detailed run with the store's current name, tags and status; or the store's."""
+    if kept is None:
+        return run_from_store(record, class_names)
+    return replace(kept, name=record.name, created_at=record.created_at, stored=record, in_store=True)
+
+
+def listed_runs(dataset_name: str | None = None, class_names: tuple[str, ...] = DIGITS,
+                statuses: tuple[str, ...] | None = None, limit: int | None = RECENT_RUNS
+                ) -> tuple[list[RunRecord], str | None]:
+    """The runs to list, newest first: the store's (of ``dataset_name`` when given, with one of
+    ``statuses`` when given, at most ``limit``) and this session's runs the store does not hold.
+
+    Returns ``(runs, problem)``: ``problem`` says why the store could not be read (then only
+    this session's runs are listed), else None.
+    """
+    kept = {run.id: run for run in session_runs()}
+    store = jobs.get_store()
+    problem = jobs.store_problem()
+    records: list[StoredRun] = []
+    if store is not None:
+        try:
+            records = store.list_runs(dataset=dataset_name, status=statuses, limit=limit)
+        except StoreError as error:
+            problem = str(error)
+    listed = [_merged(record, kept.get(record.id), class_names) for record in records]
+    for run in kept.values():
+        if run.in_store and problem is None:
+            continue  # listed from the store when it matches (a deleted run is gone)
+        if (dataset_name is None or run.dataset_name == dataset_name) and (statuses is None or run.status in statuses):
+            listed.append(run)
+    listed.sort(key=lambda run: run.created_at, reverse=True)
+    return listed, problem
 
 
 def find_run(run_id: str | None) -> RunRecord | None:
-    """This session's run with ``run_id``, or None."""
-    return next((run for run in get_runs() if run.id == run_id), None)
+    """The run with ``run_id``: from the store (with this session's details), else this session's."""
+    if not run_id:
+        return None
+    kept = next((run for run in session_runs() if run.id == run_id), None)
+    store = jobs.get_store()
+    if store is not None:
+        try:
+            record = store.get_run(run_id)
+        except KeyError:
+            return None if kept is not None and kept.in_store else kept
+        except StoreError:
+            return kept
+        return _merged(record, kept, kept.class_names if kept is not None else DIGITS)
+    return kept
 
 
 def get_active_run() -> RunRecord | None:
-    """The run the user chose for predictions, or None (use the bundled default model)."""
+    """The run the user chose for predictions, or None (a bundled model answers)."""
     return find_run(st.session_state.get(state.ACTIVE_RUN_ID))
 
 
@@ -74,37 +184,33 @@ def next_run_number() -> int:
     return number
 
 
-def run_from_output(output: Any, run_id: str, number: int) -> RunRecord:
-    """A :class:`RunRecord` from a finished job task (``dashboard.jobs.TaskOutput``)."""
+def run_from_output(output: Any, run_id: str) -> RunRecord:
+    """A :class:`RunRecord` from a finished job task (``dashboard.jobs.TaskOutput``), named by its label."""
     return RunRecord(
-        id=run_id, name=f"#{number} {output.label}", model=output.model,
+        id=run_id, name=output.label, model=output.model,
         train_config=output.train_config, preprocess_config=output.preprocess_config,
         scaler=output.scaler, result=output.result, dataset_name=output.dataset_name or "MNIST",
-        class_names=tuple(output.class_names) or tuple(str(d) for d in range(10)),
-        extras=dict(output.extras),
+        class_names=tuple(output.class_names) or DIGITS, extras=dict(output.extras),
     )
 
 
-def harvest_job(job: Any) -> tuple[list[RunRecord], list[RunRecord]]:
-    """Add the job's finished tasks not yet taken to this session's runs.
+def harvest_job(job: Any) -> list[RunRecord]:
+    """Keep the details of the job's finished tasks not yet taken; returns the new runs.
 
-    Returns ``(new_runs, dropped_runs)``; a note about dropped runs is kept for the page.
-    Safe to call on every rerun: each task output is taken once per session.
+    A task recorded in the store keeps the store's run id; one that was not (no store) gets
+    ``<job id>:<index>``. Safe to call on every rerun: each output is taken once per session.
     """
     if job is None:
-        return [], []
+        return []
     harvested: set = st.session_state.setdefault(state.TRAIN_HARVESTED, set())
-    new_runs, dropped = [], []
+    new_runs = []
     for index, output in enumerate(job.outputs):
-        run_id = f"{job.id}:{index}"
-        if run_id in harvested:
+        key = f"{job.id}:{index}"
+        if key in harvested:
             continue
-        harvested.add(run_id)
-        run = run_from_output(output, run_id, next_run_number())
+        harvested.add(key)
+        run = run_from_output(output, output.run_id or key)
+        run.in_store = output.run_id is not None
         new_runs.append(run)
-        dropped += add_run(run)
-    if dropped:
-        st.session_state[state.TRAIN_DROPPED_NOTE] = (
-            f"Only the last {MAX_RUNS} runs are kept: dropped "
-            + ", ".join(run.name for run in dropped) + ".")
-    return new_runs, dropped
+        add_run(run)
+    return new_runs

@@ -10,9 +10,12 @@ DATASET_NAME = "dataset_name"
 UPLOADED_DATASET = "uploaded_dataset"
 # The nnlib.preprocessing.PreprocessConfig built on the Preprocess page and used by Train.
 PREPROCESS_CONFIG = "preprocess_config"
-# Finished training runs of this session (list, oldest first).
+# Runs trained or uploaded in this session (list of dashboard.runs.RunRecord, oldest first), with
+# what the run store does not keep (validation probabilities, per-class accuracy of every epoch).
+# The pages list the store's runs; this list only adds detail (and is all there is without a store).
 RUNS = "runs"
-# Id of the run whose model the Predict page uses (None: the bundled default model).
+# Id of the run whose model the Predict page uses (None: a bundled model). Shared by the Train
+# page's "Use this run on the Predict page", the Runs page's "Make active" and Predict's picker.
 ACTIVE_RUN_ID = "active_run_id"
 # Id of this session's training job in the job registry.
 JOB_ID = "train_job_id"
@@ -44,10 +47,9 @@ PREPROCESS_PREVIEW_INDEX = "preprocess_preview_index"
 PREPROCESS_PREVIEW_SEED = "preprocess_preview_seed"
 
 # Train page: this session's owner token in the job registry, runs already taken from jobs,
-# the note about runs dropped by the cap, and a counter that numbers the runs.
+# and a counter that numbers the runs.
 TRAIN_OWNER = "train_owner"
 TRAIN_HARVESTED = "train_harvested"
-TRAIN_DROPPED_NOTE = "train_dropped_note"
 TRAIN_RUN_COUNTER = "train_run_counter"
 TRAIN_LAST_CM_SELECTION = "train_last_cm_selection"
 TRAIN_UPLOAD_DIGEST = "train_upload_digest"
@@ -90,3 +92,23 @@ PREDICT_FIT_20 = "predict_fit_20"
 PREDICT_CENTER_OF_MASS = "predict_center_of_mass"
 PREDICT_RANDOM_INDEX = "predict_random_index"
 PREDICT_UPLOAD = "predict_upload"
+
+# Runs page: the filters, the sort, the run being managed (and its edit widgets, whose keys
+# end with the run id so that switching runs shows that run's values), the delete
+# confirmation, the runs compared and the pair whose confusion matrices are subtracted.
+RUNS_FILTER_DATASETS = "runs_filter_datasets"
+RUNS_FILTER_ARCHITECTURES = "runs_filter_architectures"
+RUNS_FILTER_STATUSES = "runs_filter_statuses"
+RUNS_FILTER_TAGS = "runs_filter_tags"
+RUNS_MIN_ACCURACY = "runs_min_accuracy"
+RUNS_SORT_COLUMN = "runs_sort_column"
+RUNS_SORT_DESCENDING = "runs_sort_descending"
+RUNS_MANAGED = "runs_managed"
+RUNS_NAME_PREFIX = "runs_name_"     # + run id
+RUNS_TAGS_PREFIX = "runs_tags_"     # + run id
+RUNS_NOTE_PREFIX = "runs_note_"     # + run id
+RUNS_CONFIRM_DELETE = "runs_confirm_delete"   # the id of the run whose deletion awaits a yes
+RUNS_FLASH = "runs_flash"           # one message for the next run of the page ("Deleted ...")
+RUNS_COMPARED = "runs_compared"
+RUNS_PAIR_A = "runs_pair_a"
+RUNS_PAIR_B = "runs_pair_b"

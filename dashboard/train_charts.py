@@ -103,8 +103,10 @@ def compare_runs(runs: Sequence[tuple[str, dict[str, list[float]]]], uirevision:
         epochs = history.get("epoch", [])
         for key, col in (("val_accuracy", 1), ("train_loss", 2)):
             xs, ys = thin(epochs, history.get(key, []))
-            fig.add_trace(go.Scatter(x=xs, y=_finite(ys), mode="lines", name=name, legendgroup=name,
-                                     showlegend=col == 1, line=dict(color=color)), row=1, col=col)
+            mode = "lines" if len(xs) > 1 else "markers"  # a run of one epoch is a dot
+            fig.add_trace(go.Scatter(x=xs, y=_finite(ys), mode=mode, name=name, legendgroup=name,
+                                     showlegend=col == 1, line=dict(color=color), marker=dict(color=color)),
+                          row=1, col=col)
     fig.update_xaxes(title_text="epoch (iteration for full batch)")
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
@@ -214,4 +216,23 @@ def weight_histograms(weights: Sequence[np.ndarray], names: Sequence[str] | None
                              marker_color=RUN_COLORS[index % len(RUN_COLORS)], showlegend=False,
                              hovertemplate="weight %{x:.3f}: %{y}<extra></extra>"), row=1, col=index + 1)
     fig.update_layout(height=280, bargap=0, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def confusion_difference_heatmap(difference: np.ndarray, class_names: Sequence[str], first_name: str,
+                                 second_name: str) -> go.Figure:
+    """The difference of two runs' confusion matrices (``first - second``, rows = true class)
+    on a diverging scale centred on 0: blue where the first run put more images in a cell,
+    red where the second did; counts written in."""
+    difference = np.asarray(difference, dtype=np.int64)
+    labels = [str(name) for name in class_names]
+    reach = max(int(np.abs(difference).max()), 1)
+    fig = go.Figure(go.Heatmap(
+        z=difference.tolist(), x=labels, y=labels, text=difference.tolist(), texttemplate="%{text}",
+        colorscale="RdBu", zmid=0, zmin=-reach, zmax=reach, colorbar=dict(title=dict(text="A − B")),
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: {first_name} minus {second_name} = %{{z}}<extra></extra>"))
+    fig.update_xaxes(title_text="predicted", side="top", type="category")
+    fig.update_yaxes(title_text="true", autorange="reversed", type="category", scaleanchor="x")
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=60, b=10),
+                      title=dict(text=f"A = {first_name}  −  B = {second_name}", font=dict(size=13)))
     return fig

@@ -16,6 +16,7 @@ from nnlib.training import TrainConfig
 from . import jobs, presets, state, train_charts
 from .architecture import describe_config
 from .data import current_dataset, current_preprocess_config, n_features
+from .runs import next_run_number
 from .train_controls import controls_config
 
 QUERY_JOB = "job"  # the URL parameter that holds the job id
@@ -47,7 +48,8 @@ def start_training(configs: list[TrainConfig] | None = None) -> None:
     """Start button: one job for this session (a second click gets the running one)."""
     configs = configs or [controls_config()]
     dataset = current_dataset()
-    labelled = [(describe_config(config, n_features(dataset), dataset.n_classes), config) for config in configs]
+    labelled = [(f"#{next_run_number()} {describe_config(config, n_features(dataset), dataset.n_classes)}", config)
+                for config in configs]
     tasks = jobs.train_tasks(dataset, current_preprocess_config(), labelled)
     job, _ = jobs.get_registry().start(st.session_state[state.TRAIN_OWNER], tasks,
                                        description=f"{len(tasks)} run(s)")

@@ -8,7 +8,8 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard import predict_charts, state
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
-from dashboard.models import ModelUnavailable, active_predictor, choose_predictor, predict, session_predictors
+from dashboard.models import (ModelUnavailable, active_predictor, available_predictors, choose_predictor, predict,
+                              predictor_key)
 from dashboard.page import setup_page
 from nnlib.imaging import load_image, to_mnist_style
 
@@ -50,16 +51,18 @@ except ModelUnavailable as exc:
     predictor = None
     st.error(f"No model can answer: {exc}")
 
-available = session_predictors()
+available = available_predictors()
 if len(available) > 1:
-    names = [p.name for p in available]
-    if predictor is not None and predictor.name in names:
-        st.session_state[state.PREDICT_MODEL_CHOICE] = predictor.name  # follows a choice made on the Train page
-    st.columns([1, 1.25])[0].selectbox("Model that answers", names, key=state.PREDICT_MODEL_CHOICE,
+    labels = {predictor_key(p): p.name for p in available}
+    if predictor is not None and predictor_key(predictor) in labels:
+        # follows a choice made on the Train or Runs page
+        st.session_state[state.PREDICT_MODEL_CHOICE] = predictor_key(predictor)
+    st.columns([1, 1.25])[0].selectbox("Model that answers", list(labels), format_func=labels.get,
+                 key=state.PREDICT_MODEL_CHOICE,
                  on_change=lambda: choose_predictor(st.session_state[state.PREDICT_MODEL_CHOICE]),
-                 help="Your training runs (newest first) and the models that come with the app: the default "
-                      "MLP (98.3% on MNIST's test digits) and a small CNN (99.3%), which also reads drawings "
-                      "and typed digits better.")
+                 help="The runs of the run store (newest first; the Runs page lists them all) and the models "
+                      "that come with the app: the default MLP (98.3% on MNIST's test digits) and a small CNN "
+                      "(99.3%), which also reads drawings and typed digits better.")
 
 left, right = st.columns([1, 1.25], gap="large")
 
@@ -129,7 +132,7 @@ with right:
         with detail_col:
             runner_up = prediction.runner_up
             st.markdown(f"**Runner-up:** {names[runner_up]} ({100 * prediction.probabilities[runner_up]:.1f}%)")
-            st.caption(f"Answered by **{predictor.name}**" + ("" if predictor.is_default else " (the active run of the Train page)"))
+            st.caption(f"Answered by **{predictor.name}**" + ("" if predictor.is_default else " (the active run)"))
             if true_label is not None and 0 <= true_label < len(names):
                 st.caption(f"True label: {names[true_label]}" + (" ✅" if true_label == prediction.label else " ❌"))
         st.plotly_chart(predict_charts.probability_bars(prediction.probabilities, names), key="predict_probabilities")
@@ -148,7 +151,7 @@ if mnist_style is not None and not mnist_style.is_empty:
                "puts at pixel (14, 14).")
 
 if len(available) > 1 and mnist_style is not None and not mnist_style.is_empty:
-    st.subheader("Every model of this session on this picture")
+    st.subheader("Every model in the picker on this picture")
     predictors = available
     answers = [predict(p, mnist_style.image) for p in predictors]
     for start in range(0, len(predictors), 4):

@@ -24,7 +24,7 @@ from nnlib.builders import describe_network  # noqa: E402
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
 
 job = attach_job()
-new_runs, _ = runs.harvest_job(job)
+new_runs = runs.harvest_job(job)
 run_views.add_to_comparison(new_runs)
 controls.set_defaults(st.session_state)
 job_active_at_start = job is not None and job.active
@@ -116,14 +116,18 @@ st.fragment(live_progress, run_every=POLL_SECONDS if job_active_at_start else No
 
 # ---------------------------------------------------------------------- runs
 st.subheader("Runs")
-run_views.runs_table_and_comparison()
+listed = run_views.dataset_runs(dataset)
+run_views.runs_table_and_comparison(listed)
+st.page_link("pages/runs.py", label="Every run, to rename, tag, compare or delete: the Runs page", icon="🗂️")
 
 # ---------------------------------------------------------------------- one run in detail
 st.subheader("Inspect a run")
 run_views.model_upload(dataset, preprocess)
-if not runs.get_runs():
+if not listed:
     st.caption("Train or upload a model to see its confusion matrix, per-class accuracy and weights.")
     st.stop()
-run = run_views.run_picker()
+run = run_views.run_picker(listed, dataset)
+if run is None:
+    st.stop()
 run_views.run_actions(run)
 run_views.inspect_run(run, dataset)

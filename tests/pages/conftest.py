@@ -1,4 +1,5 @@
-"""Page tests: each test gets a fresh job registry (no job of an earlier test queues ahead)."""
+"""Page tests: each test gets a fresh job registry (no job of an earlier test queues ahead)
+and its own run store (no test sees another's runs)."""
 from __future__ import annotations
 
 import pytest
@@ -12,3 +13,15 @@ def fresh_job_registry():
     get_registry().stop_all(timeout=30)
     get_registry.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def lab_home(tmp_path, monkeypatch, fresh_job_registry):
+    """A run store of the test's own (``MNIST_LAB_HOME`` in its temporary folder); its path."""
+    from dashboard.jobs import reset_store
+
+    home = tmp_path / "lab-home"
+    monkeypatch.setenv("MNIST_LAB_HOME", str(home))
+    reset_store()
+    yield home
+    reset_store()

@@ -302,7 +302,7 @@ def test_the_seed_study_batch_fills_the_comparison_with_four_runs(monkeypatch):
     finish(at)
     recorded = at.session_state[state.RUNS]
     assert len(recorded) == 4
-    assert at.multiselect(key=state.TRAIN_COMPARE_SELECTION).value == [run.name for run in recorded]
+    assert at.multiselect(key=state.TRAIN_COMPARE_SELECTION).value == [run.id for run in recorded]
     compare = next(f for f in plotly_figures(at) if sum(t.get("showlegend") is not False for t in f["data"]) == 4)
     assert {t["name"] for t in compare["data"]} == {run.name for run in recorded}
 
@@ -328,6 +328,11 @@ def test_download_and_upload_a_model_and_refuse_a_foreign_file():
     # Same weights, same predictions on the same validation images.
     assert np.allclose(recorded[1].extras["val_proba"], run.extras["val_proba"], atol=1e-6)
     assert at.session_state[state.TRAIN_INSPECT_RUN] == recorded[1].id
+    # The upload is a run of the store (kind "upload", its model file beside the database).
+    (stored,) = jobs.get_store().list_runs(kind="upload")
+    assert stored.id == recorded[1].id and stored.name == recorded[1].name and stored.status == "completed"
+    assert stored.val_accuracy == pytest.approx(run.result.history["val_accuracy"][-1])
+    assert np.allclose(jobs.get_store().load_model(stored.id).weight_arrays()[0], run.model.weight_arrays()[0])
 
 
 def test_the_bundled_cnn_uploads_as_a_run_and_shows_its_filters():
