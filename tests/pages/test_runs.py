@@ -23,7 +23,8 @@ from experiments.store import RunStore
 from nnlib.metrics import confusion_matrix
 from nnlib.model import Sequential
 from nnlib.preprocessing import PreprocessConfig, flatten, prepare
-from nnlib.training import TrainConfig, TrainResult, describe_network, train
+from nnlib.builders import describe_network
+from nnlib.training import TrainConfig, TrainResult, train
 
 from .helpers import app_test, plotly_figures
 from .test_predict import CANVAS_KEY, canvas_value, drawing, shown_digit
