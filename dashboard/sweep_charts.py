@@ -1,28 +1,53 @@
 """Figures and table rows of the Sweep page: sweep data in, Plotly figure or rows out.
 
 No Streamlit here, so each builder is testable alone. The parallel-coordinates plot draws
-one line per trial that has a validation accuracy, across one axis per searched
-hyperparameter and a last axis for the accuracy, coloured by it: log-scale ranges are
-drawn as log10 with the real values as tick labels, choices as evenly spaced ticks.
+one line per trial that has a validation accuracy or has diverged or failed, across one
+axis per searched hyperparameter and a last axis for the accuracy, coloured by it:
+log-scale ranges are drawn as log10 with the real values as tick labels, choices as evenly
+spaced ticks. A trial that diverged or failed has no accuracy; its line ends in grey at a
+labelled place below 0 (``NO_ACCURACY``), so the plot shows where training breaks.
 """
 from __future__ import annotations
 
 import math
 from typing import Any, Sequence
 
+import plotly.colors
 import plotly.graph_objects as go
 
 from experiments.space import Param, SearchSpace
 from experiments.sweep_report import SweepSnapshot, TrialInfo
 
 ACCURACY_LABEL = "val accuracy"
-COLORSCALE = "Viridis"
+NO_ACCURACY = -0.1                 # where a diverged or failed trial's line ends on the accuracy axis
+NO_ACCURACY_LABEL = "diverged / failed"
+NO_ACCURACY_COLOR = "#adb5bd"
+BROKEN_STATUSES = ("diverged", "failed")
 TRIAL_COLOR, BEST_COLOR = "rgba(76,110,245,0.55)", "#2B8A3E"
 
 
 def has_accuracy(trial: TrialInfo) -> bool:
-    """Whether the trial has a finite validation accuracy (and so a line in the plot)."""
+    """Whether the trial has a finite validation accuracy."""
     return trial.val_accuracy is not None and math.isfinite(trial.val_accuracy)
+
+
+def is_drawn(trial: TrialInfo) -> bool:
+    """Whether the trial has a line in the parallel coordinates: it has an accuracy, or it broke."""
+    return has_accuracy(trial) or trial.status in BROKEN_STATUSES
+
+
+def accuracy_position(trial: TrialInfo) -> float:
+    """Where a drawn trial's line meets the accuracy axis: its accuracy, or ``NO_ACCURACY``."""
+    return float(trial.val_accuracy) if has_accuracy(trial) else NO_ACCURACY
+
+
+def accuracy_colorscale() -> list[list[Any]]:
+    """Viridis over accuracies 0-1, grey below 0 (the trials without an accuracy)."""
+    viridis = plotly.colors.sequential.Viridis
+    zero = -NO_ACCURACY / (1 - NO_ACCURACY)    # where accuracy 0 sits on the colour scale (cmin = NO_ACCURACY)
+    scale = [[0.0, NO_ACCURACY_COLOR], [zero * 0.999, NO_ACCURACY_COLOR]]
+    scale += [[zero + (1 - zero) * index / (len(viridis) - 1), color] for index, color in enumerate(viridis)]
+    return scale
 
 
 def _decade_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
@@ -57,15 +82,17 @@ def parallel_coordinates(trials: Sequence[TrialInfo], space: SearchSpace, uirevi
 
     ``uirevision`` keeps the user's brushed ranges while the plot is redrawn every poll.
     """
-    drawn = [trial for trial in trials if has_accuracy(trial) and all(name in trial.params for name in space.params)]
-    accuracies = [float(trial.val_accuracy) for trial in drawn]
+    drawn = [trial for trial in trials if is_drawn(trial) and all(name in trial.params for name in space.params)]
+    accuracies = [accuracy_position(trial) for trial in drawn]
     dimensions = [dimension(name, param, [trial.params[name] for trial in drawn])
                   for name, param in space.params.items()]
-    dimensions.append(dict(label=ACCURACY_LABEL, values=accuracies, range=[0.0, 1.0]))
+    ticks = [NO_ACCURACY, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    dimensions.append(dict(label=ACCURACY_LABEL, values=accuracies, range=[NO_ACCURACY, 1.0], tickvals=ticks,
+                           ticktext=[NO_ACCURACY_LABEL] + [f"{tick:g}" for tick in ticks[1:]]))
     figure = go.Figure(go.Parcoords(
         dimensions=dimensions,
-        line=dict(color=accuracies, colorscale=COLORSCALE, cmin=0.0, cmax=1.0, showscale=True,
-                  colorbar=dict(title=dict(text=ACCURACY_LABEL))),
+        line=dict(color=accuracies, colorscale=accuracy_colorscale(), cmin=NO_ACCURACY, cmax=1.0, showscale=True,
+                  colorbar=dict(title=dict(text=ACCURACY_LABEL), tickvals=ticks[1:])),
         labelangle=0, name="trials"))
     figure.update_layout(height=380, margin=dict(l=70, r=40, t=60, b=30), uirevision=uirevision)
     return figure

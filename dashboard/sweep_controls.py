@@ -88,7 +88,7 @@ class SearchField:
 
 FIELDS: tuple[SearchField, ...] = (
     SearchField("learning_rate", "Learning rate (log scale)", RANGE, LEARNING_RATES, (1e-3, 1.0), 0.1, log=True),
-    SearchField("width", "Width: units of the first hidden layer (log scale; each next layer half)", RANGE,
+    SearchField("width", "Width (log scale)", RANGE,
                 WIDTHS, (32, 256), 128, log=True, integer=True),
     SearchField("depth", "Depth: hidden layers", RANGE, (0, 1, 2, 3, 4, 5), (1, 3), 2, integer=True),
     SearchField("batch_size", "Batch size", CHOICE, (16, 32, 64, 128, 256, 512), (32, 128), 64),

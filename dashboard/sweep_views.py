@@ -71,12 +71,13 @@ def trials_views(snapshot: SweepSnapshot, space: SearchSpace, prefix: str) -> No
     if not snapshot.trials:
         st.info("No trial has started yet.")
         return
-    drawn = sum(sweep_charts.has_accuracy(trial) for trial in snapshot.trials)
+    drawn = sum(sweep_charts.is_drawn(trial) for trial in snapshot.trials)
     st.plotly_chart(sweep_charts.parallel_coordinates(snapshot.trials, space, uirevision=snapshot.sweep_id),
                     key=prefix + state.SWEEP_PARCOORDS_CHART, width="stretch")
-    st.caption(f"One line per trial with a validation accuracy ({drawn} of {len(snapshot.trials)}), coloured "
-               "by it; drag along an axis to pick a range. Trials still waiting, failed or diverged without "
-               "an accuracy are in the table only.")
+    st.caption(f"One line per trial ({drawn} of {len(snapshot.trials)} so far), coloured by its validation "
+               f"accuracy; a trial that diverged or failed ends in grey at “{sweep_charts.NO_ACCURACY_LABEL}”. "
+               "Drag along an axis to pick a range. Trials still waiting for their first epoch are in the "
+               "table only.")
     chart_col, table_col = st.columns([1, 1.6])
     with chart_col:
         st.plotly_chart(sweep_charts.best_so_far(snapshot), key=prefix + state.SWEEP_BEST_CHART, width="stretch")

@@ -44,7 +44,9 @@ preset_col.button(f"Preset: {sweep_controls.PRESET_TITLE[sweep_controls.LR_WIDTH
                   on_click=sweep_controls.apply_preset, args=(sweep_controls.LR_WIDTH,), width="stretch")
 lesson_col.markdown(sweep_controls.PRESET_LESSON[sweep_controls.LR_WIDTH])
 with st.container(border=True):
-    st.markdown("**What to search** (tick a hyperparameter to search it; the others keep the value shown)")
+    st.markdown("**What to search** (tick a hyperparameter to search it; the others keep the value shown). "
+                "Networks follow the seed study's family: *depth* hidden layers, the first *width* units "
+                "wide, each next one half as wide ([784, 256, 128, 64, 10] is depth 3, width 256).")
     sweep_controls.draw_search_fields()
 with st.container(border=True):
     st.markdown("**How to search**")

@@ -266,3 +266,29 @@ def test_ray_asked_for_but_not_installed_shows_how_to_install_and_offers_local(m
 def test_the_page_says_which_executor_runs_the_trials():
     at = open_page()
     assert any("Trials run on **the local executor" in caption.value for caption in at.caption)
+
+
+@pytest.mark.slow
+def test_two_sessions_sweeping_at_once_share_the_servers_cap_and_see_the_queue(store_home):
+    long_trials = {state.SWEEP_TRIALS: 4, state.SWEEP_EPOCHS: 30, state.SWEEP_TRAIN_SIZE: 5_000}
+    first = open_page(lambda at: tiny_form(at, **long_trials))
+    second = open_page(lambda at: tiny_form(at, **long_trials))
+    first.button(key="sweep_start_button").click().run()
+    second.button(key="sweep_start_button").click().run()
+    sweeps = [this_sweep(first), this_sweep(second)]
+    assert sweeps[0].id != sweeps[1].id
+    registry = jobs.get_registry()
+    deadline = time.monotonic() + 60
+    while registry.counts()["running"] + registry.counts()["queued"] < 4:
+        assert time.monotonic() < deadline, registry.counts()
+        time.sleep(0.05)
+    assert registry.counts()["running"] == registry.max_running == 2
+    second.run()
+    assert "Server queue: 2 of 2 training slots busy, 2 network(s) waiting" in " ".join(c.value for c in second.caption)
+    statuses = list(second.dataframe[0].value["status"])
+    assert statuses == ["queued", "queued"]  # the first session's trials came first
+    for sweep in sweeps:
+        sweep.stop()
+    assert all(sweep.join(60) for sweep in sweeps)
+    store = RunStore(store_home)
+    assert sorted(run.status for run in store.list_runs(sweep_id=sweeps[1].id)) == ["stopped", "stopped"]
