@@ -8,11 +8,12 @@ keys ("current_", "past_"): two views on one page never share a key.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import streamlit as st
 
-from experiments.executors import BACKEND_VARIABLE, RAY_INSTALL_HINT
+from experiments.executors import BACKEND_VARIABLE
 from experiments.records import RUNNING
 from experiments.space import SearchSpace
 from experiments.store import RunStore
@@ -28,7 +29,8 @@ EXECUTOR_NAMES = {"local": "the local executor (a child process per trial on thi
 
 def executor_notice() -> bool:
     """Say which executor runs the trials; when Ray was asked for but cannot be used, say why
-    (with the install command) and offer the local executor. True when trials may start."""
+    (the executor's message names the install command or the unreachable address) and offer
+    the local executor. True when trials may start."""
     executor, problem = jobs.get_executor(), jobs.executor_problem()
     if problem is None:
         where = EXECUTOR_NAMES.get(executor.name, executor.name)
@@ -36,8 +38,8 @@ def executor_notice() -> bool:
         st.caption(f"Trials run on **{where}**{f' at {address}' if address else ''} "
                    f"(set by `{BACKEND_VARIABLE}`).")
         return True
-    st.warning(f"**Ray was asked for (`{BACKEND_VARIABLE}=ray`) but cannot be used.** {problem}. "
-               f"To use Ray, install it (`{RAY_INSTALL_HINT}`) and restart the app.", icon="⚠️")
+    configured = os.environ.get(BACKEND_VARIABLE, "")
+    st.warning(f"**The backend asked for (`{BACKEND_VARIABLE}={configured}`) cannot be used.** {problem}.", icon="⚠️")
     return st.checkbox("Run the trials on this machine instead (the local executor)", key=state.SWEEP_USE_LOCAL)
 
 
@@ -158,7 +160,7 @@ def results(sweep_id: str, prefix: str) -> None:
 
 
 def interrupted_list(store: RunStore) -> None:
-    """Sweeps cut short (server killed, or stopped), each with a Resume button."""
+    """Sweeps cut short (the server killed, or stopped by a user), each with a Resume button."""
     ids = interrupted_sweeps(store)
     if not ids:
         st.caption("None: every sweep in the store finished its budget or is running.")
@@ -206,3 +208,15 @@ def past_sweeps(store: RunStore, current_id: str | None) -> None:
 
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def train_note() -> None:
+    """On the Train page, once after "load the best into Train": what the controls had to round."""
+    notes = st.session_state.pop(state.SWEEP_TRAIN_NOTE, None)
+    if notes is None:
+        return
+    if notes:
+        st.info("Loaded the sweep's best configuration. Moved to the nearest values these controls offer: "
+                + "; ".join(notes) + ".", icon="🧭")
+    else:
+        st.info("Loaded the sweep's best configuration into the controls below.", icon="🧭")

@@ -76,7 +76,7 @@ if sweep is not None and not running_at_start:
     sweep_views.results(sweep.id, "current_")
 
 # ---------------------------------------------------------------------- the store's sweeps
-st.subheader("Interrupted sweeps")
+st.subheader("Interrupted or stopped sweeps")
 sweep_views.interrupted_list(store)
 st.subheader("Past sweeps")
 sweep_views.past_sweeps(store, sweep.id if sweep is not None else None)

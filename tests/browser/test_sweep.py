@@ -98,4 +98,5 @@ def test_a_sweep_gains_lines_loads_its_best_into_train_and_is_found_after_a_relo
     for run in runs:
         assert run.status in texts and str(run.trial_number) in texts
     assert record.id in texts  # the past sweeps table lists it
-    page.screenshot(path=str(ARTIFACTS / "sweep_page_after_reload.png"))
+    page.get_by_text("Best trial:").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "sweep_page_results.png"))

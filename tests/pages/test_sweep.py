@@ -185,6 +185,7 @@ def test_a_tiny_sweep_runs_to_the_end_and_the_page_shows_the_stores_values(store
     assert at.session_state[state.TRAIN_LEARNING_RATE] == best.params["learning_rate"]
     assert at.session_state[state.TRAIN_EPOCHS] == 1 and at.session_state[state.TRAIN_LAYER_COUNT] == 1
     assert any(title.value.startswith("🏋️ Train") for title in at.title)
+    assert any("Loaded the sweep's best configuration" in element.value for element in at.info)
 
 
 @pytest.mark.slow
@@ -256,7 +257,7 @@ def test_ray_asked_for_but_not_installed_shows_how_to_install_and_offers_local(m
     jobs._executor_or_problem.clear()
     at = open_page(tiny_form)
     warning = " ".join(element.value for element in at.warning)
-    assert "Ray was asked for" in warning and "pip install -r requirements-cluster.txt" in warning
+    assert "MNIST_LAB_BACKEND=ray" in warning and "pip install -r requirements-cluster.txt" in warning
     assert at.button(key="sweep_start_button").disabled
     at.checkbox(key=state.SWEEP_USE_LOCAL).check().run()
     assert not at.button(key="sweep_start_button").disabled
