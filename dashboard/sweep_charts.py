@@ -10,7 +10,8 @@ labelled place below 0 (``NO_ACCURACY``), so the plot shows where training break
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import plotly.colors
 import plotly.graph_objects as go

@@ -148,9 +148,10 @@ def results(sweep_id: str, prefix: str) -> None:
         if st.button("Load the best configuration into Train", key=prefix + "sweep_load_best", type="primary"):
             sweep_session.load_into_train(space, settings, best.params)
             st.switch_page("pages/train.py")
+        images = "all" if settings.train_size is None else format(settings.train_size, ",")
         st.caption(f"Sets the Train page's controls ({settings.epochs} epoch(s), seed {settings.seed}); the Train "
-                   "page trains on its own data settings (Preprocess page), not the sweep's "
-                   f"{'all' if settings.train_size is None else format(settings.train_size, ',')} images. Values the Train sliders lack move to the nearest.")
+                   f"page trains on its own data settings (Preprocess page), not the sweep's {images} images. "
+                   "Values the Train sliders lack move to the nearest ones they offer.")
     with predict_col:
         st.button("Make the best run the Predict page's model", key=prefix + "sweep_best_to_predict",
                   on_click=sweep_session.make_predict_model, args=(best.run_id,))

@@ -52,7 +52,8 @@ def test_parallel_coordinates_draw_each_trial_with_an_accuracy_or_a_breakdown():
     lr = dimensions["learning_rate (log10)"]
     assert list(lr["values"]) == pytest.approx([-1.0, 0.0, -3.0])        # the running trial has no line yet
     assert lr["range"] == pytest.approx([-3.0, 0.0]) and lr["ticktext"] == ["0.001", "0.01", "0.1", "1"]
-    assert list(dimensions["optimizer"]["values"]) == [1, 0, 0] and dimensions["optimizer"]["ticktext"] == ["sgd", "adam"]
+    optimizer = dimensions["optimizer"]
+    assert list(optimizer["values"]) == [1, 0, 0] and optimizer["ticktext"] == ["sgd", "adam"]
     assert list(dimensions["dropout"]["values"]) == [0.2, 0.0, 0.5]
     accuracy = dimensions["val accuracy"]
     assert list(accuracy["values"]) == [0.9, sweep_charts.NO_ACCURACY, 0.4]
