@@ -236,6 +236,14 @@ def test_an_interrupted_sweep_is_resumed_from_the_page_and_finishes_its_budget(s
 
     at = open_page()
     assert RunStore(store_home, recover=False).get_sweep(record.id).status == "interrupted"
+    # Opened from the past sweeps, it shows its one finished trial.
+    at.selectbox(key=state.SWEEP_OPENED).set_value(record.id).run()
+    assert not at.exception
+    opened = at.dataframe[1].value
+    assert list(opened["run id"]) == [done.id] and list(opened["val accuracy"]) == [0.8125]
+    parcoords = figure_with(at, "parcoords")[0]["data"][0]
+    assert [dimension["values"] for dimension in parcoords["dimensions"]] == [[1], [0.8125]]  # 0.1 is choice 1
+    assert "Importances need at least 3 completed trials" in " ".join(element.value for element in at.info)
     at.button(key=f"sweep_resume_{record.id}").click().run()
     assert not at.exception and not error_text(at)
     sweep = this_sweep(at)
