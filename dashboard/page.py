@@ -17,6 +17,7 @@ PAGES = (
     ("pages/train.py", "Train a network", "🏋️"),
     ("pages/runs.py", "Runs", "🗂️"),
     ("pages/predict.py", "Draw and predict", "✏️"),
+    ("pages/sweep.py", "Sweep", "🧭"),
 )
 
 

@@ -112,3 +112,36 @@ RUNS_FLASH = "runs_flash"           # one message for the next run of the page (
 RUNS_COMPARED = "runs_compared"
 RUNS_PAIR_A = "runs_pair_a"
 RUNS_PAIR_B = "runs_pair_b"
+
+# Sweep page: this session's sweep (its token in the page's sweep holder, also in the URL as
+# ?sweep=), a message from the last Start/Resume press, the past sweep opened, and the
+# note of what "load the best into Train" had to round to the Train page's choices.
+SWEEP_TOKEN = "sweep_token"
+SWEEP_START_ERROR = "sweep_start_error"
+SWEEP_OPENED = "sweep_opened"
+SWEEP_TRAIN_NOTE = "sweep_train_note"
+SWEEP_USE_LOCAL = "sweep_use_local"               # Ray asked for but unusable: run locally instead
+# Widget keys of the Sweep page's set-up: one group per searchable hyperparameter (+ its name).
+SWEEP_SEARCH_PREFIX = "sweep_search_"             # checkbox: search it
+SWEEP_MIN_PREFIX = "sweep_min_"                   # a range's min
+SWEEP_MAX_PREFIX = "sweep_max_"                   # a range's max
+SWEEP_CHOICES_PREFIX = "sweep_choices_"           # the choices tried
+SWEEP_FIXED_PREFIX = "sweep_fixed_"               # the value when not searched
+SWEEP_NAME = "sweep_name"
+SWEEP_METHOD = "sweep_method"
+SWEEP_TRIALS = "sweep_trials"
+SWEEP_LIMIT_TIME = "sweep_limit_time"
+SWEEP_MINUTES = "sweep_minutes"
+SWEEP_GRID_POINTS = "sweep_grid_points"
+SWEEP_PARALLEL = "sweep_parallel"
+SWEEP_PRUNER = "sweep_pruner"
+SWEEP_EPOCHS = "sweep_epochs"
+SWEEP_TRAIN_SIZE = "sweep_train_size"
+SWEEP_SEED = "sweep_seed"
+# Widget and chart keys of the Sweep page's views; each view (this sweep, an opened past one)
+# adds its own prefix ("current_", "past_") so that two views never share a key.
+SWEEP_PARCOORDS_CHART = "sweep_parcoords_chart"
+SWEEP_BEST_CHART = "sweep_best_chart"
+SWEEP_IMPORTANCE_CHART = "sweep_importance_chart"
+SWEEP_TRIAL_PICK = "sweep_trial_pick"
+SWEEP_TRIAL_CHART = "sweep_trial_chart"

@@ -11,8 +11,9 @@ are read through the two :class:`LayerStack` rows into ``hidden_sizes`` and ``co
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -192,6 +193,51 @@ def _check_shown(values: Mapping[str, Any]) -> None:
             raise ValueError(f"{label}: expected one of {list(options)}, got {value!r}")
         if bounds and not bounds[0] <= value <= bounds[1]:
             raise ValueError(f"{label}: expected a value from {bounds[0]} to {bounds[1]}, got {value!r}")
+
+
+def nearest_shown_config(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
+    """``config`` with every value the controls cannot show moved to the nearest one they can,
+    and one note per change (a sweep's learning rate 0.087 becomes the slider's 0.1).
+
+    Numbers are compared on a log scale when all choices are positive (learning rates,
+    widths), else by difference; ranges are clamped and rounded to their step.
+    """
+    changes: dict[str, Any] = {}
+    notes: list[str] = []
+    for control in CONTROLS:
+        if not control.field:
+            continue
+        shown = control.from_config(getattr(config, control.field))
+        nearest = _nearest(shown, control.options, control.bounds, control.label)
+        if nearest != shown:
+            changes[control.field] = control.to_config(nearest)
+            notes.append(f"{control.label}: {control.format(shown)} → {control.format(nearest)}")
+    for stack in STACKS:
+        sizes = tuple(getattr(config, stack.field))
+        kept = sizes[:stack.count.bounds[1]]
+        nearest_sizes = tuple(_nearest(size, stack.options, (), stack.item_label) for size in kept)
+        if nearest_sizes != sizes:
+            changes[stack.field] = nearest_sizes
+            notes.append(f"{stack.count.label}: {list(sizes)} → {list(nearest_sizes)}")
+    return (replace(config, **changes) if changes else config), notes
+
+
+def _nearest(value: Any, options: tuple, bounds: tuple, label: str) -> Any:
+    """The option (or in-bounds step) nearest ``value``; ValueError for an unknown word."""
+    if options:
+        if value in options:
+            return value
+        numbers = [option for option in options if isinstance(option, (int, float))]
+        if not isinstance(value, (int, float)) or not numbers:
+            raise ValueError(f"{label}: expected one of {list(options)}, got {value!r}")
+        if value > 0 and all(number > 0 for number in numbers):
+            return min(numbers, key=lambda number: abs(math.log(number / value)))
+        return min(numbers, key=lambda number: abs(number - value))
+    if bounds:
+        low, high, step = bounds
+        stepped = low + round((min(max(value, low), high) - low) / step) * step
+        return type(step)(round(stepped, 10)) if isinstance(step, float) else int(stepped)
+    return value
 
 
 # ---------------------------------------------------------------------- Streamlit side

@@ -54,6 +54,7 @@ class SweepSnapshot:
     budget: int
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
+    finish_order: list[str] = field(default_factory=list)   # run ids, in the order best_so_far counts them
 
     @property
     def finished(self) -> bool:
@@ -116,7 +117,7 @@ def sweep_snapshot(store: RunStore, sweep_id: str, *, status: str | None = None,
         message=message if message is not None else record.message, trials=trials, best=best,
         best_so_far=best_so_far, budget=budget if budget is not None else int(settings.get("trials", 0)),
         seconds=seconds if seconds is not None else (record.finished_at or time.time()) - record.created_at,
-        counts=counts)
+        counts=counts, finish_order=list(finish_order))
 
 
 def sweep_summary(store: RunStore, sweep_id: str, status: str, seconds: float) -> SweepSummary:
