@@ -90,3 +90,7 @@ PREDICT_FIT_20 = "predict_fit_20"
 PREDICT_CENTER_OF_MASS = "predict_center_of_mass"
 PREDICT_RANDOM_INDEX = "predict_random_index"
 PREDICT_UPLOAD = "predict_upload"
+
+# Links that open a setup (dashboard.share_setup): per page, the link parameters last read from
+# or written to the URL, so a link is applied once and the user's later changes win.
+SHARE_LINK_SEEN = "share_link_seen"

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import predict_charts, state
+from dashboard import predict_charts, share_setup, state
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
 from dashboard.models import ModelUnavailable, active_predictor, choose_predictor, predict, session_predictors
@@ -44,6 +44,7 @@ st.markdown(
     "why it matters."
 )
 
+share_setup.open_model_link()  # ?model=default|cnn|run:<id>
 try:
     predictor = active_predictor()
 except ModelUnavailable as exc:

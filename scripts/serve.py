@@ -75,8 +75,13 @@ def student_urls(host: str, port: int) -> list[str]:
     if _is_loopback(host):
         return [_url("localhost", port)]
     if is_wildcard(host):
-        return [_url(address, port) for address in local_addresses()] or [_url("localhost", port)]
+        return [_url(address, port) for address in _reachable(host)] or [_url("localhost", port)]
     return [_url(host, port)]
+
+
+def _reachable(wildcard: str) -> list[str]:
+    """The local addresses a wildcard bind answers on: IPv4 only for 0.0.0.0, all for ::."""
+    return [address for address in local_addresses() if wildcard == "::" or ":" not in address]
 
 
 def browser_address(host: str) -> str:
@@ -85,7 +90,7 @@ def browser_address(host: str) -> str:
     if _is_loopback(host):
         return "localhost"
     if is_wildcard(host):
-        addresses = local_addresses()
+        addresses = _reachable(host)
         return addresses[0] if addresses else "localhost"
     return host
 

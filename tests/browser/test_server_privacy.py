@@ -99,10 +99,10 @@ def test_server_listens_on_loopback_only_and_connects_nowhere(browser, tmp_path)
     connect_log = tmp_path / "connects.jsonl"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AUDIT_DIR), str(ROOT)]),
            "MNIST_LAB_CONNECT_LOG": str(connect_log), "MNIST_LAB_HOME": str(tmp_path / "lab")}
-    server_log = open(tmp_path / "server.log", "w")
     # The way `make run` starts it (minus the browser opener): scripts/serve.py --port PORT.
-    process = subprocess.Popen([sys.executable, "scripts/serve.py", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=server_log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "server.log", "w") as server_log:
+        process = subprocess.Popen([sys.executable, "scripts/serve.py", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=server_log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -143,7 +143,6 @@ def test_server_listens_on_loopback_only_and_connects_nowhere(browser, tmp_path)
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        server_log.close()
 
     log_text = (tmp_path / "server.log").read_text()
     assert f"http://localhost:{port}" in log_text and "External URL" not in log_text, log_text
