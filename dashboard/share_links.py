@@ -3,7 +3,7 @@
 TensorFlow Playground's habit: the URL holds the setup, so a teacher shares one link and
 every student opens the same network. A Train link reads like the settings it holds::
 
-    ?net=mlp&layers=256,128,64&act=relu&init=he&dropout=0&opt=adam&lr=0.001&batch=128
+    ?net=mlp&layers=256-128-64&act=relu&init=he&dropout=0&opt=adam&lr=0.001&batch=128
     &epochs=5&l2=0&schedule=constant&seed=0&n=42000&val=0.2&split_seed=0&scale=unit
 
 Pure functions, no Streamlit calls: :func:`train_query` and :func:`preprocess_query` write
@@ -25,7 +25,9 @@ from nnlib.preprocessing import SCALINGS, PreprocessConfig
 
 from . import train_controls as controls
 
-LIST_SEPARATOR = ","
+# Layer sizes are written 256-128-64, as the page writes architectures ([784-256-128-64-10]):
+# a browser's address bar shows a comma as %2C. Commas are read too (256,128,64).
+LIST_SEPARATOR = "-"
 NO_LAYERS = "none"          # layers=none: softmax regression straight from the pixels
 FULL_BATCH_WORD = "full"    # batch=full: every step uses all training images
 ALL_IMAGES = "all"          # n=all: every training image
@@ -187,12 +189,12 @@ def control_value(link_key: str, text: str) -> Any:
 
 
 def stack_values(link_key: str, text: str) -> dict[str, Any]:
-    """The widget values of a layer list (``256,128,64``; ``none`` for no hidden layer)."""
+    """The widget values of a layer list (``256-128-64`` or ``256,128,64``; ``none`` for no hidden layer)."""
     stack = STACK_KEYS[link_key]
     low, high = stack.count.bounds[:2]
-    items = [] if text == NO_LAYERS else [item.strip() for item in text.split(LIST_SEPARATOR)]
+    items = [] if text == NO_LAYERS else [item.strip() for item in text.replace(",", "-").split("-")]
     if not low <= len(items) <= high:
-        raise LinkValueError(f"{link_key}={text!r}: expected {low} to {high} sizes separated by commas"
+        raise LinkValueError(f"{link_key}={text!r}: expected {low} to {high} sizes separated by - or ,"
                              + (f" ({NO_LAYERS!r} for none)" if low == 0 else ""))
     sizes = []
     for item in items:

@@ -13,7 +13,7 @@ from .helpers import app_test
 
 # A setup far from the defaults in every control and every preprocessing field.
 TRAIN_LINK = {
-    "net": "cnn", "conv": "8,64", "layers": "512,64,16", "act": "tanh", "init": "glorot", "dropout": "0.15",
+    "net": "cnn", "conv": "8-64", "layers": "512-64-16", "act": "tanh", "init": "glorot", "dropout": "0.15",
     "opt": "momentum", "lr": "0.02", "momentum": "0.8", "batch": "full", "epochs": "12", "l2": "0.0001",
     "schedule": "cosine", "seed": "4242",
     "n": "5000", "val": "0.1", "split_seed": "3", "scale": "standardize",

@@ -35,7 +35,7 @@ def round_trip(values: dict) -> dict:
 def test_defaults_round_trip_and_read_like_the_settings():
     values = controls.default_values()
     query = links.train_query(values)
-    assert query == {"net": "mlp", "layers": "256,128", "act": "relu", "init": "he", "dropout": "0", "opt": "adam",
+    assert query == {"net": "mlp", "layers": "256-128", "act": "relu", "init": "he", "dropout": "0", "opt": "adam",
                      "lr": "0.001", "batch": "128", "epochs": "5", "l2": "0", "schedule": "constant", "seed": "0"}
     assert round_trip(values) == _shown(values)
 
@@ -71,6 +71,12 @@ def test_a_cnn_with_every_layer_count_round_trips():
             controls.config_from_values(values)
 
 
+def test_layer_sizes_are_read_with_dashes_or_commas():
+    for text in ("256-128-64", "256,128,64", " 256 , 128,64 "):
+        values, problems = links.decode_train({"layers": text})
+        assert problems == [] and controls.DENSE_LAYERS.sizes(values) == (256, 128, 64), text
+
+
 def test_no_hidden_layer_is_written_as_none():
     values = {**controls.default_values(), **controls.DENSE_LAYERS.values_for(())}
     assert links.train_query(values)["layers"] == "none"
@@ -104,6 +110,7 @@ def test_a_learning_rate_written_another_way_is_still_its_option():
     ({"batch": "100"}, "batch='100': expected one of full, 16"),
     ({"layers": "256,abc"}, "layers='256,abc': each size must be one of 8, 16"),
     ({"layers": "8,8,8,8,8,8"}, "layers='8,8,8,8,8,8': expected 0 to 5 sizes"),
+    ({"layers": "-64"}, "layers='-64': each size must be one of"),
     ({"layers": ""}, "layers=''"),
     ({"conv": "none"}, "conv='none': expected 1 to 2 sizes"),
     ({"conv": "16,32,64"}, "conv='16,32,64'"),
