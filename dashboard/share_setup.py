@@ -43,8 +43,13 @@ def _seen() -> dict[str, dict[str, str]]:
 
 
 def _is_new_link(page: str, params: Mapping[str, str]) -> bool:
-    """Whether ``params`` are a link this session has not yet read or written on ``page``."""
-    return bool(params) and _seen().get(page) != dict(params)
+    """Whether ``params`` are a link to read: the page's first run in this session has some.
+
+    Only the first run: a rerun can arrive with the address the browser had before the last
+    write reached it (a slider dragged key by key), and reading that as a link would undo the
+    user's newest change. A link pasted into the address bar opens a new session anyway.
+    """
+    return bool(params) and page not in _seen()
 
 
 def _show_problems(problems: list[str]) -> None:

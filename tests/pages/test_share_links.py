@@ -88,6 +88,11 @@ def test_the_link_is_read_once_then_the_users_changes_win():
     assert not at.exception
     assert widget(at, controls.OPTIMIZER).value == "adam"
     assert at.query_params["opt"] == "adam" and at.query_params["lr"] == "0.1"
+    # a rerun that still carries the old address (the browser had not caught up) keeps the change
+    at.query_params["opt"] = "sgd"
+    at.slider(key=controls.EPOCHS.key).set_value(3).run()
+    assert widget(at, controls.OPTIMIZER).value == "adam" and widget(at, controls.EPOCHS).value == 3
+    assert at.query_params["opt"] == "adam" and not link_warnings(at)
 
 
 def test_a_link_changes_only_the_session_that_opens_it():
