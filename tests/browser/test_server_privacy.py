@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,37 +95,60 @@ def test_make_run_uses_serve_script_on_loopback():
     assert serve_lines and "--host 0.0.0.0" in serve_lines[0], serve_lines  # an env HOST does not leak in
 
 
-def test_server_listens_on_loopback_only_and_connects_nowhere(browser, tmp_path):
+@contextmanager
+def audited_server(tmp_path, *serve_args: str):
+    """scripts/serve.py with ``serve_args``, an audit hook logging its connections; yields
+    (process, port, connect log). The server is stopped at the end."""
     port = _free_port()
     connect_log = tmp_path / "connects.jsonl"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AUDIT_DIR), str(ROOT)]),
            "MNIST_LAB_CONNECT_LOG": str(connect_log), "MNIST_LAB_HOME": str(tmp_path / "lab")}
-    # The way `make run` starts it (minus the browser opener): scripts/serve.py --port PORT.
     with open(tmp_path / "server.log", "w") as server_log:
-        process = subprocess.Popen([sys.executable, "scripts/serve.py", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=server_log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
+        process = subprocess.Popen([sys.executable, "scripts/serve.py", *serve_args, "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, (tmp_path / "server.log").read_text()
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
                     if response.read().strip() == b"ok":
                         break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not answer within 60 s"
                 time.sleep(0.3)
+        yield process, port, connect_log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
+
+def outside_connections(process, connect_log: Path) -> list[dict]:
+    """What the server process (and its children) tried to reach beyond this machine."""
+    entries = [json.loads(line) for line in connect_log.read_text().splitlines()]
+    assert {"event": "start", "target": None, "pid": process.pid} in entries, "no audit hook in the server"
+    return [entry for entry in entries if entry["event"] != "start" and not _is_local_target(entry)]
+
+
+def _other_ipv4_addresses() -> list[str]:
+    output = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=False).stdout
+    return [address for address in output.split() if ":" not in address]
+
+
+def test_server_listens_on_loopback_only_and_connects_nowhere(browser, tmp_path):
+    # The way `make run` starts it (minus the browser opener): scripts/serve.py --port PORT.
+    with audited_server(tmp_path) as (process, port, connect_log):
+        url = f"http://localhost:{port}"
         listening = listening_addresses(process.pid)
-        assert (("127.0.0.1", port) in listening), listening
+        assert ("127.0.0.1", port) in listening, listening
         assert all(ipaddress.ip_address(host).is_loopback for host, _ in listening), listening
-        with socket.socket() as probe:  # and not reachable on this machine's other addresses
-            other = [a for a in subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
-                     if ":" not in a]
-            if other:
+        for address in _other_ipv4_addresses()[:1]:  # and not reachable on this machine's other addresses
+            with socket.socket() as probe:
                 probe.settimeout(2)
-                assert probe.connect_ex((other[0], port)) != 0, f"the server answers on {other[0]}"
+                assert probe.connect_ex((address, port)) != 0, f"the server answers on {address}"
 
         context = browser.new_context()
         page = context.new_page()
@@ -137,16 +161,21 @@ def test_server_listens_on_loopback_only_and_connects_nowhere(browser, tmp_path)
         context.close()
         time.sleep(1.0)
         assert not outside_requests, outside_requests
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
     log_text = (tmp_path / "server.log").read_text()
     assert f"http://localhost:{port}" in log_text and "External URL" not in log_text, log_text
-    entries = [json.loads(line) for line in connect_log.read_text().splitlines()]
-    assert {"event": "start", "target": None, "pid": process.pid} in entries, "no audit hook in the server"
-    outside = [entry for entry in entries if entry["event"] != "start" and not _is_local_target(entry)]
-    assert not outside, outside
+    assert not outside_connections(process, connect_log)
+
+
+def test_a_classroom_server_listens_everywhere_prints_addresses_and_still_connects_nowhere(tmp_path):
+    addresses = _other_ipv4_addresses()
+    if not addresses:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    with audited_server(tmp_path, "--host", "0.0.0.0") as (process, port, connect_log):
+        assert listening_addresses(process.pid) == [("0.0.0.0", port)]
+        with urllib.request.urlopen(f"http://{addresses[0]}:{port}/_stcore/health", timeout=5) as response:
+            assert response.read().strip() == b"ok"
+    log_text = (tmp_path / "server.log").read_text()
+    assert "Students open:" in log_text and f"http://{addresses[0]}:{port}" in log_text, log_text
+    assert "External URL" not in log_text
+    assert not outside_connections(process, connect_log)
