@@ -6,7 +6,8 @@ every student opens the same network. A Train link reads like the settings it ho
     ?net=mlp&layers=256-128-64&act=relu&init=he&dropout=0&opt=adam&lr=0.001&batch=128
     &epochs=5&l2=0&schedule=constant&seed=0&n=42000&val=0.2&split_seed=0&scale=unit
 
-Pure functions, no Streamlit calls: :func:`train_query` and :func:`preprocess_query` write
+Pure functions that never call Streamlit (the field table's module imports it, nothing here
+uses it): :func:`train_query` and :func:`preprocess_query` write
 the parameters, :func:`decode_train` and :func:`decode_preprocess` read them back and
 return, beside the values, one plain-language problem per key they had to ignore (a value
 that is not a choice of its widget, a number out of range, a key nobody knows). The
@@ -33,6 +34,8 @@ FULL_BATCH_WORD = "full"    # batch=full: every step uses all training images
 ALL_IMAGES = "all"          # n=all: every training image
 
 # Link key -> the Train control it sets (the layer stacks are the two list keys below).
+# Two keys are written only when they matter: ``conv`` for a CNN, ``momentum`` for the
+# momentum optimiser; a link without them leaves those controls as they were.
 TRAIN_KEYS: dict[str, controls.Control] = {
     "net": controls.NETWORK,
     "act": controls.ACTIVATION,
@@ -48,7 +51,6 @@ TRAIN_KEYS: dict[str, controls.Control] = {
     "seed": controls.SEED,
 }
 STACK_KEYS: dict[str, controls.LayerStack] = {"layers": controls.DENSE_LAYERS, "conv": controls.CONV_LAYERS}
-# Keys written only when they matter: the filters of a CNN, the momentum of the momentum optimiser.
 PREPROCESS_KEYS = ("n", "val", "split_seed", "scale", "shift", "rot", "zoom", "noise")
 # Link key -> (AugmentConfig field, the Preprocess page slider's min, max, step); a page test
 # checks these against the sliders.
