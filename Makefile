@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+HOST = 0.0.0.0
 
-.PHONY: run test test-fast lint browser-deps model bench clean
+.PHONY: run serve test test-fast lint browser-deps model bench clean
 
 $(VENV)/.run-deps: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MNIST Lab needs Python >= 3.11 (Streamlit 1.67 requires it); found " + sys.version.split()[0])'
@@ -19,11 +20,14 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-## Open the dashboard at http://localhost:8501 on the bundled MNIST.
+## Open the dashboard at http://localhost:8501 on the bundled MNIST: this computer only, nothing sent out.
 run: $(VENV)/.run-deps
-	@echo "MNIST Lab at http://localhost:$(PORT) (Ctrl+C stops it)"
 	@$(PY) scripts/open_browser.py http://localhost:$(PORT) &
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) scripts/serve.py --port $(PORT)
+
+## Serve a class: listen on HOST (default every interface) and print the addresses students open.
+serve: $(VENV)/.run-deps
+	$(PY) scripts/serve.py --host $(HOST) --port $(PORT)
 
 ## Run the linters and the whole test suite: unit, page (AppTest) and browser (headless Chromium) tests.
 test: lint browser-deps

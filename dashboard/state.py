@@ -145,3 +145,6 @@ SWEEP_BEST_CHART = "sweep_best_chart"
 SWEEP_IMPORTANCE_CHART = "sweep_importance_chart"
 SWEEP_TRIAL_PICK = "sweep_trial_pick"
 SWEEP_TRIAL_CHART = "sweep_trial_chart"
+# Links that open a setup (dashboard.share_setup): per page, the link parameters last read from
+# or written to the URL, so a link is applied once and the user's later changes win.
+SHARE_LINK_SEEN = "share_link_seen"

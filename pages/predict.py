@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import predict_charts, state
+from dashboard import predict_charts, share_setup, state
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
 from dashboard.models import (ModelUnavailable, active_predictor, available_predictors, choose_predictor, predict,
@@ -45,6 +45,7 @@ st.markdown(
     "why it matters."
 )
 
+share_setup.open_model_link()  # ?model=default|cnn|run:<id>
 try:
     predictor = active_predictor()
 except ModelUnavailable as exc:

@@ -7,7 +7,7 @@ from dashboard.page import setup_page
 setup_page("Preprocess", "🧪")
 
 from dashboard import preprocess_charts as charts  # noqa: E402
-from dashboard import state  # noqa: E402
+from dashboard import share_setup, state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.augment import DEFAULT_AUGMENT, AugmentConfig, augment_images  # noqa: E402
@@ -57,6 +57,7 @@ if not labelled:
     st.warning("This dataset has no labels (its CSV has no label column): the steps below can be previewed, "
                "but a network cannot be trained on it.")
 
+share_setup.open_preprocess_link()  # a shared link sets the config
 stored = st.session_state.get(state.PREPROCESS_CONFIG)
 initial = stored if isinstance(stored, PreprocessConfig) else SEED_STUDY_CONFIG
 initial_augment = initial.augment or DEFAULT_AUGMENT
@@ -197,5 +198,6 @@ config = PreprocessConfig(
 )
 st.session_state[state.PREPROCESS_CONFIG] = config
 st.header("The preprocessing config")
+share_setup.share_preprocess_link(config)
 st.caption("Kept for this session: the Train page trains on exactly this, and saves it with the model.")
 st.json(config.to_dict())

@@ -14,7 +14,7 @@ from dashboard.page import setup_page
 
 setup_page("Train", "🏋️")
 
-from dashboard import jobs, presets, run_views, runs, sweep_views, train_controls as controls  # noqa: E402
+from dashboard import jobs, presets, run_views, runs, share_setup, sweep_views, train_controls as controls  # noqa: E402
 from dashboard.architecture import architecture_table, describe_config  # noqa: E402
 from dashboard.data import current_dataset_or_stop, current_preprocess_config, n_features, split_counts  # noqa: E402
 from dashboard.training_job import (attach_job, live_progress, start_seed_study, start_training,  # noqa: E402
@@ -36,6 +36,7 @@ st.markdown(
     "falls and the accuracy climbs, epoch by epoch. Training runs in the background, so you can "
     "pause it, stop it, or visit another page and come back to it."
 )
+share_setup.open_train_link()  # a shared link sets the controls and the preprocessing
 sweep_views.train_note()
 dataset = current_dataset_or_stop()
 n_pixels = n_features(dataset)
@@ -99,6 +100,7 @@ with table_col:
                "b one number per unit."
                + (" A Conv2D's W is (5 x 5 x channels in x filters): each filter is one 5x5 pattern, "
                   "matched at every position of the image." if config.conv_channels else ""))
+    share_setup.share_train_link()
 
 # ---------------------------------------------------------------------- start / pause / stop
 status = job.status if job is not None else None
