@@ -48,6 +48,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 from common import ROOT, emit, machine, table
 
@@ -78,7 +79,7 @@ def cpu_seconds_children() -> float:
 def cpu_seconds_of(pid: int) -> float:
     """User + system CPU seconds of a running process and of its ended children (Linux
     /proc): the server's training processes count once the server has waited for them."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
@@ -121,7 +122,7 @@ class TrainerPinner:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "TrainerPinner":
+    def __enter__(self) -> TrainerPinner:
         if self.enabled:
             self._thread.start()
         return self

@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
 
-    from nnlib.data import load_mnist
     from nnlib.builders import build_mlp
+    from nnlib.data import load_mnist
     from nnlib.optimizers import Adam
     from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.schedules import make_schedule

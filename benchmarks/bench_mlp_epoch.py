@@ -43,11 +43,10 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(args.threads)
 
-    import numpy as np
     import torch
 
-    from nnlib.data import load_mnist
     from nnlib.builders import build_mlp
+    from nnlib.data import load_mnist
     from nnlib.optimizers import Adam
     from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.training import fit

@@ -100,7 +100,9 @@ def main() -> None:
     text = "\n".join([
         f"## Seed reproduction: full-batch SGD, {args.iterations} iterations, 33,600 / 8,400 of the first 42,000",
         "",
-        f"Machine: {header}. Init: {args.init!r}. `train s` = the training loop; `wall s` adds building the network, the one-off copy of the inputs into row blocks without their blank pixel columns, and the test evaluation (data loading excluded).",
+        f"Machine: {header}. Init: {args.init!r}. `train s` = the training loop; `wall s` adds building the network, "
+        "the one-off copy of the inputs into row blocks without their blank pixel columns, and the test evaluation "
+        "(data loading excluded).",
         "",
         table(["network", "implementation", "lr", "status", "train acc", "val acc", "test acc", "train s",
                "wall s", "seed study val", "reference / nnlib (wall)"], rows),

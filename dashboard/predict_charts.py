@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -42,7 +42,7 @@ def _unit_range(image: np.ndarray) -> np.ndarray:
     """Values stretched to 0-1 for display (a standardised input is not in 0-1)."""
     image = np.asarray(image, dtype=np.float32)
     low, high = float(image.min()), float(image.max())
-    if 0.0 <= low and high <= 1.0:
+    if low >= 0.0 and high <= 1.0:
         return image
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
 

@@ -18,8 +18,8 @@ import streamlit as st
 
 from experiments.store import COMPLETED, INTERRUPTED, STOPPED, StoreError
 from experiments.store import RunRecord as StoredRun
-from nnlib.preprocessing import PreprocessConfig
 from nnlib.builders import describe_network
+from nnlib.preprocessing import PreprocessConfig
 from nnlib.training import TrainConfig, TrainResult
 
 from . import jobs, state

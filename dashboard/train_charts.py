@@ -5,7 +5,7 @@ long series are thinned to ``MAX_POINTS`` so a poll sends a small figure.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go

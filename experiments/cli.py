@@ -23,8 +23,9 @@ import math
 import signal
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from nnlib.cli import BAR_WIDTH
 

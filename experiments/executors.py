@@ -28,9 +28,10 @@ import threading
 import traceback
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from nnlib.training import TrainingControl
 

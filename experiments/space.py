@@ -43,15 +43,15 @@ class Param:
     choices: tuple[Any, ...] = ()
 
     @classmethod
-    def float_range(cls, low: float, high: float, log: bool = False) -> "Param":
+    def float_range(cls, low: float, high: float, log: bool = False) -> Param:
         return cls("float", float(low), float(high), log)
 
     @classmethod
-    def int_range(cls, low: int, high: int, log: bool = False) -> "Param":
+    def int_range(cls, low: int, high: int, log: bool = False) -> Param:
         return cls("int", int(low), int(high), log)
 
     @classmethod
-    def choice(cls, *choices: Any) -> "Param":
+    def choice(cls, *choices: Any) -> Param:
         return cls("choice", choices=tuple(choices))
 
     def check(self, name: str) -> None:
@@ -95,7 +95,7 @@ class Param:
         return {"type": self.kind, "min": self.low, "max": self.high, "log": self.log}
 
     @classmethod
-    def from_dict(cls, name: str, data: Any) -> "Param":
+    def from_dict(cls, name: str, data: Any) -> Param:
         """From ``{"values": [...]}`` or ``{"min": a, "max": b, "log": bool, "type": "int"|"float"}``."""
         if not isinstance(data, dict):
             raise TypeError(f"{name}: expected a table with 'values' or 'min'/'max', got {data!r}")
@@ -166,7 +166,7 @@ class SearchSpace:
                 "fixed": dict(self.fixed), "grid_points": self.grid_points}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SearchSpace":
+    def from_dict(cls, data: dict[str, Any]) -> SearchSpace:
         """From :meth:`to_dict`'s form (or a TOML file's ``[space]``/``[fixed]`` tables)."""
         params = {name: Param.from_dict(name, value) for name, value in (data.get("params") or {}).items()}
         return cls(params, dict(data.get("fixed") or {}), int(data.get("grid_points", DEFAULT_GRID_POINTS)))

@@ -21,9 +21,10 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from .owners import current_owner, owner_alive
 from .records import (

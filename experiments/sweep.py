@@ -20,13 +20,15 @@ rebuilding the study from the store's finished trials (``optuna.trial.create_tri
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from nnlib.preprocessing import PreprocessConfig
 
@@ -103,7 +105,7 @@ class SweepSettings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SweepSettings":
+    def from_dict(cls, data: dict[str, Any]) -> SweepSettings:
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
@@ -156,7 +158,7 @@ class Sweep:
     # ------------------------------------------------------------------ construction
     @classmethod
     def resume(cls, store: RunStore, sweep_id: str, *, dataset: Any = None, executor: Executor | None = None,
-               registry: JobRegistry | None = None, parallel: int | None = None) -> "Sweep":
+               registry: JobRegistry | None = None, parallel: int | None = None) -> Sweep:
         """The stored sweep ``sweep_id``, ready to :meth:`run` the rest of its budget."""
         record = store.get_sweep(sweep_id)
         if record.status == RUNNING:
@@ -169,7 +171,7 @@ class Sweep:
                    registry=registry, sweep_id=sweep_id)
 
     @classmethod
-    def preset(cls, name: str, store: RunStore, settings: SweepSettings | None = None, **kwargs: Any) -> "Sweep":
+    def preset(cls, name: str, store: RunStore, settings: SweepSettings | None = None, **kwargs: Any) -> Sweep:
         """A sweep of one of ``PRESETS`` (``"lr-width"``): the space is the preset's."""
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}")
@@ -269,10 +271,8 @@ class Sweep:
         return thread
 
     def _run_quietly(self, on_progress: Callable[[SweepSnapshot], None] | None) -> None:
-        try:
+        with contextlib.suppress(Exception):  # recorded as the sweep's status and message
             self.run(on_progress)
-        except Exception:
-            pass  # recorded as the sweep's status and message
 
     def stop(self) -> None:
         """Stop the running trials and start no more (recorded ``stopped``; resumable)."""

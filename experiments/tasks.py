@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import traceback
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from nnlib.builders import describe_network
 from nnlib.training import EpochEvent, StepEvent, TrainingControl

@@ -18,8 +18,9 @@ floats stay floats within the batch's own minimum and maximum. Batches may be im
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class AugmentConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "AugmentConfig":
+    def from_dict(cls, data: dict[str, Any]) -> AugmentConfig:
         return cls(**{name: float(data.get(name, 0.0)) for name in cls.__dataclass_fields__})
 
 

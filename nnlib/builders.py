@@ -8,7 +8,7 @@ All random choices come from one seed: the same seed builds the same network.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike

@@ -15,7 +15,8 @@ turns feature maps back into rows before the Dense layers.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -172,7 +173,7 @@ class Conv2D(Layer):
                 "kernel_size": self.kernel_size, "padding": self.padding, "init": self.init}
 
     @classmethod
-    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Conv2D":
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> Conv2D:
         return cls(int(args["in_channels"]), int(args["out_channels"]), int(args["kernel_size"]),
                    padding=int(args.get("padding", 0)), init=args.get("init", "he"), rng=rng, dtype=dtype)
 

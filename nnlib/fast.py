@@ -23,8 +23,9 @@ weights after several training steps, to float rounding.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -220,7 +221,7 @@ class InputBlocks:
                 and x.shape[1] == layer.in_features)
 
     @classmethod
-    def of_images(cls, x: np.ndarray, y: np.ndarray) -> "InputBlocks":
+    def of_images(cls, x: np.ndarray, y: np.ndarray) -> InputBlocks:
         """Blocks of flat square images (sorted by ink width) or of any rows."""
         side = math.isqrt(x.shape[1])
         return cls(x, y, side if side * side == x.shape[1] else None)
@@ -320,7 +321,7 @@ class FusedAdam:
 def _span_in(flat: np.ndarray, view: np.ndarray) -> slice:
     """Where ``view`` (a contiguous view into the 1-D array ``flat``) lies in it."""
     offset = (view.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // flat.itemsize
-    if not (0 <= offset and offset + view.size <= flat.size and np.shares_memory(flat, view)):
+    if not (offset >= 0 and offset + view.size <= flat.size and np.shares_memory(flat, view)):
         raise ValueError("a parameter array is not a view into the model's flat parameters")
     return slice(offset, offset + view.size)
 

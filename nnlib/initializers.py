@@ -22,7 +22,7 @@ too small and the signal fades layer by layer, too large and it explodes.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import DTypeLike

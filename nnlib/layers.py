@@ -42,7 +42,7 @@ from .losses import softmax
 DEFAULT_DTYPE = np.float32
 
 # Every layer class by its ``kind``, filled as classes are defined (Layer.__init_subclass__).
-LAYER_KINDS: dict[str, type["Layer"]] = {}
+LAYER_KINDS: dict[str, type[Layer]] = {}
 
 
 class Layer:
@@ -84,7 +84,7 @@ class Layer:
         return {"kind": self.kind}
 
     @classmethod
-    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Layer":
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> Layer:
         """The layer ``config()`` described (``args`` without the kind); weights are set separately."""
         return cls(**args)
 
@@ -171,7 +171,7 @@ class Dense(Layer):
                 "out_features": self.out_features, "init": self.init}
 
     @classmethod
-    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Dense":
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> Dense:
         return cls(int(args["in_features"]), int(args["out_features"]), init=args.get("init", "he"),
                    rng=rng, dtype=dtype)
 
@@ -295,7 +295,7 @@ class Dropout(Layer):
         return {"kind": self.kind, "rate": self.rate}
 
     @classmethod
-    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> "Dropout":
+    def from_config(cls, args: dict[str, Any], dtype: DTypeLike, rng: np.random.Generator | int | None) -> Dropout:
         return cls(float(args.get("rate", 0.5)), rng=rng)
 
 

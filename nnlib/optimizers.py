@@ -14,7 +14,8 @@ parameters at once, with fewer passes over memory.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 

@@ -41,7 +41,7 @@ class Scaler:
     std: float = 1.0
 
     @classmethod
-    def fit(cls, method: str, x_train: np.ndarray) -> "Scaler":
+    def fit(cls, method: str, x_train: np.ndarray) -> Scaler:
         """Learn the statistics ``method`` needs from raw training pixels."""
         if method not in SCALINGS:
             raise ValueError(f"unknown scaling {method!r}; expected one of {SCALINGS}")
@@ -68,11 +68,11 @@ class Scaler:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Scaler":
+    def from_dict(cls, data: dict[str, Any]) -> Scaler:
         return cls(str(data.get("method", "unit")), float(data.get("mean", 0.0)), float(data.get("std", 1.0)))
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, Any] | None) -> "Scaler":
+    def from_metadata(cls, metadata: dict[str, Any] | None) -> Scaler:
         """The scaler a model was trained with, from its ``metadata["preprocessing"]["scaler"]``
         (what :func:`nnlib.training.train` stores); ``unit`` when the metadata does not say."""
         preprocessing = (metadata or {}).get("preprocessing")
@@ -118,7 +118,7 @@ class PreprocessConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PreprocessConfig":
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
         augment = data.get("augment")
         if augment:
             augment = AugmentConfig(**augment)

@@ -13,8 +13,16 @@ from nnlib import analysis  # noqa: E402
 from nnlib.augment import DEFAULT_AUGMENT, AugmentConfig, augment_images  # noqa: E402
 from nnlib.data import PIXELS, Dataset  # noqa: E402
 from nnlib.preprocessing import (  # noqa: E402
-    SCALING_LABELS, SCALINGS, SEED_STUDY_CONFIG, PreprocessConfig, Scaler, flatten, one_hot, shuffled_indices,
-    split_indices, split_sizes,
+    SCALING_LABELS,
+    SCALINGS,
+    SEED_STUDY_CONFIG,
+    PreprocessConfig,
+    Scaler,
+    flatten,
+    one_hot,
+    shuffled_indices,
+    split_indices,
+    split_sizes,
 )
 
 FIRST_IMAGES = 10

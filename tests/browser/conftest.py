@@ -64,7 +64,7 @@ def chromium_path() -> str:
 def app_url(chromium_path) -> str:
     """Start `streamlit run app.py` on a free port; yield its URL; stop it at the end."""
     port = _free_port()
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")  # noqa: SIM115 (open while the server runs)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",

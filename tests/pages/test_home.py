@@ -1,8 +1,7 @@
 """The home page under AppTest: real counts and the sample grid of the picked dataset."""
-from tests.pages.helpers import app_test
-
 from dashboard import state
 from nnlib.data import load_mnist
+from tests.pages.helpers import app_test
 
 
 def test_home_shows_mnist_counts_and_samples():

@@ -20,10 +20,10 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from dashboard import run_table, state
 from experiments.store import RunStore
+from nnlib.builders import describe_network
 from nnlib.metrics import confusion_matrix
 from nnlib.model import Sequential
 from nnlib.preprocessing import PreprocessConfig, flatten, prepare
-from nnlib.builders import describe_network
 from nnlib.training import TrainConfig, TrainResult, train
 
 from .helpers import app_test, plotly_figures

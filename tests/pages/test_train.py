@@ -13,12 +13,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dashboard import jobs, presets, run_metrics, runs, state
 from dashboard.model_files import model_npz_bytes
 from nnlib.preprocessing import PreprocessConfig
-
-from streamlit.testing.v1 import AppTest
 
 from .helpers import app_test, plotly_figures
 

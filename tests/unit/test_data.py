@@ -10,7 +10,13 @@ import pytest
 
 from nnlib import data
 from nnlib.data import (
-    load_csv, load_dataset, load_idx_folder, load_idx_images, load_idx_labels, load_mnist, load_npz,
+    load_csv,
+    load_dataset,
+    load_idx_folder,
+    load_idx_images,
+    load_idx_labels,
+    load_mnist,
+    load_npz,
 )
 
 

@@ -165,5 +165,5 @@ def test_input_gradient_is_the_gradient_of_the_class_logit():
     analytic = model.input_gradient(x, class_index=np.array([1, 2]))
     for row, cls in enumerate([1, 2]):
         sample = x[row:row + 1].copy()
-        numeric = numerical_gradient(lambda: float(model.forward(sample)[0, cls]), sample)
+        numeric = numerical_gradient(lambda sample=sample, cls=cls: float(model.forward(sample)[0, cls]), sample)
         assert relative_error(analytic[row:row + 1], numeric) < TOLERANCE

@@ -8,7 +8,15 @@ import pytest
 from PIL import Image, ImageDraw
 
 from nnlib.imaging import (
-    BOX, CENTRE, RESAMPLE, SIDE, MnistStyleResult, center_of_mass, ink_bbox, load_image, to_mnist_style,
+    BOX,
+    CENTRE,
+    RESAMPLE,
+    SIDE,
+    MnistStyleResult,
+    center_of_mass,
+    ink_bbox,
+    load_image,
+    to_mnist_style,
 )
 
 

@@ -176,7 +176,8 @@ def test_cap_queues_extra_jobs_first_in_first_out():
     assert snap_b.status == "queued" and snap_b.queue_position == 1
     assert "Queued" in snap_b.message and "1 network(s) at a time" in snap_b.message
     assert registry.counts() == {"running": 1, "queued": 2, "total": 3}
-    gate_a.release(); gate_a.release()
+    gate_a.release()
+    gate_a.release()
     assert job_a.join(WAIT) and job_b.join(WAIT) and job_c.join(WAIT)
     assert [j.status for j in (job_a, job_b, job_c)] == ["completed"] * 3
     assert job_b.snapshot().started_at <= job_c.snapshot().started_at
@@ -283,7 +284,8 @@ def test_a_batch_runs_every_task_and_reports_which_one_is_running(registry):
     snap = job.snapshot()
     assert snap.progress.task_label == "net 1" and snap.progress.task_count == 3
     assert snap.outputs_count == 1
-    gate.release(); gate.release()
+    gate.release()
+    gate.release()
     assert job.join(WAIT)
     assert job.status == "completed" and len(job.outputs) == 3
     assert job.snapshot().message == "Completed all 3 runs."

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from nnlib.initializers import get_initializer
-from nnlib.layers import (Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, layer_from_config,
-                          make_activation)
+from nnlib.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, layer_from_config, make_activation
 from nnlib.losses import softmax
 
 

@@ -5,8 +5,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnlib.layers import Dense, ReLU
 from nnlib.builders import build_mlp
+from nnlib.layers import Dense, ReLU
 from nnlib.model import HEADER_KEY, ModelFileError, Sequential
 
 

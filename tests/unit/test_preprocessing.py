@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from nnlib.preprocessing import (
-    PreprocessConfig, Scaler, one_hot, prepare, shuffle_split, split_sizes,
+    PreprocessConfig,
+    Scaler,
+    one_hot,
+    prepare,
+    shuffle_split,
+    split_sizes,
 )
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from nnlib.builders import build_mlp
 from nnlib.optimizers import SGD, Adam
-from nnlib.training import (EndEvent, EpochEvent, StepEvent, TrainConfig, TrainingControl, fit, train)
+from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainConfig, TrainingControl, fit, train
 
 
 def blobs(n=300, features=20, classes=3, seed=0):
