@@ -29,6 +29,8 @@ MAX_MODEL_HEADER_BYTES = 1 * MIB     # the JSON header (ours: about 5 KB)
 MAX_MODEL_LAYERS = 100
 MAX_MODEL_PARAMETERS = 25_000_000    # 100 MB as float32; the Train page's largest net: 4.9 million
 MAX_LAYER_SIZE = 1_000_000           # any one size in a layer's config (units, channels, pixels)
+MAX_SAMPLE_ACTIVATIONS = 2_000_000   # numbers one image's forward pass holds at once (an activation or
+                                     # a convolution's patches); the Train page's largest CNN: 102,400
 
 # Pictures (the Predict page, ``python -m nnlib predict``)
 MAX_IMAGE_PIXELS = 50_000_000        # a 48-megapixel phone photo still opens
