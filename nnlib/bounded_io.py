@@ -15,14 +15,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from .limits import MAX_ARCHIVE_MEMBERS, MAX_ARRAY_BYTES, megabytes
 
-Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
+Source = str | os.PathLike | bytes | bytearray | BinaryIO
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")   # a zip with members, an empty zip
 NPY_MAGIC = b"\x93NUMPY"
@@ -36,9 +36,8 @@ def read_bounded(source: Source, label: str, limit: int, error: type[ValueError]
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
     elif hasattr(source, "read"):
-        raw = source.read(limit + 1)  # type: ignore[union-attr]
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
+        read = source.read(limit + 1)
+        raw = read.encode("utf-8") if isinstance(read, str) else bytes(read)
     else:
         path = Path(source)
         if not path.is_file():
@@ -119,11 +118,11 @@ class CheckedNpz:
             with path.open("rb") as opened:
                 self._check_signature(opened.read(8))
         else:
-            start = handle.tell()  # type: ignore[union-attr]
-            self._check_signature(handle.read(8))  # type: ignore[union-attr]
-            handle.seek(start)  # type: ignore[union-attr]
+            start = handle.tell()
+            self._check_signature(handle.read(8))
+            handle.seek(start)
         try:
-            self.zip = zipfile.ZipFile(handle)  # type: ignore[arg-type]
+            self.zip = zipfile.ZipFile(handle)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
             raise error(f"{label}: not a readable .npz archive: a damaged or truncated zip file ({exc})") from None
         try:
@@ -197,7 +196,7 @@ class CheckedNpz:
     def close(self) -> None:
         self.zip.close()
 
-    def __enter__(self) -> "CheckedNpz":
+    def __enter__(self) -> CheckedNpz:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

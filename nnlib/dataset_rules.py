@@ -15,7 +15,7 @@ made into that or refused with a message naming the image (or line) at fault:
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

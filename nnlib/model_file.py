@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -35,7 +36,11 @@ from .errors import ModelFileError
 from .initializers import INITIALIZERS
 from .layers import LAYER_KINDS
 from .limits import (
-    MAX_ARRAY_BYTES, MAX_LAYER_SIZE, MAX_MODEL_HEADER_BYTES, MAX_MODEL_LAYERS, MAX_MODEL_PARAMETERS,
+    MAX_ARRAY_BYTES,
+    MAX_LAYER_SIZE,
+    MAX_MODEL_HEADER_BYTES,
+    MAX_MODEL_LAYERS,
+    MAX_MODEL_PARAMETERS,
     MAX_SAMPLE_ACTIVATIONS,
 )
 from .preprocessing import SCALINGS
