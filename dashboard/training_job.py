@@ -99,8 +99,7 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
     elif snap.status == jobs.STOPPED:
         st.warning(snap.message, icon="⏹")
     elif snap.status == jobs.DIVERGED:
-        st.error(f"**The loss blew up** (it became NaN or infinite), so training stopped. {snap.message} "
-                 "A lower learning rate (for example a tenth of this one) usually fixes it.", icon="💥")
+        st.error(f"**Training diverged**, so it stopped: {snap.message}", icon="💥")
     else:
         st.error(snap.message, icon="🛑")
         with st.expander("Details"):
