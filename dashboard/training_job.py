@@ -99,7 +99,8 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
     elif snap.status == jobs.STOPPED:
         st.warning(snap.message, icon="⏹")
     elif snap.status == jobs.DIVERGED:
-        st.error(f"**Training diverged**, so it stopped: {snap.message}", icon="💥")
+        st.error(f"**The loss blew up**, so training stopped. {snap.message} "
+                 "A lower learning rate (for example a tenth of this one) usually fixes it.", icon="💥")
     else:
         st.error(snap.message, icon="🛑")
         with st.expander("Details"):

@@ -534,8 +534,7 @@ def _end_message(status: str, model: Sequential, snapshot: list[dict[str, np.nda
                 layer.params[name][...] = value
     kept = f"the weights are those from before epoch {epoch}" if restore else "the weights are the last ones"
     return (f"training diverged in epoch {epoch}: {guard.reason}. "
-            f"Try a smaller learning rate (now {optimizer.learning_rate:g}, for example a tenth of it); "
-            f"{kept}.")
+            f"Try a smaller learning rate (now {optimizer.learning_rate:g}); {kept}.")
 
 
 # ---------------------------------------------------------------------- one call
