@@ -101,8 +101,9 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, max_side: int | Non
         raise
     except UnidentifiedImageError:
         raise ValueError(f"{label} is not an image that Pillow can read (expected PNG, JPEG, GIF, BMP, ...)") from None
-    except Image.DecompressionBombError as error:
-        raise ValueError(f"{label} is too large to read safely: {error}") from None
+    except Image.DecompressionBombError as error:  # Pillow's own check, when it comes first
+        raise ImageSizeError(f"{label} is more than the limit of {MAX_IMAGE_PIXELS / 1e6:g} megapixels "
+                             f"({error})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ValueError(f"{label} is a damaged or truncated image: {error}") from None
 

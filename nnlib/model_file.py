@@ -64,6 +64,12 @@ class ModelHeader:
 
 
 # ---------------------------------------------------------------------- field checks
+def _shown(value: Any) -> str:
+    """A value from the file for a message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _size(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LAYER_SIZE
 
@@ -171,7 +177,7 @@ def _check_layer(index: int, config: Any, label: str) -> None:
         raise ModelFileError(f"{label}: layer {index} in the header is {type(config).__name__}, expected a dict")
     kind = config.get("kind")
     if not isinstance(kind, str) or kind not in LAYER_KINDS:
-        raise ModelFileError(f"{label}: layer {index} has unknown kind {str(kind)[:40]!r}; "
+        raise ModelFileError(f"{label}: layer {index} has unknown kind {_shown(kind)}; "
                              f"expected one of {sorted(LAYER_KINDS)}")
     for name, (check, expected, required) in LAYER_FIELDS.get(kind, {}).items():
         if name not in config:
@@ -179,7 +185,7 @@ def _check_layer(index: int, config: Any, label: str) -> None:
                 raise ModelFileError(f"{label}: layer {index} ({kind}) has no {name!r}")
             continue
         if not check(config[name]):
-            shown = repr(config[name])[:40]
+            shown = _shown(config[name])
             raise ModelFileError(f"{label}: layer {index} ({kind}) has {name} = {shown}; expected {expected}"
                                  + (f" (at most {MAX_LAYER_SIZE:,})" if "integer" in expected else ""))
 
@@ -200,11 +206,11 @@ def _check_metadata(metadata: Any, label: str) -> dict[str, Any]:
                                      f"{type(preprocessing[part]).__name__}, expected a dict")
         scaler = preprocessing.get("scaler") or {}
         if scaler.get("method", "unit") not in SCALINGS:
-            raise ModelFileError(f"{label}: unknown scaling {str(scaler.get('method'))[:40]!r}; "
+            raise ModelFileError(f"{label}: unknown scaling {_shown(scaler.get('method'))}; "
                                  f"expected one of {SCALINGS}")
         for statistic in ("mean", "std"):
             if statistic in scaler and not _finite_number(scaler[statistic]):
-                raise ModelFileError(f"{label}: the scaler's {statistic} is {str(scaler[statistic])[:40]!r}, "
+                raise ModelFileError(f"{label}: the scaler's {statistic} is {_shown(scaler[statistic])}, "
                                      "expected a finite number")
         if "std" in scaler and scaler["std"] <= 0:
             raise ModelFileError(f"{label}: the scaler's std is {scaler['std']}, expected a positive number")
@@ -224,16 +230,16 @@ def check_header(header: Any, label: str, reader_version: str) -> ModelHeader:
     if not isinstance(header, dict):
         raise ModelFileError(f"{label}: the model header is {type(header).__name__}, expected a JSON object")
     if header.get("format") != FILE_FORMAT:
-        raise ModelFileError(f"{label}: unknown model format {str(header.get('format'))[:40]!r}")
+        raise ModelFileError(f"{label}: unknown model format {_shown(header.get('format'))}")
     version = header.get("format_version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"{label}: format_version is {str(version)[:40]!r}, expected a positive integer")
+        raise ModelFileError(f"{label}: format_version is {_shown(version)}, expected a positive integer")
     if version > FILE_FORMAT_VERSION:
         raise ModelFileError(f"{label} was written by a newer nnlib (format version {version}); "
                              f"this is nnlib {reader_version}")
     dtype_name = header.get("dtype", "float32")
     if dtype_name not in MODEL_DTYPES:
-        raise ModelFileError(f"{label}: the header's dtype is {str(dtype_name)[:40]!r}; expected one of {MODEL_DTYPES}")
+        raise ModelFileError(f"{label}: the header's dtype is {_shown(dtype_name)}; expected one of {MODEL_DTYPES}")
     layers = header.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ModelFileError(f"{label}: the header's layers must be a non-empty list")
