@@ -5,8 +5,9 @@ A learning rate too large for the optimiser rarely ends in a NaN at once: moment
 rate 1 on MNIST reaches a loss of millions and then settles at chance (9.8%) with every
 ReLU dead, and SGD at 10 ends at a loss of tens of thousands; both finished "completed"
 before. A rate too *small* also leaves the accuracy near chance for a while, but its loss
-never rose: that is slow learning, not divergence, and it is left alone. :class:`DivergenceGuard` watches the losses and accuracies the loop already has
-and says when to stop, and why.
+never rose: that is slow learning, not divergence, and it is left alone.
+:class:`DivergenceGuard` watches the losses and accuracies the loop already has and says
+when to stop, and why.
 
 The reference is the loss of the very first step, measured before any update, but never
 below the loss of guessing uniformly (``ln n_classes``): a model trained further from a

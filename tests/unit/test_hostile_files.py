@@ -299,7 +299,7 @@ def test_float_pixels_in_0_1_are_scaled_not_rounded():
 def test_float_pixels_0_255_are_rounded_and_other_ranges_refused():
     x = np.full((2, 784), 127.6, np.float64)
     assert load_npz(npz_bytes(x=x, y=np.arange(2))).x_train[0, 0, 0] == 128
-    with pytest.raises(DatasetError, match=r"pixel values must be 0-255 \(or floats in 0-1\); image 0 has values -1 to"):
+    with pytest.raises(DatasetError, match=r"must be 0-255 \(or floats in 0-1\); image 0 has values -1 to"):
         load_npz(npz_bytes(x=np.linspace(-1, 1, 1568).reshape(2, 784), y=np.arange(2)))
 
 
