@@ -58,6 +58,8 @@ def _checked_pixels(images: np.ndarray, file_name: str, where: Where) -> np.ndar
     if images.dtype == np.uint8:
         return images
     n = len(images)
+    if n == 0:
+        return images.astype(np.uint8)
     if images.dtype.kind not in "iuf":
         raise DatasetError(f"{file_name}: pixels must be numbers 0-255, found dtype {images.dtype}")
     flat = images.reshape(n, -1)

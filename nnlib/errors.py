@@ -12,3 +12,7 @@ class DatasetError(ValueError):
 
 class ModelFileError(ValueError):
     """A model file that nnlib cannot load: not nnlib's, damaged, incomplete or too large."""
+
+
+class ImageFileError(ValueError):
+    """A picture file that nnlib cannot read: not an image, damaged, or of a size no digit fits."""
