@@ -2,8 +2,10 @@
 
 Every loader returns a :class:`Dataset`: images as ``uint8`` arrays of shape
 ``(n, 28, 28)`` (0 = background, 255 = ink), labels as ``int64`` of shape ``(n,)``,
-and the names of the classes. Errors are ``ValueError`` with a message that names
-the file and what is wrong with it, so the UI can show it as it is.
+and the names of the classes. Errors are :class:`~nnlib.errors.DatasetError` (a
+``ValueError``) with a message that names the file and what is wrong with it, so the UI
+can show it as it is. Every file is read within the limits of :mod:`nnlib.limits`, and
+every loader's arrays pass the one set of rules of :mod:`nnlib.dataset_rules`.
 
 Formats:
 - IDX, the original MNIST format (gzip or raw): big-endian magic ``0x00000803``
@@ -141,10 +143,11 @@ def verify_checksums(folder: str | os.PathLike) -> None:
         filename = filename.lstrip("*")
         path = folder / filename
         if not path.is_file():
-            raise ValueError(f"{path}: file not found (listed in SHA256SUMS)")
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+            raise DatasetError(f"{path}: file not found (listed in SHA256SUMS)")
+        with path.open("rb") as stream:
+            actual = hashlib.file_digest(stream, "sha256").hexdigest()  # in chunks, whatever the size
         if actual != digest:
-            raise ValueError(
+            raise DatasetError(
                 f"{path}: checksum mismatch, the file is damaged "
                 f"(sha256 {actual[:12]}..., expected {digest[:12]}...)"
             )
@@ -159,7 +162,7 @@ def load_idx_folder(
     """Load the four MNIST-layout IDX files (``train-images-idx3-ubyte[.gz]`` ...) of a folder."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"{folder}: no such folder")
+        raise DatasetError(f"{folder}: no such folder")
     if verify:
         verify_checksums(folder)
 
@@ -167,7 +170,7 @@ def load_idx_folder(
         for candidate in (folder / f"{stem}.gz", folder / stem):
             if candidate.is_file():
                 return candidate
-        raise ValueError(f"{folder}: missing {stem}.gz (or {stem})")
+        raise DatasetError(f"{folder}: missing {stem}.gz (or {stem})")
 
     n_classes = len(class_names)
     x_train, y_train = checked_pair(load_idx_images(find("train-images-idx3-ubyte")),
@@ -194,7 +197,7 @@ def load_fashion_mnist(root: str | os.PathLike | None = None) -> Dataset:
     """Fashion-MNIST from Debian's package folder or any folder of its IDX files."""
     root = FASHION_MNIST_DIR if root is None else root
     if not fashion_mnist_available(root):
-        raise ValueError(
+        raise DatasetError(
             f"Fashion-MNIST not found in {root}: install Debian's dataset-fashion-mnist "
             "package or pass a folder holding its four IDX files"
         )
@@ -404,8 +407,8 @@ def load_dataset(name_or_path: str | os.PathLike) -> Dataset:
     if suffixes.endswith(".npz"):
         return load_npz(path)
     if not path.exists():
-        raise ValueError(
+        raise DatasetError(
             f"unknown dataset {str(name_or_path)!r}: use mnist, fashion-mnist, "
             "or a path to a folder of IDX files, a .csv or an .npz"
         )
-    raise ValueError(f"{path.name}: unsupported file type (use .csv, .npz or a folder of IDX files)")
+    raise DatasetError(f"{path.name}: unsupported file type (use .csv, .npz or a folder of IDX files)")
