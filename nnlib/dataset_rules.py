@@ -25,6 +25,7 @@ from .limits import MAX_IMAGES, MIN_IMAGES
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
 UNLABELLED = -1
+CONVERT_CHUNK = 4096  # images converted to uint8 at a time
 
 Where = Callable[[int], str]
 
@@ -73,10 +74,11 @@ def _checked_pixels(images: np.ndarray, file_name: str, where: Where) -> np.ndar
         index = int(np.argmax(out_of_range))
         raise DatasetError(f"{file_name}: pixel values must be 0-255 (or floats in 0-1); {where(index)} has "
                            f"values {low[index]:g} to {high[index]:g}")
-    if images.dtype.kind == "f":
-        scale = 255.0 if float(high.max()) <= 1.0 else 1.0
-        return np.rint(images * scale).astype(np.uint8)
-    return images.astype(np.uint8)
+    scale = 255.0 if images.dtype.kind == "f" and float(high.max()) <= 1.0 else 1.0
+    pixels = np.empty(images.shape, dtype=np.uint8)
+    for start in range(0, n, CONVERT_CHUNK):  # in chunks: no second full-size float copy
+        pixels[start:start + CONVERT_CHUNK] = np.rint(images[start:start + CONVERT_CHUNK] * scale)
+    return pixels
 
 
 def checked_labels(labels: np.ndarray | None, n_images: int, file_name: str, n_classes: int, *,

@@ -178,7 +178,7 @@ def test_a_npz_member_declaring_a_huge_shape_is_refused_before_loading(tmp_path)
     path = tmp_path / "huge.npz"
     path.write_bytes(zip_of({"x.npy": npy_header_only((10**9, 784)), "y.npy": npy_header_only((10**9,), "<i8")}))
     error, peak = peak_mib(load_npz, path)
-    assert isinstance(error, DatasetError) and "more than the limit of 512 MiB" in str(error)
+    assert isinstance(error, DatasetError) and "more than the limit of 256 MiB" in str(error)
     assert peak < 8
 
 
