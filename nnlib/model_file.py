@@ -268,10 +268,7 @@ def open_model_archive(source: str | os.PathLike | bytes | BinaryIO, label: str)
     if not start.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
         raise ModelFileError(f"{label} is not an nnlib model: it is not a .npz archive "
                              f"(no zip signature; it starts with {start!r})")
-    try:
-        return CheckedNpz(raw, label, ModelFileError, max_array_bytes=MAX_ARRAY_BYTES)
-    except ModelFileError as error:
-        raise ModelFileError(f"{error} (so it is not an nnlib model)") from None
+    return CheckedNpz(raw, label, ModelFileError, max_array_bytes=MAX_ARRAY_BYTES)
 
 
 def read_header(archive: CheckedNpz, label: str, reader_version: str) -> ModelHeader:
