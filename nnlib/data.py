@@ -250,6 +250,8 @@ def load_csv(source: Source, name: str = "Uploaded CSV", n_classes: int = 10) ->
         header = next(rows)
     except StopIteration:
         raise DatasetError(f"{file_name}: the file is empty") from None
+    except csv.Error as exc:
+        raise DatasetError(f"{file_name}: line 1 is not valid CSV ({exc})") from None
     has_header = not all(_is_number(h) for h in header if h.strip())
     width = len(header)
     if width == PIXELS + 1:

@@ -204,6 +204,13 @@ def test_csv_cells_that_are_not_finite_numbers_name_their_line():
         load_csv(csv_rows(digit_row(), digit_row(pixel="abc")))
 
 
+def test_a_carriage_return_inside_the_header_is_not_valid_csv():
+    """Found by the fuzz test: a lone ``\\r`` inside a cell of the first line."""
+    text = csv_rows(digit_row(), digit_row()).replace(b"pixel226", b"pi\rel226", 1)
+    with pytest.raises(DatasetError, match="line 1 is not valid CSV"):
+        load_csv(text)
+
+
 def test_a_truncated_npz_is_refused(tmp_path):
     whole = npz_bytes(x=np.zeros((4, 784), np.uint8), y=np.arange(4))
     path = tmp_path / "truncated.npz"
