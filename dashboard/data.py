@@ -121,9 +121,14 @@ def _accept_upload(file_name: str, payload: bytes) -> None:
     previous = st.session_state.get(state.UPLOADED_DATASET)
     if previous and previous["digest"] == digest:
         return
+    refused = st.session_state.get(state.REFUSED_UPLOAD)
+    if refused and refused["digest"] == digest:  # refused before: say so again without parsing it again
+        st.error(refused["message"])
+        return
     try:
         dataset = cached_upload(file_name, digest, payload)
     except ValueError as exc:
+        st.session_state[state.REFUSED_UPLOAD] = {"digest": digest, "message": f"Could not use {file_name}: {exc}"}
         st.error(f"Could not use {file_name}: {exc}")
         return
     st.session_state[state.UPLOADED_DATASET] = {"name": file_name, "digest": digest, "bytes": payload}

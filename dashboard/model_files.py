@@ -44,10 +44,7 @@ def run_from_upload(file_name: str, payload: bytes, dataset: Dataset, preprocess
     computed on the current split, which may overlap the images it was trained on.
     """
     model = Sequential.load(payload)
-    n_pixels = n_features(dataset)
-    if model.input_size != n_pixels or model.n_classes != dataset.n_classes:
-        raise ValueError(f"{file_name} expects {model.input_size} inputs and {model.n_classes} classes; "
-                         f"{dataset.name} has {n_pixels} pixels and {dataset.n_classes} classes")
+    model.check_fits(n_features(dataset), dataset.n_classes, dataset.name)
     scaler = Scaler.from_metadata(model.metadata)
     train_config = model.metadata.get("train_config")
     number = next_run_number()

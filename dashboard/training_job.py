@@ -11,6 +11,7 @@ import secrets
 
 import streamlit as st
 
+from experiments.jobs import KEEP_FINISHED_SECONDS
 from nnlib.training import TrainConfig
 
 from . import jobs, presets, state, train_charts
@@ -31,12 +32,25 @@ def attach_job() -> jobs.TrainingJob | None:
         job = registry.get(st.query_params.get(QUERY_JOB))
         if job is not None and job.owner != owner:
             st.session_state[state.TRAIN_OWNER] = job.owner  # a refresh: the job's owner is us
+        if job is None and st.query_params.get(QUERY_JOB):
+            st.session_state[state.JOB_GONE_NOTE] = gone_job_note(registry.was_evicted(st.query_params[QUERY_JOB]))
     st.session_state[state.JOB_ID] = job.id if job is not None else None
     if job is not None:
         st.query_params[QUERY_JOB] = job.id
     elif QUERY_JOB in st.query_params:
         del st.query_params[QUERY_JOB]
     return job
+
+
+def gone_job_note(evicted: bool) -> str:
+    """What became of the job of a ``?job=`` link that the server no longer has."""
+    if evicted:
+        return (f"The training job of this link ended more than {KEEP_FINISHED_SECONDS // 60} minutes ago "
+                "and was cleared from the server. Its run is kept in the run store (the Runs page, or "
+                "`python -m experiments runs`).")
+    return ("The training job of this link is no longer on the server: it ended when the server restarted. "
+            "Its run is in the run store (the Runs page, or `python -m experiments runs`): listed as "
+            "**interrupted**, with the model of its last completed epoch, if it was still training then.")
 
 
 def current_job() -> jobs.TrainingJob | None:
@@ -54,6 +68,7 @@ def start_training(configs: list[TrainConfig] | None = None) -> None:
     job, _ = jobs.get_registry().start(st.session_state[state.TRAIN_OWNER], tasks,
                                        description=f"{len(tasks)} run(s)")
     st.session_state[state.JOB_ID] = job.id
+    st.session_state.pop(state.JOB_GONE_NOTE, None)
     st.query_params[QUERY_JOB] = job.id
 
 
@@ -101,7 +116,7 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
     elif snap.status == jobs.STOPPED:
         st.warning(snap.message, icon="⏹")
     elif snap.status == jobs.DIVERGED:
-        st.error(f"**The loss blew up** (it became NaN or infinite), so training stopped. {snap.message} "
+        st.error(f"**The loss blew up**, so training stopped. {snap.message} "
                  "A lower learning rate (for example a tenth of this one) usually fixes it.", icon="💥")
     else:
         st.error(snap.message, icon="🛑")
@@ -117,7 +132,8 @@ def live_progress(job_active_at_start: bool) -> None:
     """
     job = current_job()
     if job is None:
-        st.info("No training yet: set the network up above and press **Start training**.")
+        st.info(st.session_state.get(state.JOB_GONE_NOTE)
+                or "No training yet: set the network up above and press **Start training**.")
         return
     snap = job.snapshot()
     _status_line(snap)

@@ -8,7 +8,9 @@ interpreter and its own core; the server only reads its events.
 
 The protocol is plain text and files, so nothing is ever unpickled:
 
-* The parent writes the dataset to ``dataset.npz`` in a fresh temporary folder and starts
+* The parent writes the dataset to ``dataset.npz`` in a fresh job folder (named for the
+  server process, so the next server removes it if this one is killed:
+  :mod:`experiments.scratch`) and starts
   ``python -m experiments.child``. The first line on the child's stdin is the job as
   JSON (preprocessing and training config, folder, checkpoint path); the next lines are
   ``pause``, ``resume`` and ``stop``. End of input means stop (the server has gone).
@@ -32,7 +34,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -46,6 +47,7 @@ from nnlib.jsonable import json_default
 from nnlib.model import Sequential
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 
+from .scratch import new_job_folder
 from .store import write_model_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +111,7 @@ def run_in_child(dataset: Any, preprocess_config: Any, train_config: Any, callba
     ``result`` (a TrainResult), ``scaler``, ``class_names`` and ``extras`` (validation
     arrays). Raises :class:`ChildProcessError` when the child fails.
     """
-    folder = Path(tempfile.mkdtemp(prefix="mnist-lab-train-"))
+    folder = new_job_folder()
     try:
         write_dataset(dataset, folder / DATASET_FILE)
         job = training_job(preprocess_config, train_config, folder, checkpoint)

@@ -33,6 +33,8 @@ import numpy as np
 
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 
+from .scratch import remove_orphans
+
 QUEUED, RUNNING, PAUSED = "queued", "running", "paused"
 COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
 ACTIVE_STATUSES = frozenset({QUEUED, RUNNING, PAUSED})
@@ -43,6 +45,7 @@ KEEP_FINISHED_SECONDS = 30 * 60
 MAX_FINISHED_JOBS = 64        # finished jobs kept at most, oldest evicted first
 MAX_STEP_POINTS = 2_000       # step-loss points kept per task (averaged in windows beyond)
 QUEUE_POLL_SECONDS = 0.2
+MAX_REMEMBERED_ENDED = 4_096  # ids of evicted jobs remembered, to tell "cleared" from "never here"
 JOB_ID_BYTES = 18             # secrets.token_urlsafe: 24 characters, 144 random bits
 
 Callback = Callable[[Any], None]
@@ -396,6 +399,8 @@ class JobRegistry:
         self._jobs: dict[str, TrainingJob] = {}
         self._waiting: deque[str] = deque()
         self._running: set[str] = set()
+        self._ended: deque[str] = deque(maxlen=MAX_REMEMBERED_ENDED)
+        remove_orphans()  # the job folders a killed server left behind
 
     # ------------------------------------------------------------------ public
     def start(self, owner: str, tasks: list[JobTask], description: str = "") -> tuple[TrainingJob, bool]:
@@ -426,6 +431,12 @@ class JobRegistry:
         with self._lock:
             self._evict_locked()
             return self._jobs.get(job_id)
+
+    def was_evicted(self, job_id: str | None) -> bool:
+        """Whether this registry once had the job ``job_id`` and cleared it after it ended
+        (False for an id it never knew: from before a server restart, or mistyped)."""
+        with self._lock:
+            return bool(job_id) and job_id in self._ended
 
     def active_jobs(self) -> list[TrainingJob]:
         """The jobs queued, running or paused, oldest first."""
@@ -520,6 +531,7 @@ class JobRegistry:
         evicted += [job.id for job in keep[:max(0, len(keep) - self.max_finished)]]
         for job_id in evicted:
             self._jobs.pop(job_id, None)
+            self._ended.append(job_id)
         return evicted
 
 

@@ -16,6 +16,7 @@ from .conv import Conv2D, Flatten, MaxPool2D, Reshape
 from .data import Dataset, available_datasets, load_dataset, load_mnist
 from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
+from .errors import DatasetError, ImageFileError
 from .metrics import accuracy, confusion_matrix, per_class_accuracy, precision_recall
 from .model import ModelFileError, Sequential
 from .optimizers import SGD, Adam, Momentum, make_optimizer
@@ -29,7 +30,7 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "models" 
 
 __all__ = [
     "Conv2D", "Flatten", "MaxPool2D", "Reshape", "build_cnn",
-    "Dataset", "available_datasets", "load_dataset", "load_mnist",
+    "Dataset", "DatasetError", "ImageFileError", "available_datasets", "load_dataset", "load_mnist",
     "Dense", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh",
     "MeanSquaredError", "SoftmaxCrossEntropy",
     "accuracy", "confusion_matrix", "per_class_accuracy", "precision_recall",

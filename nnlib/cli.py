@@ -16,6 +16,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Sequence, TextIO
 
 from .augment import AugmentConfig
@@ -103,6 +104,46 @@ def _batch_size(text: str) -> int | None:
     return value
 
 
+def _positive_float(name: str) -> Callable[[str], float]:
+    """An argparse type: a finite number > 0 (a learning rate of 0 would train nothing)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} expects a number, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {text!r}")
+        return value
+    return parse
+
+
+def _fraction(name: str, include_zero: bool = True) -> Callable[[str], float]:
+    """An argparse type: a number in [0, 1) (or (0, 1) when ``include_zero`` is False)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} expects a number, got {text!r}") from None
+        if not (0 <= value < 1) or (value == 0 and not include_zero):
+            interval = "[0, 1)" if include_zero else "(0, 1)"
+            raise argparse.ArgumentTypeError(f"{name} must be in {interval}, got {text!r}")
+        return value
+    return parse
+
+
+def _at_least(name: str, minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} expects a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,18 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
                                 "--layers (default: none, an MLP)")
     train_cmd.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
     train_cmd.add_argument("--init", default="he", choices=["he", "glorot", "seed", "small"])
-    train_cmd.add_argument("--dropout", type=float, default=0.0)
+    train_cmd.add_argument("--dropout", type=_fraction("--dropout"), default=0.0, help="dropout rate in [0, 1)")
     train_cmd.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
-    train_cmd.add_argument("--lr", type=float, default=None,
+    train_cmd.add_argument("--lr", type=_positive_float("--lr"), default=None,
                            help="learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
-    train_cmd.add_argument("--momentum", type=float, default=0.9)
+    train_cmd.add_argument("--momentum", type=_fraction("--momentum"), default=0.9)
     train_cmd.add_argument("--nesterov", action="store_true")
     train_cmd.add_argument("--l2", type=float, default=0.0, help="L2 weight decay")
     train_cmd.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
     train_cmd.add_argument("--batch-size", type=_batch_size, default=128, help="samples per step, or 'full'")
-    train_cmd.add_argument("--epochs", type=int, default=10)
-    train_cmd.add_argument("--train-size", type=int, default=None, help="use the first N training images")
-    train_cmd.add_argument("--val-split", type=float, default=0.2, help="fraction held out for validation")
+    train_cmd.add_argument("--epochs", type=_at_least("--epochs", 1), default=10)
+    train_cmd.add_argument("--train-size", type=_at_least("--train-size", 2), default=None,
+                           help="use the first N training images")
+    train_cmd.add_argument("--val-split", type=_fraction("--val-split"), default=0.2,
+                           help="fraction held out for validation, in [0, 1)")
     train_cmd.add_argument("--scaling", default="unit", choices=["unit", "standardize", "none"])
     train_cmd.add_argument("--augment", default=None, metavar="SHIFT,ROTATION,SCALE,NOISE",
                            help="random augmentation of training batches, e.g. 2,10,0.1,0")
@@ -161,7 +204,8 @@ def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[st
                                                  seed=args.seed, scaling=args.scaling, augment=augment))
     config = TrainConfig(
         hidden_sizes=args.layers, conv_channels=args.conv, activation=args.activation, init=args.init, dropout=args.dropout,
-        optimizer=args.optimizer, learning_rate=args.lr or DEFAULT_LEARNING_RATES[args.optimizer],
+        optimizer=args.optimizer,
+        learning_rate=DEFAULT_LEARNING_RATES[args.optimizer] if args.lr is None else args.lr,
         momentum=args.momentum, nesterov=args.nesterov, batch_size=args.batch_size, epochs=args.epochs,
         l2=args.l2, schedule=args.schedule, seed=args.seed)
     err.write(f"{dataset.name}: {len(prepared.x_train):,} training / {len(prepared.x_val):,} validation images; "
@@ -198,6 +242,7 @@ def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[st
 def command_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
     model = Sequential.load(args.model)
     dataset = load_dataset(args.dataset)
+    model.check_fits(int(dataset.x_train[0].size), dataset.n_classes, dataset.name)
     if dataset.has_test:
         images, labels, part = dataset.x_test, dataset.y_test, "test"
     else:
@@ -240,14 +285,17 @@ def command_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[
         for entry in predictions:
             if entry.get("error"):
                 out.write(f"{entry['path']}: error: {entry['error']}\n")
-    return {"predictions": predictions}
+    failed = sum(1 for entry in predictions if entry.get("error"))
+    return {"predictions": predictions, "failed": failed,
+            "status": "failed" if failed == len(predictions) else "completed"}
 
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 training diverged/stopped, 2 error)."""
+    """Run the CLI; returns the exit status (0 ok, 1 training diverged/stopped, 2 error, including
+    ``predict`` when no image could be read)."""
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
@@ -261,5 +309,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     if args.json:
         out.write(dumps(report) + "\n")
     out.flush()
+    if report.get("status") == "failed":
+        err.write("error: none of the images could be read\n")
+        return 2
     return 1 if report.get("status") in ("diverged", "stopped") else 0
 

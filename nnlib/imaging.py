@@ -37,6 +37,9 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import ImageFileError
+from .limits import MAX_IMAGE_ASPECT, MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE
+
 SIDE = 28                 # MNIST images are 28x28
 BOX = 20                  # ... with the digit fitted into a 20x20 box
 CENTRE = 14.0             # where MNIST's centre of mass lies (row and column index)
@@ -75,17 +78,20 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, max_side: int | Non
     when the picture has transparency. A photo's EXIF orientation is applied.
     ``max_side``: shrink (anti-aliased, aspect kept) so that neither side exceeds it; a
     12-megapixel photo needs no more than a few hundred pixels to find a digit in. Raises
-    ``ValueError`` naming the problem when the data is not a readable image.
+    :class:`~nnlib.errors.ImageFileError` (a ``ValueError``) naming the problem when the data
+    is not a readable image, or :class:`ImageSizeError` when its size cannot hold a digit
+    (checked from the file's header, before the pixels are decoded).
     """
     label = str(source) if isinstance(source, (str, os.PathLike)) else "the uploaded file"
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
-            raise ValueError("the uploaded file is empty, expected an image (PNG, JPEG, ...)")
+            raise ImageFileError("the uploaded file is empty, expected an image (PNG, JPEG, ...)")
         source = io.BytesIO(bytes(source))
     elif isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
-        raise ValueError(f"image file not found: {label}")
+        raise ImageFileError(f"image file not found: {label}")
     try:
         with Image.open(source) as opened:
+            check_picture_size(opened.size, label)  # from the file's header, before decoding
             opened.load()
             picture: Image.Image = opened
             picture = ImageOps.exif_transpose(picture)
@@ -94,12 +100,36 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, max_side: int | Non
                     picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
                 picture.thumbnail((max_side, max_side), Image.Resampling.BOX)
             return _pil_to_array(picture)
+    except ImageFileError:
+        raise
     except UnidentifiedImageError:
-        raise ValueError(f"{label} is not an image that Pillow can read (expected PNG, JPEG, GIF, BMP, ...)") from None
-    except Image.DecompressionBombError as error:
-        raise ValueError(f"{label} is too large to read safely: {error}") from None
+        raise ImageFileError(f"{label} is not an image that Pillow can read "
+                             "(expected PNG, JPEG, GIF, BMP, ...)") from None
+    except Image.DecompressionBombError as error:  # Pillow's own check, when it comes first
+        raise ImageSizeError(f"{label} is more than the limit of {MAX_IMAGE_PIXELS / 1e6:g} megapixels "
+                             f"({error})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ValueError(f"{label} is a damaged or truncated image: {error}") from None
+        raise ImageFileError(f"{label} is a damaged or truncated image: {error}") from None
+
+
+class ImageSizeError(ImageFileError):
+    """A picture too large, too small or too thin to hold a digit (the message says which)."""
+
+
+def check_picture_size(size: tuple[int, int], label: str = "the picture") -> None:
+    """Refuse a ``(width, height)`` that is beyond :data:`~nnlib.limits.MAX_IMAGE_PIXELS`, below
+    :data:`~nnlib.limits.MIN_IMAGE_SIDE` or longer than :data:`~nnlib.limits.MAX_IMAGE_ASPECT`
+    times its width: a 1x5000 strip holds no digit, and would be squashed into nonsense."""
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageSizeError(f"{label} is {width}x{height} pixels, more than the limit of "
+                             f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels")
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise ImageSizeError(f"{label} is {width}x{height} pixels; a picture of a digit needs at least "
+                             f"{MIN_IMAGE_SIDE} pixels each way")
+    if max(width, height) > MAX_IMAGE_ASPECT * min(width, height):
+        raise ImageSizeError(f"{label} is {width}x{height} pixels, more than {MAX_IMAGE_ASPECT} times longer "
+                             "one way than the other; a digit fits a roughly square picture")
 
 
 def _pil_to_array(picture: Image.Image) -> np.ndarray:
@@ -285,6 +315,7 @@ def to_mnist_style(
 
 
 __all__ = [
-    "MnistStyleResult", "to_mnist_style", "load_image", "ink_image", "ink_bbox",
+    "ImageFileError", "ImageSizeError", "MnistStyleResult", "check_picture_size", "to_mnist_style", "load_image",
+    "ink_image", "ink_bbox",
     "center_of_mass", "fit_into", "place_in_frame", "SIDE", "BOX", "CENTRE",
 ]

@@ -12,31 +12,25 @@ plus a JSON header (architecture, preprocessing, metrics, nnlib version) stored 
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import threading
-import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
-from .layers import DEFAULT_DTYPE, Layer, layer_from_config
+from .errors import ModelFileError
 from .jsonable import dumps
+from .layers import DEFAULT_DTYPE, Layer, layer_from_config
 from .losses import SoftmaxCrossEntropy, softmax
 from .metrics import per_class_accuracy
+from .model_file import FILE_FORMAT, FILE_FORMAT_VERSION, HEADER_KEY, open_model_archive, read_header, read_parameter
 from .version import __version__
 
-FILE_FORMAT = "nnlib.Sequential"
-FILE_FORMAT_VERSION = 1
-HEADER_KEY = "__nnlib_header__"
+__all__ = ["FILE_FORMAT", "FILE_FORMAT_VERSION", "HEADER_KEY", "ModelFileError", "Sequential"]
+
 EVAL_BATCH = 4096
 CONV_EVAL_BATCH = 256  # a CNN's patch matrices grow with the batch: keep them in the cache
-
-
-class ModelFileError(ValueError):
-    """A model file that nnlib cannot load: not nnlib's, damaged, or incomplete."""
 
 
 class Sequential:
@@ -241,6 +235,10 @@ class Sequential:
             raise ValueError(f"x has {len(x)} samples but y has {len(y)} labels")
         if len(x) == 0:
             return {"loss": float("nan"), "accuracy": float("nan")}
+        n_classes = self.n_classes or 0
+        if y.min() < 0 or y.max() >= n_classes:
+            raise ValueError(f"labels go from {y.min()} to {y.max()} but this model has {n_classes} classes "
+                             f"(0..{n_classes - 1})")
         loss_fn = SoftmaxCrossEntropy()
         total_loss = 0.0
         predictions = np.empty(len(x), dtype=np.int64)
@@ -316,55 +314,30 @@ class Sequential:
         """Read a model written by :meth:`save` (a path, raw bytes or a binary file).
 
         Raises :class:`ModelFileError` (a ``ValueError``) naming the problem when the file
-        is missing, not a ``.npz``, not an nnlib model, or damaged.
+        is missing, not a ``.npz``, not an nnlib model, damaged, or beyond a limit; every
+        check is in :mod:`nnlib.model_file`, done before anything large is allocated.
         """
         label = str(source) if isinstance(source, (str, os.PathLike)) else "the uploaded file"
-        if isinstance(source, (bytes, bytearray)):
-            source = io.BytesIO(source)
-        elif isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
-            raise ModelFileError(f"model file not found: {label}")
-        try:
-            archive = np.load(source, allow_pickle=False)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ModelFileError(f"{label} is not an nnlib model (.npz) file: {error}") from None
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ModelFileError(f"{label} holds a single .npy array, not an nnlib model (.npz)")
-        with archive:
-            return cls._from_archive(archive, label)
+        with open_model_archive(source, label) as archive:
+            header = read_header(archive, label, __version__)
+            try:
+                layers = [layer_from_config(config, dtype=header.dtype, rng=0) for config in header.layers]
+            except (KeyError, TypeError, ValueError) as error:
+                raise ModelFileError(f"{label}: the architecture in the header is invalid ({error})") from None
+            for index, layer in enumerate(layers):
+                for name, value in layer.params.items():
+                    value[...] = read_parameter(archive, label, f"layer{index}.{name}", value.shape)
+        model = cls(layers, metadata=header.metadata)
+        if model.n_classes is None or model.input_size is None:
+            raise ModelFileError(f"{label}: the network has no Dense layer, so it cannot classify")
+        return model
 
-    @classmethod
-    def _from_archive(cls, archive: np.lib.npyio.NpzFile, label: str) -> "Sequential":
-        if HEADER_KEY not in archive.files:
-            raise ModelFileError(f"{label} is a .npz file but not an nnlib model: it has no "
-                                 f"'{HEADER_KEY}' entry (arrays found: {', '.join(archive.files[:5])})")
-        try:
-            header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
-        except Exception as error:  # damaged zip member, bad UTF-8 or JSON
-            raise ModelFileError(f"{label}: the model header is damaged ({error})") from None
-        if not isinstance(header, dict) or header.get("format") != FILE_FORMAT:
-            raise ModelFileError(f"{label}: unknown model format {header.get('format') if isinstance(header, dict) else header!r}")
-        if int(header.get("format_version", 0)) > FILE_FORMAT_VERSION:
-            raise ModelFileError(f"{label} was written by a newer nnlib (format version "
-                                 f"{header['format_version']}); this is nnlib {__version__}")
-        dtype = np.dtype(header.get("dtype", "float32"))
-        try:
-            layers = [layer_from_config(config, dtype=dtype, rng=0) for config in header["layers"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{label}: the architecture in the header is invalid ({error})") from None
-        for index, layer in enumerate(layers):
-            for name, value in layer.params.items():
-                key = f"layer{index}.{name}"
-                if key not in archive.files:
-                    raise ModelFileError(f"{label} is incomplete: array {key!r} is missing")
-                try:
-                    stored = archive[key]
-                except Exception as error:
-                    raise ModelFileError(f"{label}: array {key!r} is damaged ({error})") from None
-                if stored.shape != value.shape:
-                    raise ModelFileError(f"{label}: array {key!r} has shape {stored.shape}, "
-                                         f"the architecture needs {value.shape}")
-                if not np.all(np.isfinite(stored)):
-                    raise ModelFileError(f"{label}: array {key!r} contains NaN or infinite values")
-                value[...] = stored
-        metadata = header.get("metadata") or {}
-        return cls(layers, metadata=metadata if isinstance(metadata, dict) else {})
+    def check_fits(self, n_features: int, n_classes: int, dataset_name: str = "the dataset") -> None:
+        """Raise :class:`ModelFileError` saying why this model cannot be used on a dataset of
+        ``n_features`` pixels and ``n_classes`` classes (e.g. "this model has 5 classes, ...")."""
+        if self.input_size != n_features:
+            raise ModelFileError(f"this model takes {self.input_size} inputs, {dataset_name} has images of "
+                                 f"{n_features} pixels")
+        if self.n_classes != n_classes:
+            raise ModelFileError(f"this model has {self.n_classes} classes, {dataset_name} {n_classes}: "
+                                 "it was trained on another kind of data")

@@ -5,8 +5,10 @@ runs forward, the fused softmax cross-entropy, backward and one optimiser update
 Progress goes to ``callbacks`` as :class:`StepEvent` / :class:`EpochEvent` /
 :class:`EndEvent` objects, so a terminal progress bar and the Streamlit job runner listen
 in the same way and nnlib imports neither. A :class:`TrainingControl` lets another thread
-pause or stop the loop between steps. A loss that turns NaN or infinite ends training
-with status ``"diverged"`` and the last finite weights.
+pause or stop the loop between steps. A run that diverges (a loss NaN, infinite or far above
+its start, or an accuracy stuck at chance: :mod:`nnlib.divergence`) ends with status
+``"diverged"``, a message suggesting a lower rate, and the weights from before the epoch
+in which the loss blew up.
 
 The loop runs the network through :mod:`nnlib.fast` (the same maths as the plain layers
 and Adam, with less memory traffic), and cuts each epoch into steps by one strategy
@@ -30,6 +32,7 @@ import numpy as np
 
 from .augment import augment_images
 from .builders import build_network
+from .divergence import DivergenceGuard
 from .fast import FastPath, InputBlocks, fused_updates
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy
@@ -420,10 +423,10 @@ def _wait_while_paused(control: TrainingControl, run: _Run) -> None:
 
 def _train_epoch(steps: Steps, update: Callable[[], None], optimizer: Optimizer,
                  schedule: Callable[[float], float] | None, rng: np.random.Generator,
-                 control: TrainingControl, run: _Run, epoch: int) -> tuple[str, float, int]:
+                 control: TrainingControl, run: _Run, epoch: int, guard: DivergenceGuard) -> tuple[str, float, int]:
     """One pass over the data. Returns the status ("completed", "stopped" or "diverged": a
-    loss or a weight not finite), the summed loss (mean loss times samples, over the
-    batches) and the number of correct predictions."""
+    loss not finite or blown up (``guard``), or a weight not finite), the summed loss (mean
+    loss times samples, over the batches) and the number of correct predictions."""
     steps.start_epoch(rng)
     loss_sum, correct = 0.0, 0
     for step in range(1, steps.steps_per_epoch + 1):
@@ -433,13 +436,16 @@ def _train_epoch(steps: Steps, update: Callable[[], None], optimizer: Optimizer,
         if schedule is not None:
             optimizer.learning_rate = float(schedule(epoch - 1 + (step - 1) / steps.steps_per_epoch))
         loss, batch_correct, rows = steps.step(step, rng)
-        if not math.isfinite(loss):
+        if guard.step(loss):
             return "diverged", loss_sum, correct
         loss_sum += loss * rows
         correct += batch_correct
         update()
         run.step_done(epoch, step, steps.steps_per_epoch, loss, rows)
-    return ("completed" if _params_finite(steps.model) else "diverged"), loss_sum, correct
+    if not _params_finite(steps.model):
+        guard.reason, guard.blew_up = "a weight became NaN or infinite", True
+        return "diverged", loss_sum, correct
+    return "completed", loss_sum, correct
 
 
 def _params_finite(model: Sequential) -> bool:
@@ -488,21 +494,27 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     control = control or TrainingControl()
     steps = choose_steps(model, x_train, y_train, batch, augment, x_val, y_val)
     run = _Run(epochs, len(x_train), callbacks)
+    guard = DivergenceGuard(model.n_classes or 2)
     status, message = "completed", ""
     # Overflow in a diverging run is reported as status "diverged", not as warnings.
     with np.errstate(over="ignore", invalid="ignore"), fused_updates(optimizer, model) as update:
         for epoch in range(1, epochs + 1):
             run.start_clock()
             snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in model.layers]
-            status, loss_sum, correct = _train_epoch(steps, update, optimizer, schedule, rng, control, run, epoch)
+            status, loss_sum, correct = _train_epoch(steps, update, optimizer, schedule, rng, control, run, epoch,
+                                                     guard)
             if status != "completed":
                 run.stop_clock()
-                message = _end_message(status, model, snapshot, epoch, run.epochs_done, optimizer)
+                message = _end_message(status, model, snapshot, epoch, run.epochs_done, optimizer, guard)
                 break
             epoch_seconds = time.perf_counter() - run.clock
             scores = steps.evaluate(x_val, y_val) if x_val is not None else NO_SCORES
             run.stop_clock()
             run.epoch_done(epoch, loss_sum, correct, epoch_seconds, scores)
+            if guard.epoch(epoch, loss_sum / run.n, correct / run.n, scores[1]):
+                status = "diverged"
+                message = _end_message(status, model, snapshot, epoch, run.epochs_done, optimizer, guard)
+                break
     if status == "completed":
         message = f"completed {run.epochs_done} epoch(s) in {run.seconds:.1f} s"
     _emit(callbacks, EndEvent(status, message))
@@ -510,17 +522,19 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
 
 
 def _end_message(status: str, model: Sequential, snapshot: list[dict[str, np.ndarray]], epoch: int,
-                 epochs_done: int, optimizer: Optimizer) -> str:
-    """Why training ended early; a diverged run gets back the epoch's last finite weights."""
+                 epochs_done: int, optimizer: Optimizer, guard: DivergenceGuard) -> str:
+    """Why training ended early; a diverged run gets back the weights from before the epoch
+    in which it diverged (an accuracy stuck at chance keeps its own: they are no worse)."""
     if status == "stopped":
         return f"stopped by request after {epochs_done} complete epoch(s)"
-    if not _params_finite(model):
-        for layer, saved in zip(model.layers, snapshot):
+    restore = not _params_finite(model) or guard.blew_up
+    if restore:
+        for layer, saved in zip(model.layers, snapshot, strict=True):
             for name, value in saved.items():
                 layer.params[name][...] = value
-    return (f"training diverged in epoch {epoch}: the loss became NaN or infinite. "
-            f"Try a smaller learning rate (now {optimizer.learning_rate:g}). "
-            f"The weights are the last finite ones.")
+    kept = f"the weights are those from before epoch {epoch}" if restore else "the weights are the last ones"
+    return (f"training diverged in epoch {epoch}: {guard.reason}. "
+            f"Try a smaller learning rate (now {optimizer.learning_rate:g}); {kept}.")
 
 
 # ---------------------------------------------------------------------- one call

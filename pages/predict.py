@@ -118,7 +118,8 @@ prediction = None
 with right:
     if mnist_style is None or mnist_style.is_empty:
         st.info("✏️ Draw a digit on the canvas: the answer appears here." if source == "Draw"
-                else "No digit found in this picture: nothing stands out from its background.")
+                else "No digit found in this picture: nothing stands out from its background." if picture is not None
+                else "Upload a picture of one digit: the answer appears here.")
         if predictor is not None:
             # Empty bars hold the chart's place, and the browser loads its chart library now
             # rather than after the first stroke (about 3 s on a slow machine).
