@@ -2,11 +2,10 @@
 import numpy as np
 import streamlit as st
 
-from nnlib.analysis import sample_per_class
-
 from dashboard.data import current_dataset_or_stop
 from dashboard.figures import upscale
 from dashboard.page import setup_page
+from nnlib.analysis import sample_per_class
 
 setup_page("Home", "🔢")
 

@@ -10,12 +10,12 @@ images were.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import os
-import threading
 
 import numpy as np
 import streamlit as st
@@ -183,10 +183,8 @@ def available_predictors() -> list[Predictor]:
     if active is not None and active.id not in {run.id for run in listed}:
         listed.insert(0, active)
     predictors = [predictor for predictor in map(_usable, listed) if predictor is not None]
-    try:
+    with contextlib.suppress(ModelUnavailable):  # a missing default is explained where it is chosen
         predictors.append(default_predictor())
-    except ModelUnavailable:
-        pass
     cnn = bundled_cnn_predictor()
     if cnn is not None:
         predictors.append(cnn)

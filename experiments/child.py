@@ -29,6 +29,7 @@ side. Neither imports Streamlit.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,9 +38,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -275,8 +277,8 @@ def train_job(job: dict[str, Any], dataset: Any, writer: EventWriter, control: A
     """Prepare the data, train, write ``model.npz`` and ``outputs.npz`` into the job's
     folder; the ``done`` message. With ``job["checkpoint"]`` the model is also saved there
     after every epoch. The trial function of every executor (it runs in the worker)."""
-    from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.builders import build_network
+    from nnlib.preprocessing import PreprocessConfig, prepare
     from nnlib.training import TrainConfig, train
 
     folder = Path(job["folder"])
@@ -350,11 +352,9 @@ def main() -> int:
     except BrokenPipeError:  # the parent has gone (server killed): nobody to report to
         return 1
     except Exception as error:  # reported to the parent, which marks the job failed
-        try:
+        with contextlib.suppress(BrokenPipeError):
             writer.send({"type": "error", "message": f"{type(error).__name__}: {error}",
                          "traceback": traceback.format_exc()})
-        except BrokenPipeError:
-            pass
         return 1
 
 

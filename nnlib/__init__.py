@@ -14,9 +14,9 @@ from pathlib import Path
 from .builders import build_cnn, build_mlp, build_network, describe_network
 from .conv import Conv2D, Flatten, MaxPool2D, Reshape
 from .data import Dataset, available_datasets, load_dataset, load_mnist
+from .errors import DatasetError, ImageFileError
 from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
-from .errors import DatasetError, ImageFileError
 from .metrics import accuracy, confusion_matrix, per_class_accuracy, precision_recall
 from .model import ModelFileError, Sequential
 from .optimizers import SGD, Adam, Momentum, make_optimizer

@@ -15,9 +15,9 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from .augment import AugmentConfig
 from .builders import describe_network

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Sequence
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -310,7 +311,7 @@ class Sequential:
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
 
     @classmethod
-    def load(cls, source: str | os.PathLike | bytes | BinaryIO) -> "Sequential":
+    def load(cls, source: str | os.PathLike | bytes | BinaryIO) -> Sequential:
         """Read a model written by :meth:`save` (a path, raw bytes or a binary file).
 
         Raises :class:`ModelFileError` (a ``ValueError``) naming the problem when the file

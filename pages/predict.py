@@ -8,8 +8,7 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard import predict_charts, share_setup, state
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
-from dashboard.models import (ModelUnavailable, active_predictor, available_predictors, choose_predictor, predict,
-                              predictor_key)
+from dashboard.models import ModelUnavailable, active_predictor, available_predictors, choose_predictor, predict, predictor_key
 from dashboard.page import setup_page
 from nnlib.imaging import load_image, to_mnist_style
 

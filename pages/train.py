@@ -14,11 +14,11 @@ from dashboard.page import setup_page
 
 setup_page("Train", "🏋️")
 
-from dashboard import jobs, presets, run_views, runs, share_setup, sweep_views, train_controls as controls  # noqa: E402
+from dashboard import jobs, presets, run_views, runs, share_setup, sweep_views  # noqa: E402
+from dashboard import train_controls as controls
 from dashboard.architecture import architecture_table, describe_config  # noqa: E402
 from dashboard.data import current_dataset_or_stop, current_preprocess_config, n_features, split_counts  # noqa: E402
-from dashboard.training_job import (attach_job, live_progress, start_seed_study, start_training,  # noqa: E402
-                                    stop_training, toggle_pause)
+from dashboard.training_job import attach_job, live_progress, start_seed_study, start_training, stop_training, toggle_pause  # noqa: E402
 from nnlib.builders import describe_network  # noqa: E402
 
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)

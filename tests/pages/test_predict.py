@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 from dashboard import models, state
 from dashboard.runs import RunRecord
-from nnlib.imaging import to_mnist_style
 from nnlib.builders import build_mlp
+from nnlib.imaging import to_mnist_style
 from nnlib.model import Sequential
 from nnlib.preprocessing import Scaler
 from tests.pages.helpers import app_test, plotly_figures
