@@ -16,6 +16,7 @@ PAGES = (
     ("pages/preprocess.py", "Preprocess", "🧪"),
     ("pages/train.py", "Train a network", "🏋️"),
     ("pages/predict.py", "Draw and predict", "✏️"),
+    ("pages/inside.py", "Inside the network", "🔬"),
 )
 
 

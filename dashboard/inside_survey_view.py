@@ -1,0 +1,60 @@
+"""What the layers learned, on the Inside page: the PCA map of every layer side by side, and
+the dead and saturated units per layer. The numbers come from the cached layer survey."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from . import inside_charts as charts
+from . import inside_text as text
+from . import state
+from .figures import upscale
+from .inside_inputs import SurveyData
+from .inside_views import clicked_points
+
+
+def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
+    """Every stage's 2-D map of the surveyed images; a click on a point shows its image."""
+    st.markdown(text.explain("learned", mode))
+    stages = survey.survey.stages
+    figure = charts.layer_maps_figure([s.stage.name for s in stages], [s.coords for s in stages],
+                                      [s.explained_variance_ratio for s in stages], survey.survey.labels, class_names)
+    chart, picked = st.columns([6, 1])
+    with chart:
+        st.plotly_chart(figure, key=state.INSIDE_MAP_CHART, on_select="rerun", selection_mode="points")
+    with picked:
+        points = clicked_points(state.INSIDE_MAP_CHART)
+        if points:
+            position = int(points[0]["customdata"])
+            index = int(survey.indices[position])
+            label = int(survey.survey.labels[position])
+            predicted = int(survey.survey.predictions[position])
+            st.image(upscale(images[index], 4), output_format="PNG",
+                     caption=f"#{index}: label {class_names[label]}, read as {class_names[predicted]}")
+        else:
+            st.info("Click a point to see its image.")
+    st.caption(f"{len(survey.indices):,} {what} images (a fixed random sample), the same in every panel.")
+
+
+def unit_health(survey: SurveyData, mode: str) -> None:
+    """Dead and saturated units per layer, as counts and as a picture of how often each unit is active."""
+    st.markdown(text.explain("health", mode))
+    stages = [s for s in survey.survey.stages if s.active_fraction is not None]
+    if not stages:
+        st.info("This network has no hidden layers with an activation.")
+        return
+    rows = []
+    for stage_survey in stages:
+        unit_word = "channels" if stage_survey.stage.is_convolution else "units"
+        saturable = stage_survey.stage.activation in ("Sigmoid", "Tanh")
+        rows.append({"layer": stage_survey.stage.name, "activation": stage_survey.stage.activation,
+                     "units": f"{stage_survey.n_units} {unit_word}",
+                     "dead": len(stage_survey.dead_units),
+                     "saturated": str(len(stage_survey.saturated_units)) if saturable else "n/a (cannot saturate)",
+                     "mean share active": f"{100 * float(stage_survey.active_fraction.mean()):.1f}%"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.plotly_chart(charts.unit_health_figure([s.stage.name for s in stages], [s.active_fraction for s in stages]),
+                    key="inside_unit_health")
+    st.caption(f"Share of the {len(survey.indices):,} surveyed images on which each unit is active (a convolution "
+               "channel: anywhere in its map). Black cells (0%) are dead units.")

@@ -1,0 +1,279 @@
+"""The forward half of the Inside page: one input through every layer, with its equation, its
+shapes and the nnlib code that computes it.
+
+Every number shown comes from :func:`nnlib.introspect.forward_trace` (and, for a clicked
+unit, from the cached layer survey); this module only lays them out.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnlib.conv import Conv2D, MaxPool2D, Reshape
+from nnlib.introspect import ForwardTrace, explain_conv_pixel
+from nnlib.layer_survey import Stage, StageSurvey, network_stages, top_exciting
+from nnlib.layers import Dense, ReLU
+from nnlib.losses import softmax, softmax_and_log_sum
+from nnlib.preprocessing import Scaler
+
+from . import inside_charts as charts
+from . import inside_text as text
+from . import state
+from .figures import upscale
+from .inside_inputs import InputChoice, SurveyData
+from .models import Predictor
+from .source_code import source_of, where
+
+TOP_UNITS_NAMED = 5
+TOP_IMAGES = 8
+THUMBNAIL_WIDTH = 70
+
+
+def code_panel(*functions: Any, expanded: bool = True) -> None:
+    """The real source of ``functions`` (``inspect.getsource``): the lines that compute this step."""
+    with st.expander("The nnlib code that computes it", expanded=expanded, icon="🧾"):
+        for function in functions:
+            st.caption(where(function))
+            st.code(source_of(function), language="python")
+
+
+def clicked_points(chart_key: str) -> list[dict]:
+    """The points currently selected on the chart drawn under ``chart_key`` (empty when none)."""
+    value = st.session_state.get(chart_key)
+    if not value:
+        return []
+    selection = value.get("selection") or {}
+    return [point for point in selection.get("points", []) if point.get("customdata") is not None]
+
+
+def clicked_unit(chart_key: str, n_units: int, default: int) -> int:
+    """The unit clicked on a unit strip (``customdata`` = unit index), else ``default``."""
+    for point in clicked_points(chart_key):
+        data = point["customdata"]
+        unit = int(data[0] if isinstance(data, list) else data)
+        if 0 <= unit < n_units:
+            return unit
+    return default
+
+
+def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, images: np.ndarray,
+                    names: tuple[str, ...], what: str) -> None:
+    """The surveyed images that excite ``unit`` most, with their label and the unit's value."""
+    positions = top_exciting(stage_survey.unit_values, unit, TOP_IMAGES)
+    indices = survey.indices[positions]
+    st.image([upscale(images[i], 3) for i in indices], width=THUMBNAIL_WIDTH, output_format="PNG",
+             caption=[f"{names[int(survey.survey.labels[p])] if survey.survey.labels[p] >= 0 else '?'} · #{i} · "
+                      f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices)])
+    st.caption(f"The {len(indices)} of {len(survey.indices):,} surveyed {what} images that excite this unit most "
+               "(label · index · the unit's value).")
+
+
+def shapes_note(seed: str, rows: str) -> None:
+    st.markdown(f"**Shapes for a batch of m images.**  \nSeed study (samples in columns): {seed}  \n"
+                f"nnlib (samples in rows): {rows}")
+
+
+def input_block(predictor: Predictor, choice: InputChoice, mode: str) -> None:
+    st.subheader("The input: 784 numbers")
+    st.markdown(text.explain("input", mode))
+    left, right = st.columns([1, 2])
+    with left:
+        st.plotly_chart(charts.image_figure(choice.picture, "28x28, as you see it"), key="inside_input_image")
+    with right:
+        st.plotly_chart(charts.vector_strip(choice.network_input, f"The 784-vector the network gets "
+                                            f"(scaling: {predictor.scaler.method})"), key="inside_input_vector")
+        st.latex(r"x = \mathrm{flatten}(\text{image}) \in \mathbb{R}^{784}")
+        shapes_note("`X: (784, m)`", "`x: (m, 784)`")
+        functions = [Scaler.transform]
+        if any(isinstance(layer, Reshape) for layer in predictor.model.layers):
+            functions.append(Reshape.forward)
+        code_panel(*functions, expanded=False)
+
+
+def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, survey: SurveyData,
+                stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
+    """A hidden Dense layer: Z and A as unit strips, the most active units, equations, shapes, code."""
+    model = predictor.model
+    layer: Dense = model.layers[stage.first_index]
+    activation_index = next(i for i in range(stage.first_index, stage.last_index + 1)
+                            if model.layers[i].kind == stage.activation)
+    z = trace.layers[stage.first_index].output[0]
+    a = trace.layers[activation_index].output[0]
+    first = stage.first_index == 0 or isinstance(model.layers[stage.first_index - 1], Reshape)
+    st.subheader(f"Layer {number}: Dense {layer.in_features} → {layer.out_features}, then {stage.activation} "
+                 f"({stage.name})")
+    st.markdown(text.explain("dense", mode))
+    chart_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
+    unit = clicked_unit(chart_key, len(a), int(np.argmax(a)))
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.plotly_chart(charts.unit_strip(z, f"Z{number} = pre-activation, {len(z)} units", signed=True),
+                        key=f"inside_z_{stage.name}")
+        st.plotly_chart(charts.unit_strip(a, f"A{number} = {stage.activation}(Z{number}): click a unit",
+                                          selected=unit), key=chart_key, on_select="rerun", selection_mode="points")
+        top = np.argsort(-a, kind="stable")[:TOP_UNITS_NAMED]
+        st.markdown("**Most active units:** " + ", ".join(f"unit {u} ({a[u]:.2f})" for u in top)
+                    + f" · {int(np.count_nonzero(a > 0))} of {len(a)} units are on for this image.")
+    with right:
+        for line in text.dense_equations(number, stage.activation, first):
+            st.latex(line)
+        shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, first))
+        code_panel(Dense.forward, ReLU.forward if stage.activation == "ReLU" else type(model.layers[activation_index]).forward)
+    with st.container(border=True):
+        st.markdown(f"**Unit {unit} of {stage.name}**: A = {a[unit]:.3f} for this image")
+        columns = st.columns([1, 3])
+        if first and layer.in_features == 784:
+            with columns[0]:
+                st.plotly_chart(charts.image_figure(layer.params["W"][:, unit].reshape(28, 28),
+                                                    f"its 784 weights as 28x28", signed=True, height=230),
+                                key=f"inside_unit_weights_{stage.name}")
+                st.caption("Blue pixels push the unit up, red ones down: the stroke it looks for.")
+        with columns[1]:
+            show_top_images(stage_survey, unit, survey, images, predictor.class_names, what)
+
+
+def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, survey: SurveyData,
+               stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
+    """A convolution stage: feature maps, one pixel's computation, what max-pooling keeps."""
+    model = predictor.model
+    conv: Conv2D = model.layers[stage.first_index]
+    indices = range(stage.first_index, stage.last_index + 1)
+    activation_index = next(i for i in indices if model.layers[i].kind == stage.activation)
+    pool_index = next((i for i in indices if isinstance(model.layers[i], MaxPool2D)), None)
+    maps = trace.layers[activation_index].output[0]
+    st.subheader(f"Layer {number}: convolution, {conv.out_channels} kernels of {conv.kernel_size}x{conv.kernel_size}"
+                 f"x{conv.in_channels}, then {stage.activation}" + (" and max-pooling" if pool_index else ""))
+    st.markdown(text.explain("conv", mode))
+    st.plotly_chart(charts.feature_maps_mosaic(maps), key=f"inside_maps_{stage.name}")
+    channel_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
+    strongest = maps.max(axis=(0, 1))
+    channel = clicked_unit(channel_key, len(strongest), int(np.argmax(strongest)))
+    st.plotly_chart(charts.unit_strip(strongest, "each map's strongest value: click one to open it",
+                                      selected=channel, per_row=min(32, len(strongest))),
+                    key=channel_key, on_select="rerun", selection_mode="points")
+    pixel_key = f"inside_pixel_chart_{stage.name}"
+    channel_map = maps[:, :, channel]
+    default_pixel = tuple(int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
+    pixel = default_pixel
+    for point in clicked_points(pixel_key):
+        row, col = (int(v) for v in point["customdata"])
+        if row < channel_map.shape[0] and col < channel_map.shape[1]:
+            pixel = (row, col)
+    kept = trace.layers[pool_index].kept[0, :, :, channel] if pool_index is not None else None
+    left, right = st.columns([2, 3], gap="medium")
+    with left:
+        st.plotly_chart(charts.clickable_map(channel_map, f"map {channel} after {stage.activation}: click a pixel",
+                                             selected=pixel, kept=kept),
+                        key=pixel_key, on_select="rerun", selection_mode="points")
+        if pool_index is not None:
+            pooled = trace.layers[pool_index].output[0, :, :, channel]
+            st.plotly_chart(charts.image_figure(pooled, f"map {channel} after max-pooling {pooled.shape[0]}x"
+                                                f"{pooled.shape[1]}", colorscale="Viridis", height=220),
+                            key=f"inside_pooled_{stage.name}")
+            st.caption(text.explain("pool", mode))
+    with right:
+        pixel_explanation(predictor, trace, stage.first_index, channel, pixel)
+        for line in text.conv_equations(stage.activation):
+            st.latex(line)
+        if pool_index is not None:
+            st.latex(text.POOL_EQUATION)
+        input_shape = trace.input_of(stage.first_index).shape[1:]
+        shapes_note(*text.conv_shapes(input_shape, conv.params["W"].shape, trace.layers[stage.first_index].output.shape[1:]))
+        code_panel(Conv2D.forward, Conv2D._patches, *( [MaxPool2D.forward] if pool_index is not None else []),
+                   expanded=False)
+    with st.container(border=True):
+        st.markdown(f"**Kernel {channel} of {stage.name}**")
+        columns = st.columns([1, 3])
+        if conv.in_channels == 1:
+            with columns[0]:
+                st.plotly_chart(charts.image_figure(conv.params["W"][:, :, 0, channel], "its weights", signed=True,
+                                                    show_values=False, height=200), key=f"inside_kernel_{stage.name}")
+        with columns[1]:
+            show_top_images(stage_survey, channel, survey, images, predictor.class_names, what)
+
+
+def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: int, channel: int,
+                      pixel: tuple[int, int]) -> None:
+    """How the value at ``pixel`` of feature map ``channel`` was computed: patch, kernel, product, sum, ReLU."""
+    model = predictor.model
+    explained = explain_conv_pixel(model, trace, layer_index, 0, pixel[0], pixel[1], channel)
+    st.markdown(f"**Pixel (row {pixel[0]}, col {pixel[1]}) of map {channel}, computed**")
+    if explained.patch.shape[2] == 1:
+        shown, note = 0, ""
+    else:
+        sums = explained.products.sum(axis=(0, 1))
+        shown = int(np.argmax(np.abs(sums)))
+        note = (f" (input channel {shown} of {len(sums)}, the one adding most; the sum runs over all "
+                f"{len(sums)})")
+    columns = st.columns(3)
+    panels = (("patch", "input patch", explained.patch[:, :, shown], False),
+              ("kernel", "kernel", explained.kernel[:, :, shown], True),
+              ("product", "patch × kernel", explained.products[:, :, shown], True))
+    for column, (key, title, values, signed) in zip(columns, panels):
+        with column:
+            st.plotly_chart(charts.image_figure(values, title, signed=signed, show_values=True, height=230),
+                            key=f"inside_pixel_{layer_index}_{key}")
+    if note:
+        st.caption("Shown: " + note.strip(" ()"))
+    st.latex(rf"\sum \text{{patch}} \odot \text{{kernel}} + b = {explained.products_sum:.4f} + ({explained.bias:.4f})"
+             rf" = {explained.pre_activation:.4f}")
+    if explained.activation is not None:
+        st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.pre_activation:.4f}) = {explained.activation:.4f}")
+    value = float(trace.layers[layer_index].output[0, pixel[0], pixel[1], channel])
+    st.caption(f"The feature map holds {value:.4f} at this pixel: the same number, computed by nnlib's im2col product.")
+
+
+def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, true_label: int | None,
+                 mode: str) -> None:
+    """The output layer: logits, softmax, the answer."""
+    model = predictor.model
+    layer: Dense = model.layers[stage.first_index]
+    names = predictor.class_names
+    logits = trace.logits[0]
+    probabilities = trace.probabilities[0]
+    predicted = int(np.argmax(probabilities))
+    st.subheader(f"Layer {number}: Dense {layer.in_features} → {layer.out_features} (the logits), then softmax")
+    st.markdown(text.explain("logits", mode))
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        columns = st.columns(2)
+        columns[0].plotly_chart(charts.class_bars(logits, names, f"logits Z{number}", highlight=predicted),
+                                key="inside_logits")
+        columns[1].plotly_chart(charts.class_bars(probabilities, names, "softmax: probabilities", highlight=predicted,
+                                                  as_percent=True), key="inside_probabilities")
+        metrics = st.columns(3)
+        metrics[0].metric("Prediction", names[predicted])
+        metrics[1].metric("Probability", f"{100 * probabilities[predicted]:.2f}%")
+        if true_label is not None:
+            metrics[2].metric("True label", names[true_label], "read right" if true_label == predicted else "misread",
+                              delta_color="normal" if true_label == predicted else "inverse")
+        table = pd.DataFrame({"class": list(names), "logit": logits.astype(float),
+                              "probability": probabilities.astype(float)})
+        st.dataframe(table, hide_index=True, height=200, column_config={
+            "probability": st.column_config.NumberColumn(format="%.6f")})
+    with right:
+        for line in text.dense_equations(number, None, False):
+            st.latex(line)
+        st.latex(text.SOFTMAX_EQUATION)
+        shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, False))
+        code_panel(Dense.forward, softmax, softmax_and_log_sum)
+
+
+def forward_section(predictor: Predictor, trace: ForwardTrace, choice: InputChoice, survey: SurveyData,
+                    images: np.ndarray, mode: str, what: str) -> None:
+    """Every stage of the network in order, from the input to the softmax."""
+    input_block(predictor, choice, mode)
+    stage_surveys = {stage_survey.stage.name: stage_survey for stage_survey in survey.survey.stages}
+    number = 0
+    for stage in network_stages(predictor.model)[1:]:
+        st.divider()
+        number += 1
+        if stage.is_convolution:
+            conv_block(predictor, trace, stage, number, survey, stage_surveys[stage.name], images, mode, what)
+        elif stage.name == "logits":
+            logits_block(predictor, trace, stage, number, choice.true_label, mode)
+        else:
+            dense_block(predictor, trace, stage, number, survey, stage_surveys[stage.name], images, mode, what)
