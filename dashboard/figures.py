@@ -67,15 +67,17 @@ def mosaic_figure(
     for row, label in enumerate(row_labels or []):
         annotations.append(dict(x=-2, y=row * tile_h + band + height / 2, text=f"<b>{label}</b>",
                                 showarrow=False, xanchor="right", font=dict(size=11), xref="x", yref="y"))
-    fig = go.Figure(go.Heatmap(z=np.round(z, 3), zmin=zmin, zmax=zmax, colorscale=colorscale,
-                               showscale=False, hoverinfo="skip"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
-    fig.update_xaxes(visible=False, constrain="domain")
     left_margin = 90 if row_labels else 5
-    fig.update_layout(
-        annotations=annotations,
-        height=int(z.shape[0] * pixels_per_cell) + 20,
-        margin=dict(l=left_margin, r=5, t=10, b=5),
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
+    # One constructor call: Plotly validates the whole figure once (each update_* call validates again).
+    return go.Figure({
+        "data": [{"type": "heatmap", "z": np.round(z, 3), "zmin": zmin, "zmax": zmax, "colorscale": colorscale,
+                  "showscale": False, "hoverinfo": "skip"}],
+        "layout": {
+            "annotations": annotations,
+            "yaxis": {"autorange": "reversed", "scaleanchor": "x", "visible": False},
+            "xaxis": {"visible": False, "constrain": "domain"},
+            "height": int(z.shape[0] * pixels_per_cell) + 20,
+            "margin": dict(l=left_margin, r=5, t=10, b=5),
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    })

@@ -46,10 +46,12 @@ class InputChoice:
 
 @dataclass(frozen=True, eq=False)
 class SurveyData:
-    """A model's survey on ``SURVEY_SIZE`` test images: ``indices`` into the image set, and the survey."""
+    """A model's survey on ``SURVEY_SIZE`` test images: ``indices`` into the image set, the survey,
+    and ``key``, naming the model and dataset it was made from (for caches built on it)."""
 
     indices: np.ndarray
     survey: LayerSurvey
+    key: str
 
 
 def image_set(dataset: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
@@ -72,7 +74,8 @@ def cached_survey(key: str, dataset_key: str, _predictor: Predictor, _dataset: D
     rng = np.random.default_rng(0)
     indices = np.sort(rng.choice(len(images), size=min(SURVEY_SIZE, len(images)), replace=False))
     inputs = _predictor.scaler.transform(np.asarray(images[indices]).reshape(len(indices), -1))
-    return SurveyData(indices, survey_layers(_predictor.model, inputs, np.asarray(labels)[indices]))
+    return SurveyData(indices, survey_layers(_predictor.model, inputs, np.asarray(labels)[indices]),
+                      f"{key}|{dataset_key}")
 
 
 def survey_for(predictor: Predictor, dataset: Dataset) -> SurveyData:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from . import inside_charts as charts
@@ -14,19 +15,25 @@ from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
 
+@st.cache_resource(max_entries=6, show_spinner=False)
+def maps_figure(survey_key: str, _survey: SurveyData, class_names: tuple[str, ...]) -> go.Figure:
+    """The layer maps figure of one survey, built once (about ten thousand points)."""
+    stages = _survey.survey.stages
+    return charts.layer_maps_figure([s.stage.name for s in stages], [s.coords for s in stages],
+                                    [s.explained_variance_ratio for s in stages], _survey.survey.labels, class_names)
+
+
 def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
     """Every stage's 2-D map of the surveyed images; a click on a point shows its image."""
     st.markdown(text.explain("learned", mode))
-    stages = survey.survey.stages
-    figure = charts.layer_maps_figure([s.stage.name for s in stages], [s.coords for s in stages],
-                                      [s.explained_variance_ratio for s in stages], survey.survey.labels, class_names)
+    figure = maps_figure(survey.key, survey, class_names)
     chart, picked = st.columns([6, 1])
     with chart:
         st.plotly_chart(figure, key=state.INSIDE_MAP_CHART, on_select="rerun", selection_mode="points")
     with picked:
         points = clicked_points(state.INSIDE_MAP_CHART)
         if points:
-            position = int(points[0]["customdata"])
+            position = int(points[0]["customdata"][0])
             index = int(survey.indices[position])
             label = int(survey.survey.labels[position])
             predicted = int(survey.survey.predictions[position])
