@@ -116,7 +116,7 @@ def clickable_map(values: np.ndarray, title: str, selected: tuple[int, int] | No
     rows, cols = np.divmod(np.arange(values.size), width)
     size = max(6, min(18, 420 // max(height, width)))
     data = [{"type": "scatter", "x": cols, "y": rows, "mode": "markers", "name": "pixels", "showlegend": False,
-             "customdata": np.stack([rows, cols], axis=1),
+             "customdata": np.stack([rows, cols], axis=1).tolist(),   # a list: selections report it as sent
              "marker": {"symbol": "square", "size": size, "color": np.round(values.ravel(), 4),
                         "colorscale": "Viridis", "line": {"width": 0}, "showscale": True,
                         "colorbar": {"thickness": 10}},
@@ -190,7 +190,7 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
     # Numbers coloured through a stepped colour scale: one colour per class, and Plotly validates
     # one numeric array instead of thousands of colour strings.
     colour_scale = [[edge / n_colours, class_colour(c)] for c in range(n_colours) for edge in (c, c + 1)]
-    details = np.stack([np.arange(len(labels)), labels], axis=1)
+    details = np.stack([np.arange(len(labels)), labels], axis=1).tolist()   # a list: selections report it as sent
     panels = len(stage_names)
     width = (1 - MAP_GAP * (panels - 1)) / panels
     data, layout = [], {"height": 330, "margin": dict(l=10, r=10, t=50, b=10), "dragmode": "pan",
