@@ -79,16 +79,16 @@ def explain(topic: str, mode: str) -> str:
     return TEXT[topic][MATHS if mode == MATHS else SIMPLE]
 
 
-def dense_equations(layer_number: int, activation: str | None, first: bool) -> list[str]:
-    """LaTeX lines for Dense layer ``layer_number`` (1-based): the seed's form, then nnlib's."""
+def dense_equations(layer_number: int, activation: str | None, first: bool) -> list[tuple[str, str]]:
+    """``(label, LaTeX)`` lines for Dense layer ``layer_number`` (1-based): the seed's form, nnlib's, the activation."""
     previous = "X" if first else f"A^{{[{layer_number - 1}]}}"
-    lines = [f"Z^{{[{layer_number}]}} = W^{{[{layer_number}]}} \\, {previous} + b^{{[{layer_number}]}}"
-             f"\\qquad \\text{{(seed, samples in columns)}}",
-             f"Z^{{[{layer_number}]}} = {previous}^{{\\top\\!}} W + b \\;\\;=\\;\\; \\texttt{{x @ W + b}}"
-             f"\\qquad \\text{{(nnlib, samples in rows)}}"]
+    lines = [("Seed study (samples in columns)",
+              f"Z^{{[{layer_number}]}} = W^{{[{layer_number}]}} \\, {previous} + b^{{[{layer_number}]}}"),
+             ("nnlib (samples in rows): `x @ W + b`",
+              f"Z^{{[{layer_number}]}} = {{{previous}}}^{{\\top}} W + b")]
     if activation:
-        lines.append(f"A^{{[{layer_number}]}} = \\mathrm{{{activation}}}(Z^{{[{layer_number}]}})"
-                     + (" = \\max(Z, 0)" if activation == "ReLU" else ""))
+        lines.append(("Activation", f"A^{{[{layer_number}]}} = \\mathrm{{{activation}}}(Z^{{[{layer_number}]}})"
+                      + (" = \\max(Z, 0)" if activation == "ReLU" else "")))
     return lines
 
 
@@ -101,11 +101,12 @@ def dense_shapes(layer_number: int, fan_in: int, fan_out: int, first: bool) -> t
     return seed, rows
 
 
-def conv_equations(activation: str | None) -> list[str]:
-    lines = [r"Z_{i,j,c} = \sum_{a=0}^{k-1} \sum_{b=0}^{k-1} \sum_{d} X_{i+a,\,j+b,\,d}\; W_{a,b,d,c} + b_c",
-             r"\texttt{cols @ W.reshape(-1, C)} + b \qquad \text{(im2col: one row per output pixel)}"]
+def conv_equations(activation: str | None) -> list[tuple[str, str]]:
+    """``(label, LaTeX)`` lines of a convolution and its activation."""
+    lines = [("Each output pixel", r"Z_{i,j,c} = \sum_{a,b < k} \sum_{d} X_{i+a,\,j+b,\,d}\; W_{a,b,d,c} + b_c"),
+             ("nnlib, all pixels at once (im2col: one row per output pixel)", r"Z = \texttt{cols} \cdot W_{(k k C_{in},\, C_{out})} + b")]
     if activation:
-        lines.append(f"A = \\mathrm{{{activation}}}(Z)")
+        lines.append(("Activation", f"A = \\mathrm{{{activation}}}(Z)"))
     return lines
 
 

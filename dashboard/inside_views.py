@@ -71,6 +71,13 @@ def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, im
                "(label · index · the unit's value).")
 
 
+def equations(lines: list[tuple[str, str]]) -> None:
+    """Each equation under its label (the label outside the LaTeX, so a narrow column never clips it)."""
+    for label, latex in lines:
+        st.caption(label)
+        st.latex(latex)
+
+
 def shapes_note(seed: str, rows: str) -> None:
     st.markdown(f"**Shapes for a batch of m images.**  \nSeed study (samples in columns): {seed}  \n"
                 f"nnlib (samples in rows): {rows}")
@@ -118,8 +125,7 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
         st.markdown("**Most active units:** " + ", ".join(f"unit {u} ({a[u]:.2f})" for u in top)
                     + f" · {int(np.count_nonzero(a > 0))} of {len(a)} units are on for this image.")
     with right:
-        for line in text.dense_equations(number, stage.activation, first):
-            st.latex(line)
+        equations(text.dense_equations(number, stage.activation, first))
         shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, first))
         code_panel(Dense.forward, ReLU.forward if stage.activation == "ReLU" else type(model.layers[activation_index]).forward)
     with st.container(border=True):
@@ -130,7 +136,7 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
                 st.plotly_chart(charts.image_figure(layer.params["W"][:, unit].reshape(28, 28),
                                                     f"its 784 weights as 28x28", signed=True, height=230),
                                 key=f"inside_unit_weights_{stage.name}")
-                st.caption("Blue pixels push the unit up, red ones down: the stroke it looks for.")
+                st.caption("Red pixels push the unit up, blue ones down: the stroke it looks for.")
         with columns[1]:
             show_top_images(stage_survey, unit, survey, images, predictor.class_names, what)
 
@@ -162,7 +168,8 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
         row, col = (int(v) for v in point["customdata"])
         if row < channel_map.shape[0] and col < channel_map.shape[1]:
             pixel = (row, col)
-    kept = trace.layers[pool_index].kept[0, :, :, channel] if pool_index is not None else None
+    # Kept positions where the map is above 0 (in a window of zeros the first zero is "kept", which says nothing).
+    kept = (trace.layers[pool_index].kept[0, :, :, channel] & (channel_map > 0)) if pool_index is not None else None
     left, right = st.columns([2, 3], gap="medium")
     with left:
         st.plotly_chart(charts.clickable_map(channel_map, f"map {channel} after {stage.activation}: click a pixel",
@@ -176,8 +183,7 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
             st.caption(text.explain("pool", mode))
     with right:
         pixel_explanation(predictor, trace, stage.first_index, channel, pixel)
-        for line in text.conv_equations(stage.activation):
-            st.latex(line)
+        equations(text.conv_equations(stage.activation))
         if pool_index is not None:
             st.latex(text.POOL_EQUATION)
         input_shape = trace.input_of(stage.first_index).shape[1:]
@@ -255,8 +261,7 @@ def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number
         st.dataframe(table, hide_index=True, height=200, column_config={
             "probability": st.column_config.NumberColumn(format="%.6f")})
     with right:
-        for line in text.dense_equations(number, None, False):
-            st.latex(line)
+        equations(text.dense_equations(number, None, False))
         st.latex(text.SOFTMAX_EQUATION)
         shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, False))
         code_panel(Dense.forward, softmax, softmax_and_log_sum)
