@@ -50,6 +50,7 @@ st.markdown(
 2. **Preprocess**: shuffle, split, scale, transpose, one-hot: the steps before training.
 3. **Train a network**: pick layers and an optimiser, press Train, watch the curves.
 4. **Draw and predict**: draw a digit and see what the network sees and answers.
+5. **Inside the network**: follow one digit through every layer, then watch one step of learning.
 """
 )
 st.caption(
