@@ -13,7 +13,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .explore_charts import class_colour
-from .figures import mosaic_figure
 
 UNITS_PER_ROW = 32
 MARGIN = dict(l=10, r=10, t=36, b=10)
@@ -30,36 +29,6 @@ def _title(text: str) -> dict:
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": layout})
-
-
-def image_figure(image: np.ndarray, title: str = "", colorscale: str = "gray", signed: bool = False,
-                 show_values: bool = False, height: int = 260, decimals: int = 2) -> go.Figure:
-    """A small 2-D array as a square heatmap; ``signed`` centres a red-blue scale on 0;
-    ``show_values`` writes each cell's value in it (for the 5x5 patches and kernels)."""
-    image = np.asarray(image, dtype=np.float64)
-    trace = {"type": "heatmap", "z": np.round(image, 4), "showscale": False,
-             "hovertemplate": "row %{y}, col %{x}: %{z:.4f}<extra></extra>"}
-    if signed:
-        limit = _symmetric_range(image)
-        trace.update(colorscale="RdBu", reversescale=True, zmin=-limit, zmax=limit)
-    else:
-        trace.update(colorscale=colorscale)
-    if show_values:
-        trace.update(text=[[f"{v:.{decimals}f}" for v in row] for row in image], texttemplate="%{text}",
-                     textfont={"size": 10})
-    return _figure([trace], {
-        "title": _title(title), "height": height, "margin": MARGIN,
-        "yaxis": {"autorange": "reversed", "scaleanchor": "x", "showticklabels": False},
-        "xaxis": {"showticklabels": False, "constrain": "domain"}})
-
-
-def vector_strip(values: np.ndarray, title: str) -> go.Figure:
-    """A long vector (the 784 input numbers) as one thin strip of coloured cells."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    return _figure([{"type": "heatmap", "z": [np.round(values, 3)], "colorscale": "gray", "showscale": False,
-                     "hovertemplate": "x[%{x}] = %{z:.3f}<extra></extra>"}],
-                   {"title": _title(title), "height": 110, "margin": dict(l=10, r=10, t=36, b=24),
-                    "yaxis": {"visible": False}, "xaxis": {"showgrid": False}})
 
 
 def _selected_ring(x: float, y: float, size: int) -> dict:
@@ -96,15 +65,6 @@ def unit_strip(values: np.ndarray, title: str, signed: bool = False, selected: i
         "clickmode": "event+select",
         "yaxis": {"autorange": "reversed", "visible": False, "range": [rows - 0.5, -0.5]},
         "xaxis": {"visible": False, "range": [-0.7, per_row - 0.3]}})
-
-
-def feature_maps_mosaic(maps: np.ndarray, title_prefix: str = "map") -> go.Figure:
-    """All feature maps ``(h, w, c)`` of one image side by side, one shared colour scale."""
-    maps = np.asarray(maps, dtype=np.float32)
-    tiles = maps.transpose(2, 0, 1)
-    return mosaic_figure(tiles, titles=[f"{title_prefix} {c}" for c in range(len(tiles))],
-                         columns=min(8, len(tiles)), zmin=float(maps.min()), zmax=float(max(maps.max(), 1e-6)),
-                         colorscale="Viridis", pixels_per_cell=4.2 if maps.shape[0] > 12 else 7.0)
 
 
 def clickable_map(values: np.ndarray, title: str, selected: tuple[int, int] | None = None,
@@ -153,16 +113,6 @@ def gradient_norms_figure(norms: Sequence[tuple[str, float]]) -> go.Figure:
                    {"height": 280, "margin": dict(l=10, r=10, t=10, b=10),
                     "yaxis": {"type": "log", "title": {"text": "‖dL/d output‖"}},
                     "xaxis": {"type": "category", "title": {"text": "layer (from the output back to the input)"}}})
-
-
-def weight_images(images: np.ndarray, titles: list[str], columns: int = 8) -> go.Figure:
-    """Weights (or their gradients) as small images on one red-blue scale centred on 0."""
-    images = np.asarray(images, dtype=np.float32)
-    limit = _symmetric_range(images)
-    fig = mosaic_figure(images, titles=titles, columns=columns, zmin=-limit, zmax=limit, colorscale="RdBu",
-                        pixels_per_cell=3.0 if images.shape[1] > 10 else 9.0)
-    fig.data[0].reversescale = True
-    return fig
 
 
 def probability_history(steps: Sequence[int], probabilities: Sequence[float], class_name: str) -> go.Figure:
@@ -214,17 +164,3 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
         data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": str(name),
                      "marker": {"size": 8, "color": class_colour(int(label))}, "hoverinfo": "skip"})
     return _figure(data, layout)
-
-
-def unit_health_figure(stage_names: Sequence[str], active_fractions: Sequence[np.ndarray]) -> go.Figure:
-    """Per layer (a row each), the share of images on which each unit is active; dead units are 0 (black)."""
-    width = max(len(f) for f in active_fractions)
-    grid = np.full((len(active_fractions), width), np.nan)
-    for row, fractions in enumerate(active_fractions):
-        grid[row, :len(fractions)] = fractions
-    return _figure([{"type": "heatmap", "z": np.round(grid, 3), "y": list(stage_names), "colorscale": "Viridis",
-                     "zmin": 0, "zmax": 1,
-                     "colorbar": {"title": {"text": "active on"}, "thickness": 10, "tickformat": ".0%"},
-                     "hovertemplate": "%{y}, unit %{x}: active on %{z:.1%} of images<extra></extra>"}],
-                   {"height": 90 + 38 * len(active_fractions), "margin": dict(l=10, r=10, t=10, b=10),
-                    "yaxis": {"autorange": "reversed", "type": "category"}, "xaxis": {"title": {"text": "unit"}}})

@@ -2,7 +2,7 @@
 most confidently misread) or the Predict page's picture; and the cached survey of the layers.
 
 The survey (every layer's PCA map, unit values and activity on a fixed seeded sample of
-test images) is computed once per model and dataset (``st.cache_data`` keyed by the model's
+test images) is computed once per model and dataset (cached, keyed by the model's
 fingerprint), so the page opens fast after the first visit.
 """
 from __future__ import annotations
@@ -67,7 +67,9 @@ def model_key(predictor: Predictor) -> str:
     return f"{model_fingerprint(predictor.model)}|{scaler.method}|{scaler.mean}|{scaler.std}"
 
 
-@st.cache_data(show_spinner="Looking at every layer on 2,000 test images (once per model)...", max_entries=6)
+# cache_resource, not cache_data: the survey's arrays (about 10 MB) are shared read-only instead of
+# being unpickled on every run of the page.
+@st.cache_resource(show_spinner="Looking at every layer on 2,000 test images (once per model)...", max_entries=6)
 def cached_survey(key: str, dataset_key: str, _predictor: Predictor, _dataset: Dataset) -> SurveyData:
     """The layer survey of ``_predictor`` on a seeded sample of ``_dataset``'s images."""
     images, labels, _ = image_set(_dataset)

@@ -17,6 +17,7 @@ from nnlib.optimizers import SGD
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
+from .figures import colour_image
 from .inside_inputs import InputChoice, model_key
 from .inside_views import code_panel
 from .models import Predictor
@@ -139,10 +140,14 @@ def learning_section(predictor: Predictor, choice: InputChoice, mode: str) -> No
         st.markdown("**The first layer's weights**: their gradient dW, before the step, and after "
                     "(W − α dW)" + (" for the units with the largest gradients" if titles[0].startswith("unit") else ""))
         columns = st.columns(3)
-        for column, (caption, images, key) in zip(columns, (("dW", gradients, "grad"), ("W before", before, "before"),
-                                                             ("W after", after, "after"))):
+        weight_limit = float(max(np.max(np.abs(np.stack(before))), np.max(np.abs(np.stack(after)))))
+        for column, (caption, images, limit) in zip(columns, (("dW (its own scale)", gradients, None),
+                                                               ("W before", before, weight_limit),
+                                                               ("W after", after, weight_limit))):
             with column:
-                st.caption(caption)
-                st.plotly_chart(charts.weight_images(np.stack(images), titles, columns=4), key=f"inside_w_{key}")
+                st.caption(caption + ": red > 0 > blue")
+                size = 28 if images[0].shape[0] >= 28 else 12
+                st.image([colour_image(image, "signed", vmax=limit, factor=max(1, 56 // image.shape[0]))
+                          for image in images], caption=titles, width=2 * size + 8, output_format="PNG")
         change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before))
         st.caption(f"Largest change of a weight shown: {change:.2e}.")

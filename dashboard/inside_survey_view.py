@@ -10,17 +10,21 @@ import streamlit as st
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import upscale
+from .figures import colour_image, upscale
 from .inside_inputs import SurveyData
 from .inside_views import clicked_points
+
+MAP_POINTS = 1000   # points per panel: five panels of 2,000 took the browser seconds to draw
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def maps_figure(survey_key: str, _survey: SurveyData, class_names: tuple[str, ...]) -> go.Figure:
     """The layer maps figure of one survey, built once (about ten thousand points)."""
     stages = _survey.survey.stages
-    return charts.layer_maps_figure([s.stage.name for s in stages], [s.coords for s in stages],
-                                    [s.explained_variance_ratio for s in stages], _survey.survey.labels, class_names)
+    shown = slice(0, MAP_POINTS)    # the maps are computed on every surveyed image, drawn with the first ones
+    return charts.layer_maps_figure([s.stage.name for s in stages], [s.coords[shown] for s in stages],
+                                    [s.explained_variance_ratio for s in stages], _survey.survey.labels[shown],
+                                    class_names)
 
 
 def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
@@ -41,7 +45,9 @@ def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, .
                      caption=f"#{index}: label {class_names[label]}, read as {class_names[predicted]}")
         else:
             st.info("Click a point to see its image.")
-    st.caption(f"{len(survey.indices):,} {what} images (a fixed random sample), the same in every panel.")
+    st.caption(f"{min(MAP_POINTS, len(survey.indices)):,} {what} images (a fixed random sample), the same in every "
+               f"panel; each panel's axes are the first two principal components of that layer over "
+               f"{len(survey.indices):,} images.")
 
 
 def unit_health(survey: SurveyData, mode: str) -> None:
@@ -61,7 +67,10 @@ def unit_health(survey: SurveyData, mode: str) -> None:
                      "saturated": str(len(stage_survey.saturated_units)) if saturable else "n/a (cannot saturate)",
                      "mean share active": f"{100 * float(stage_survey.active_fraction.mean()):.1f}%"})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.plotly_chart(charts.unit_health_figure([s.stage.name for s in stages], [s.active_fraction for s in stages]),
-                    key="inside_unit_health")
-    st.caption(f"Share of the {len(survey.indices):,} surveyed images on which each unit is active (a convolution "
-               "channel: anywhere in its map). Black cells (0%) are dead units.")
+    for stage_survey in stages:
+        fractions = stage_survey.active_fraction
+        st.image(colour_image(fractions[None, :], "viridis", 0.0, 1.0).repeat(18, axis=0).repeat(
+                     max(1, 768 // len(fractions)), axis=1), output_format="PNG",
+                 caption=f"{stage_survey.stage.name}: {len(fractions)} units, left to right")
+    st.caption(f"Each unit's share of the {len(survey.indices):,} surveyed images on which it is active (a "
+               "convolution channel: anywhere in its map), from dark purple (never: a dead unit) to yellow (always).")

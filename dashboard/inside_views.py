@@ -22,12 +22,14 @@ from nnlib.preprocessing import Scaler
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import upscale
+from .figures import colour_image, upscale
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
 
 TOP_UNITS_NAMED = 5
+UNITS_PER_ROW = charts.UNITS_PER_ROW
+UNIT_PIXELS = 20
 TOP_IMAGES = 8
 THUMBNAIL_WIDTH = 70
 
@@ -71,6 +73,22 @@ def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, im
                "(label · index · the unit's value).")
 
 
+def matrix(values: np.ndarray, decimals: int = 2) -> str:
+    """A small 2-D array as a LaTeX matrix, each number written out."""
+    rows = [" & ".join(f"{value:.{decimals}f}" for value in row) for row in np.asarray(values)]
+    return r"\begin{smallmatrix}" + r" \\ ".join(rows) + r"\end{smallmatrix}"
+
+
+def unit_picture(values: np.ndarray) -> np.ndarray:
+    """A layer's units as a picture, ``UNITS_PER_ROW`` to a row (blue < 0 < red); the last row padded blank."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    per_row = min(UNITS_PER_ROW, len(values))
+    rows = -(-len(values) // per_row)
+    grid = np.full(rows * per_row, np.nan)
+    grid[:len(values)] = values
+    return colour_image(grid.reshape(rows, per_row), "signed", factor=UNIT_PIXELS)
+
+
 def equations(lines: list[tuple[str, str]]) -> None:
     """Each equation under its label (the label outside the LaTeX, so a narrow column never clips it)."""
     for label, latex in lines:
@@ -88,10 +106,13 @@ def input_block(predictor: Predictor, choice: InputChoice, mode: str) -> None:
     st.markdown(text.explain("input", mode))
     left, right = st.columns([1, 2])
     with left:
-        st.plotly_chart(charts.image_figure(choice.picture, "28x28, as you see it"), key="inside_input_image")
+        st.image(colour_image(choice.picture, "gray", 0.0, 1.0, factor=8), caption="28x28, as you see it",
+                 width=224, output_format="PNG")
     with right:
-        st.plotly_chart(charts.vector_strip(choice.network_input, f"The 784-vector the network gets "
-                                            f"(scaling: {predictor.scaler.method})"), key="inside_input_vector")
+        strip = colour_image(np.asarray(choice.network_input).reshape(1, -1), "gray").repeat(28, axis=0)
+        st.image(strip, width="stretch", output_format="PNG",
+                 caption=f"The 784-vector the network gets, x[0] to x[783] left to right "
+                         f"(scaling: {predictor.scaler.method}): the image's rows one after another")
         st.latex(r"x = \mathrm{flatten}(\text{image}) \in \mathbb{R}^{784}")
         shapes_note("`X: (784, m)`", "`x: (m, 784)`")
         functions = [Scaler.transform]
@@ -117,8 +138,9 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
     unit = clicked_unit(chart_key, len(a), int(np.argmax(a)))
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        st.plotly_chart(charts.unit_strip(z, f"Z{number} = pre-activation, {len(z)} units", signed=True),
-                        key=f"inside_z_{stage.name}")
+        st.image(unit_picture(z), width="stretch", output_format="PNG",
+                 caption=f"Z{number} = pre-activation, {len(z)} units, {UNITS_PER_ROW} to a row (red > 0 > blue; "
+                         f"largest |Z| {float(np.max(np.abs(z))):.2f})")
         st.plotly_chart(charts.unit_strip(a, f"A{number} = {stage.activation}(Z{number}): click a unit",
                                           selected=unit), key=chart_key, on_select="rerun", selection_mode="points")
         top = np.argsort(-a, kind="stable")[:TOP_UNITS_NAMED]
@@ -133,10 +155,9 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
         columns = st.columns([1, 3])
         if first and layer.in_features == 784:
             with columns[0]:
-                st.plotly_chart(charts.image_figure(layer.params["W"][:, unit].reshape(28, 28),
-                                                    f"its 784 weights as 28x28", signed=True, height=230),
-                                key=f"inside_unit_weights_{stage.name}")
-                st.caption("Red pixels push the unit up, blue ones down: the stroke it looks for.")
+                st.image(colour_image(layer.params["W"][:, unit].reshape(28, 28), "signed", factor=7), width=196,
+                         output_format="PNG", caption=f"its 784 weights as 28x28: red pixels push unit {unit} up, "
+                                                      "blue ones down (the stroke it looks for)")
         with columns[1]:
             show_top_images(stage_survey, unit, survey, images, predictor.class_names, what)
 
@@ -153,7 +174,12 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
     st.subheader(f"Layer {number}: convolution, {conv.out_channels} kernels of {conv.kernel_size}x{conv.kernel_size}"
                  f"x{conv.in_channels}, then {stage.activation}" + (" and max-pooling" if pool_index else ""))
     st.markdown(text.explain("conv", mode))
-    st.plotly_chart(charts.feature_maps_mosaic(maps), key=f"inside_maps_{stage.name}")
+    low, high = float(maps.min()), float(max(maps.max(), 1e-6))
+    factor = max(2, 72 // maps.shape[0])
+    st.image([colour_image(maps[:, :, c], "viridis", low, high, factor=factor) for c in range(maps.shape[2])],
+             caption=[f"map {c}" for c in range(maps.shape[2])], width=72, output_format="PNG")
+    st.caption(f"The {maps.shape[2]} feature maps of this image after {stage.activation}, "
+               f"{maps.shape[0]}x{maps.shape[1]} each, on one colour scale (dark 0, yellow {high:.2f}).")
     channel_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
     strongest = maps.max(axis=(0, 1))
     channel = clicked_unit(channel_key, len(strongest), int(np.argmax(strongest)))
@@ -177,9 +203,9 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
                         key=pixel_key, on_select="rerun", selection_mode="points")
         if pool_index is not None:
             pooled = trace.layers[pool_index].output[0, :, :, channel]
-            st.plotly_chart(charts.image_figure(pooled, f"map {channel} after max-pooling {pooled.shape[0]}x"
-                                                f"{pooled.shape[1]}", colorscale="Viridis", height=220),
-                            key=f"inside_pooled_{stage.name}")
+            st.image(colour_image(pooled, "viridis", 0.0, float(max(channel_map.max(), 1e-6)),
+                                  factor=max(2, 192 // pooled.shape[0])), width=192, output_format="PNG",
+                     caption=f"map {channel} after max-pooling, {pooled.shape[0]}x{pooled.shape[1]}")
             st.caption(text.explain("pool", mode))
     with right:
         pixel_explanation(predictor, trace, stage.first_index, channel, pixel)
@@ -195,8 +221,8 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
         columns = st.columns([1, 3])
         if conv.in_channels == 1:
             with columns[0]:
-                st.plotly_chart(charts.image_figure(conv.params["W"][:, :, 0, channel], "its weights", signed=True,
-                                                    show_values=False, height=200), key=f"inside_kernel_{stage.name}")
+                st.image(colour_image(conv.params["W"][:, :, 0, channel], "signed", factor=32), width=160,
+                         output_format="PNG", caption="its 5x5 weights (red > 0 > blue)")
         with columns[1]:
             show_top_images(stage_survey, channel, survey, images, predictor.class_names, what)
 
@@ -214,16 +240,9 @@ def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: in
         shown = int(np.argmax(np.abs(sums)))
         note = (f" (input channel {shown} of {len(sums)}, the one adding most; the sum runs over all "
                 f"{len(sums)})")
-    columns = st.columns(3)
-    panels = (("patch", "input patch", explained.patch[:, :, shown], False),
-              ("kernel", "kernel", explained.kernel[:, :, shown], True),
-              ("product", "patch × kernel", explained.products[:, :, shown], True))
-    for column, (key, title, values, signed) in zip(columns, panels):
-        with column:
-            st.plotly_chart(charts.image_figure(values, title, signed=signed, show_values=True, height=230),
-                            key=f"inside_pixel_{layer_index}_{key}")
-    if note:
-        st.caption("Shown: " + note.strip(" ()"))
+    st.latex(rf"\underbrace{{{matrix(explained.patch[:, :, shown])}}}_{{\text{{input patch}}}} \odot "
+             rf"\underbrace{{{matrix(explained.kernel[:, :, shown])}}}_{{\text{{kernel}}}} = "
+             rf"\underbrace{{{matrix(explained.products[:, :, shown])}}}_{{\text{{patch}} \times \text{{kernel}}}}")
     st.latex(rf"\sum \text{{patch}} \odot \text{{kernel}} + b = {explained.products_sum:.4f} + ({explained.bias:.4f})"
              rf" = {explained.pre_activation:.4f}")
     if explained.activation is not None:
