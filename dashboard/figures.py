@@ -113,3 +113,16 @@ def colour_image(values: np.ndarray, scale: str = "gray", vmin: float | None = N
                     for channel in range(3)], axis=-1)
     rgb[~np.isfinite(values)] = 255
     return rgb.astype(np.uint8).repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def tile_images(images: list[np.ndarray] | np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Same-sized 2-D images tiled into one array, ``columns`` to a row, ``gap`` NaN cells between
+    (white in :func:`colour_image`): one picture to send instead of many."""
+    images = [np.asarray(image, dtype=np.float64) for image in images]
+    height, width = images[0].shape
+    rows = -(-len(images) // columns)
+    tiled = np.full((rows * (height + gap) - gap, min(columns, len(images)) * (width + gap) - gap), np.nan)
+    for index, image in enumerate(images):
+        row, col = divmod(index, columns)
+        tiled[row * (height + gap):row * (height + gap) + height, col * (width + gap):col * (width + gap) + width] = image
+    return tiled

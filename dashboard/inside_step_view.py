@@ -17,7 +17,7 @@ from nnlib.optimizers import SGD
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import colour_image
+from .figures import colour_image, tile_images
 from .inside_inputs import InputChoice, model_key
 from .inside_views import code_panel
 from .models import Predictor
@@ -141,13 +141,13 @@ def learning_section(predictor: Predictor, choice: InputChoice, mode: str) -> No
                     "(W − α dW)" + (" for the units with the largest gradients" if titles[0].startswith("unit") else ""))
         columns = st.columns(3)
         weight_limit = float(max(np.max(np.abs(np.stack(before))), np.max(np.abs(np.stack(after)))))
-        for column, (caption, images, limit) in zip(columns, (("dW (its own scale)", gradients, None),
+        for column, (caption, images, limit) in zip(columns, (("dW (on its own scale)", gradients, None),
                                                                ("W before", before, weight_limit),
                                                                ("W after", after, weight_limit))):
             with column:
-                st.caption(caption + ": red > 0 > blue")
-                size = 28 if images[0].shape[0] >= 28 else 12
-                st.image([colour_image(image, "signed", vmax=limit, factor=max(1, 56 // image.shape[0]))
-                          for image in images], caption=titles, width=2 * size + 8, output_format="PNG")
+                factor = max(1, 56 // images[0].shape[0])
+                st.image(colour_image(tile_images(images, columns=4), "signed", vmax=limit, factor=factor),
+                         width="stretch", output_format="PNG", caption=f"{caption}, red > 0 > blue")
+        st.caption("Left to right, top to bottom: " + ", ".join(titles) + ".")
         change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before))
         st.caption(f"Largest change of a weight shown: {change:.2e}.")

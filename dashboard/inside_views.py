@@ -22,7 +22,7 @@ from nnlib.preprocessing import Scaler
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import colour_image, upscale
+from .figures import colour_image, tile_images, upscale
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
@@ -175,11 +175,13 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
                  f"x{conv.in_channels}, then {stage.activation}" + (" and max-pooling" if pool_index else ""))
     st.markdown(text.explain("conv", mode))
     low, high = float(maps.min()), float(max(maps.max(), 1e-6))
-    factor = max(2, 72 // maps.shape[0])
-    st.image([colour_image(maps[:, :, c], "viridis", low, high, factor=factor) for c in range(maps.shape[2])],
-             caption=[f"map {c}" for c in range(maps.shape[2])], width=72, output_format="PNG")
-    st.caption(f"The {maps.shape[2]} feature maps of this image after {stage.activation}, "
-               f"{maps.shape[0]}x{maps.shape[1]} each, on one colour scale (dark 0, yellow {high:.2f}).")
+    per_row = min(16, maps.shape[2])
+    picture = colour_image(tile_images([maps[:, :, c] for c in range(maps.shape[2])], columns=per_row, gap=2),
+                           "viridis", low, high, factor=max(2, 60 // maps.shape[0]))
+    st.image(picture, output_format="PNG", width="stretch" if per_row * maps.shape[0] >= 128 else "content",
+             caption=f"The {maps.shape[2]} feature maps of this image after {stage.activation}, map 0 to "
+                     f"{maps.shape[2] - 1}, {per_row} to a row, {maps.shape[0]}x{maps.shape[1]} each, on one "
+                     f"colour scale (dark 0, yellow {high:.2f})")
     channel_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
     strongest = maps.max(axis=(0, 1))
     channel = clicked_unit(channel_key, len(strongest), int(np.argmax(strongest)))
@@ -264,11 +266,6 @@ def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number
     st.markdown(text.explain("logits", mode))
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        columns = st.columns(2)
-        columns[0].plotly_chart(charts.class_bars(logits, names, f"logits Z{number}", highlight=predicted),
-                                key="inside_logits")
-        columns[1].plotly_chart(charts.class_bars(probabilities, names, "softmax: probabilities", highlight=predicted,
-                                                  as_percent=True), key="inside_probabilities")
         metrics = st.columns(3)
         metrics[0].metric("Prediction", names[predicted])
         metrics[1].metric("Probability", f"{100 * probabilities[predicted]:.2f}%")
@@ -277,8 +274,10 @@ def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number
                               delta_color="normal" if true_label == predicted else "inverse")
         table = pd.DataFrame({"class": list(names), "logit": logits.astype(float),
                               "probability": probabilities.astype(float)})
-        st.dataframe(table, hide_index=True, height=200, column_config={
-            "probability": st.column_config.NumberColumn(format="%.6f")})
+        st.dataframe(table, hide_index=True, height=390, column_config={
+            "logit": st.column_config.NumberColumn(f"logit Z{number}", format="%.3f"),
+            "probability": st.column_config.ProgressColumn("softmax probability", format="%.6f", min_value=0.0,
+                                                           max_value=1.0)})
     with right:
         equations(text.dense_equations(number, None, False))
         st.latex(text.SOFTMAX_EQUATION)
