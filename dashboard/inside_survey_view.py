@@ -14,14 +14,16 @@ from .figures import colour_image, upscale
 from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
-MAP_POINTS = 1000   # points per panel: five panels of 2,000 took the browser seconds to draw
+# Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
+# second on a busy 2-core machine; 500 by default, more on request.
+MAP_POINTS = (500, 1000, 2000)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def maps_figure(survey_key: str, _survey: SurveyData, class_names: tuple[str, ...]) -> go.Figure:
-    """The layer maps figure of one survey, built once (about ten thousand points)."""
+def maps_figure(survey_key: str, points: int, _survey: SurveyData, class_names: tuple[str, ...]) -> go.Figure:
+    """The layer maps figure of one survey with ``points`` images per panel, built once."""
     stages = _survey.survey.stages
-    shown = slice(0, MAP_POINTS)    # the maps are computed on every surveyed image, drawn with the first ones
+    shown = slice(0, points)    # the maps are computed on every surveyed image, drawn with the first ones
     return charts.layer_maps_figure([s.stage.name for s in stages], [s.coords[shown] for s in stages],
                                     [s.explained_variance_ratio for s in stages], _survey.survey.labels[shown],
                                     class_names)
@@ -30,14 +32,15 @@ def maps_figure(survey_key: str, _survey: SurveyData, class_names: tuple[str, ..
 def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
     """Every stage's 2-D map of the surveyed images; a click on a point shows its image."""
     st.markdown(text.explain("learned", mode))
-    figure = maps_figure(survey.key, survey, class_names)
+    points = st.select_slider("Images per map", MAP_POINTS, value=MAP_POINTS[0], key=state.INSIDE_MAP_POINTS)
+    figure = maps_figure(survey.key, int(points), survey, class_names)
     chart, picked = st.columns([6, 1])
     with chart:
         st.plotly_chart(figure, key=state.INSIDE_MAP_CHART, on_select="rerun", selection_mode="points")
     with picked:
-        points = clicked_points(state.INSIDE_MAP_CHART)
-        if points:
-            position = int(points[0]["customdata"][0])
+        clicked = clicked_points(state.INSIDE_MAP_CHART)
+        if clicked:
+            position = int(clicked[0]["customdata"][0])
             index = int(survey.indices[position])
             label = int(survey.survey.labels[position])
             predicted = int(survey.survey.predictions[position])
@@ -45,7 +48,7 @@ def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, .
                      caption=f"#{index}: label {class_names[label]}, read as {class_names[predicted]}")
         else:
             st.info("Click a point to see its image.")
-    st.caption(f"{min(MAP_POINTS, len(survey.indices)):,} {what} images (a fixed random sample), the same in every "
+    st.caption(f"{min(int(points), len(survey.indices)):,} {what} images (a fixed random sample), the same in every "
                f"panel; each panel's axes are the first two principal components of that layer over "
                f"{len(survey.indices):,} images.")
 
