@@ -20,6 +20,7 @@ from nnlib.data import load_mnist
 from nnlib.model import Sequential
 from tests.browser.conftest import ARTIFACTS, SETTLE_TIMEOUT_MS, wait_for_app
 
+expect.set_options(timeout=SETTLE_TIMEOUT_MS)   # a busy machine takes more than expect's default 5 s to rerun
 SHOTS = ARTIFACTS / "inside"
 FIRST_VISIT_TIMEOUT_MS = 120_000
 STATUS = '[data-testid="stStatusWidget"]'
@@ -122,7 +123,9 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
     strip.locator(".scatterlayer .point").nth(5).click(force=True)
     expect(page.get_by_text("Unit 5 of hidden 1")).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
     settle(page)
-    expect(charts(page).filter(has_text="its 784 weights as 28x28")).to_have_count(1)
+    weights = page.locator('[data-testid="stImage"]').filter(has_text="its 784 weights as 28x28")
+    expect(weights).to_have_count(1)
+    expect(weights.locator("img")).to_have_js_property("naturalWidth", 196)
     shot(page, "mlp_2_first_layer_unit_weights", text="Unit 5 of hidden 1")
     # a deeper unit clicked: the test images that excite it most
     charts(page).filter(has_text="A2 = ReLU(Z2)").locator(".scatterlayer .point").nth(3).click(force=True)
