@@ -124,5 +124,6 @@ def tile_images(images: list[np.ndarray] | np.ndarray, columns: int, gap: int = 
     tiled = np.full((rows * (height + gap) - gap, min(columns, len(images)) * (width + gap) - gap), np.nan)
     for index, image in enumerate(images):
         row, col = divmod(index, columns)
-        tiled[row * (height + gap):row * (height + gap) + height, col * (width + gap):col * (width + gap) + width] = image
+        top, left = row * (height + gap), col * (width + gap)
+        tiled[top:top + height, left:left + width] = image
     return tiled

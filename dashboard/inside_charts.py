@@ -54,7 +54,8 @@ def unit_strip(values: np.ndarray, title: str, signed: bool = False, selected: i
     if signed:
         marker.update(colorscale="RdBu", reversescale=True, cmin=-limit, cmax=limit)
     else:
-        marker.update(colorscale="Viridis", cmin=float(values.min()), cmax=float(max(values.max(), values.min() + 1e-6)))
+        marker.update(colorscale="Viridis", cmin=float(values.min()),
+                      cmax=float(max(values.max(), values.min() + 1e-6)))
     data = [{"type": "scatter", "x": units % per_row, "y": units // per_row, "mode": "markers", "marker": marker,
              "customdata": units, "showlegend": False,
              "hovertemplate": "unit %{customdata}: %{marker.color:.3f}<extra></extra>"}]
@@ -145,7 +146,7 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
     width = (1 - MAP_GAP * (panels - 1)) / panels
     data, layout = [], {"height": 330, "margin": dict(l=10, r=10, t=50, b=10), "dragmode": "pan",
                         "legend": {"itemsizing": "constant"}, "annotations": []}
-    for panel, (name, points, ratio) in enumerate(zip(stage_names, coords, ratios), start=1):
+    for panel, (name, points, ratio) in enumerate(zip(stage_names, coords, ratios, strict=True), start=1):
         suffix = "" if panel == 1 else str(panel)
         start = (panel - 1) * (width + MAP_GAP)
         data.append({"type": "scatter", "x": np.round(points[:, 0], 3), "y": np.round(points[:, 1], 3),
@@ -156,7 +157,8 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
                      "hovertemplate": "class %{customdata[1]}<br>image %{customdata[0]}<extra></extra>"})
         layout[f"xaxis{suffix}"] = {"domain": [start, start + width], "showticklabels": False, "anchor": f"y{suffix}"}
         layout[f"yaxis{suffix}"] = {"showticklabels": False, "anchor": f"x{suffix}"}
-        layout["annotations"].append({"text": f"{name}<br><sub>PC1+PC2: {100 * float(np.sum(ratio)):.0f}% of variance</sub>",
+        share = f"PC1+PC2: {100 * float(np.sum(ratio)):.0f}% of variance"
+        layout["annotations"].append({"text": f"{name}<br><sub>{share}</sub>",
                                       "x": start + width / 2, "y": 1.0, "xref": "paper", "yref": "paper",
                                       "xanchor": "center", "yanchor": "bottom", "showarrow": False})
     for label in sorted(set(labels.tolist())):

@@ -64,7 +64,10 @@ def reset_steps() -> None:
     st.session_state.pop(state.INSIDE_STEP_SESSION, None)
 
 
-def first_layer_images(step: TrainingStep) -> tuple[list[np.ndarray], list[str], list[np.ndarray], list[np.ndarray]] | None:
+WeightPictures = tuple[list[np.ndarray], list[str], list[np.ndarray], list[np.ndarray]]
+
+
+def first_layer_images(step: TrainingStep) -> WeightPictures | None:
     """The first parametrised layer's weight gradients, weights before and after, as small images
     (a Dense layer on 784 pixels: one 28x28 per unit, the units with the largest gradients; a
     first convolution: one image per kernel). None when the first layer is neither."""
@@ -137,17 +140,17 @@ def learning_section(predictor: Predictor, choice: InputChoice, mode: str) -> No
     pictures = first_layer_images(step)
     if pictures is not None:
         gradients, titles, before, after = pictures
-        st.markdown("**The first layer's weights**: their gradient dW, before the step, and after "
-                    "(W − α dW)" + (" for the units with the largest gradients" if titles[0].startswith("unit") else ""))
+        which = " for the units with the largest gradients" if titles[0].startswith("unit") else ""
+        st.markdown(f"**The first layer's weights**: their gradient dW, before the step, and after (W − α dW){which}")
         columns = st.columns(3)
         weight_limit = float(max(np.max(np.abs(np.stack(before))), np.max(np.abs(np.stack(after)))))
         for column, (caption, images, limit) in zip(columns, (("dW (on its own scale)", gradients, None),
                                                                ("W before", before, weight_limit),
-                                                               ("W after", after, weight_limit))):
+                                                               ("W after", after, weight_limit)), strict=True):
             with column:
                 factor = max(1, 56 // images[0].shape[0])
                 st.image(colour_image(tile_images(images, columns=4), "signed", vmax=limit, factor=factor),
                          width="stretch", output_format="PNG", caption=f"{caption}, red > 0 > blue")
         st.caption("Left to right, top to bottom: " + ", ".join(titles) + ".")
-        change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before))
+        change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before, strict=True))
         st.caption(f"Largest change of a weight shown: {change:.2e}.")

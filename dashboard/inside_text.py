@@ -104,13 +104,15 @@ def dense_shapes(layer_number: int, fan_in: int, fan_out: int, first: bool) -> t
 def conv_equations(activation: str | None) -> list[tuple[str, str]]:
     """``(label, LaTeX)`` lines of a convolution and its activation."""
     lines = [("Each output pixel", r"Z_{i,j,c} = \sum_{a,b < k} \sum_{d} X_{i+a,\,j+b,\,d}\; W_{a,b,d,c} + b_c"),
-             ("nnlib, all pixels at once (im2col: one row per output pixel)", r"Z = \texttt{cols} \cdot W_{(k k C_{in},\, C_{out})} + b")]
+             ("nnlib, all pixels at once (im2col: one row per output pixel)",
+              r"Z = \texttt{cols} \cdot W_{(k k C_{in},\, C_{out})} + b")]
     if activation:
         lines.append(("Activation", f"A = \\mathrm{{{activation}}}(Z)"))
     return lines
 
 
-def conv_shapes(input_shape: tuple[int, ...], kernel_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> tuple[str, str]:
+def conv_shapes(input_shape: tuple[int, ...], kernel_shape: tuple[int, ...],
+                output_shape: tuple[int, ...]) -> tuple[str, str]:
     """(seed's layout, nnlib's layout) for a convolution: the seed study had none, so its column is the flat input."""
     flat = 1
     for size in input_shape:

@@ -15,7 +15,7 @@ import streamlit as st
 from nnlib.conv import Conv2D, MaxPool2D, Reshape
 from nnlib.introspect import ForwardTrace, explain_conv_pixel
 from nnlib.layer_survey import Stage, StageSurvey, network_stages, top_exciting
-from nnlib.layers import Dense, ReLU
+from nnlib.layers import Dense
 from nnlib.losses import softmax, softmax_and_log_sum
 from nnlib.preprocessing import Scaler
 
@@ -68,7 +68,7 @@ def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, im
     indices = survey.indices[positions]
     st.image([upscale(images[i], 3) for i in indices], width=THUMBNAIL_WIDTH, output_format="PNG",
              caption=[f"{names[int(survey.survey.labels[p])] if survey.survey.labels[p] >= 0 else '?'} · #{i} · "
-                      f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices)])
+                      f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices, strict=True)])
     st.caption(f"The {len(indices)} of {len(survey.indices):,} surveyed {what} images that excite this unit most "
                "(label · index · the unit's value).")
 
@@ -149,7 +149,7 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
     with right:
         equations(text.dense_equations(number, stage.activation, first))
         shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, first))
-        code_panel(Dense.forward, ReLU.forward if stage.activation == "ReLU" else type(model.layers[activation_index]).forward)
+        code_panel(Dense.forward, type(model.layers[activation_index]).forward)
     with st.container(border=True):
         st.markdown(f"**Unit {unit} of {stage.name}**: A = {a[unit]:.3f} for this image")
         columns = st.columns([1, 3])
@@ -215,7 +215,8 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
         if pool_index is not None:
             st.latex(text.POOL_EQUATION)
         input_shape = trace.input_of(stage.first_index).shape[1:]
-        shapes_note(*text.conv_shapes(input_shape, conv.params["W"].shape, trace.layers[stage.first_index].output.shape[1:]))
+        output_shape = trace.layers[stage.first_index].output.shape[1:]
+        shapes_note(*text.conv_shapes(input_shape, conv.params["W"].shape, output_shape))
         code_panel(Conv2D.forward, Conv2D._patches, *( [MaxPool2D.forward] if pool_index is not None else []),
                    expanded=False)
     with st.container(border=True):
@@ -235,20 +236,20 @@ def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: in
     model = predictor.model
     explained = explain_conv_pixel(model, trace, layer_index, 0, pixel[0], pixel[1], channel)
     st.markdown(f"**Pixel (row {pixel[0]}, col {pixel[1]}) of map {channel}, computed**")
-    if explained.patch.shape[2] == 1:
-        shown, note = 0, ""
-    else:
+    shown = 0
+    if explained.patch.shape[2] > 1:
         sums = explained.products.sum(axis=(0, 1))
         shown = int(np.argmax(np.abs(sums)))
-        note = (f" (input channel {shown} of {len(sums)}, the one adding most; the sum runs over all "
-                f"{len(sums)})")
+        st.caption(f"Shown: input channel {shown} of {len(sums)}, the one adding most; the sum below runs over "
+                   f"all {len(sums)} channels ({explained.patch.size} products).")
     st.latex(rf"\underbrace{{{matrix(explained.patch[:, :, shown])}}}_{{\text{{input patch}}}} \odot "
              rf"\underbrace{{{matrix(explained.kernel[:, :, shown])}}}_{{\text{{kernel}}}} = "
              rf"\underbrace{{{matrix(explained.products[:, :, shown])}}}_{{\text{{patch}} \times \text{{kernel}}}}")
     st.latex(rf"\sum \text{{patch}} \odot \text{{kernel}} + b = {explained.products_sum:.4f} + ({explained.bias:.4f})"
              rf" = {explained.pre_activation:.4f}")
     if explained.activation is not None:
-        st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.pre_activation:.4f}) = {explained.activation:.4f}")
+        st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.pre_activation:.4f})"
+                 rf" = {explained.activation:.4f}")
     value = float(trace.layers[layer_index].output[0, pixel[0], pixel[1], channel])
     st.caption(f"The feature map holds {value:.4f} at this pixel: the same number, computed by nnlib's im2col product.")
 
@@ -290,10 +291,8 @@ def forward_section(predictor: Predictor, trace: ForwardTrace, choice: InputChoi
     """Every stage of the network in order, from the input to the softmax."""
     input_block(predictor, choice, mode)
     stage_surveys = {stage_survey.stage.name: stage_survey for stage_survey in survey.survey.stages}
-    number = 0
-    for stage in network_stages(predictor.model)[1:]:
+    for number, stage in enumerate(network_stages(predictor.model)[1:], start=1):
         st.divider()
-        number += 1
         if stage.is_convolution:
             conv_block(predictor, trace, stage, number, survey, stage_surveys[stage.name], images, mode, what)
         elif stage.name == "logits":

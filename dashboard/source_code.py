@@ -1,6 +1,7 @@
 """The real source of nnlib's functions, for the code panels: the page never drifts from the code it runs."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import textwrap
 from functools import lru_cache
@@ -19,8 +20,6 @@ def source_of(obj: Any) -> str:
 def where(obj: Any) -> str:
     """``nnlib/layers.py, Dense.forward``: the file (relative to the app) and the qualified name."""
     path = Path(inspect.getsourcefile(obj) or "")
-    try:
+    with contextlib.suppress(ValueError):   # a file outside the app keeps its full path
         path = path.resolve().relative_to(APP_ROOT)
-    except ValueError:
-        pass
     return f"{path.as_posix()}, {getattr(obj, '__qualname__', repr(obj))}"

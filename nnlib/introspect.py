@@ -55,7 +55,7 @@ def copy_model(model: Sequential) -> Sequential:
     """
     dtype = model.dtype
     layers = [layer_from_config(config, dtype=dtype) for config in model.architecture()]
-    for source, target in zip(model.layers, layers):
+    for source, target in zip(model.layers, layers, strict=True):
         for name, value in source.params.items():
             target.params[name][...] = value
     return Sequential(layers, metadata=json.loads(json.dumps(model.metadata, default=str)))
@@ -152,7 +152,7 @@ def forward_trace(model: Sequential, x: np.ndarray) -> ForwardTrace:
     values = as_network_input(model, x)
     inputs = values
     traced = []
-    for index, (layer, name) in enumerate(zip(model.layers, layer_names(model))):
+    for index, (layer, name) in enumerate(zip(model.layers, layer_names(model), strict=True)):
         output = layer.forward(values, False)
         kept = max_pool_kept(values, layer.pool) if isinstance(layer, MaxPool2D) else None
         traced.append(LayerValues(index, name, layer.kind, output, kept))

@@ -21,12 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analysis import pca
-from .introspect import as_network_input
-from .layers import ACTIVATIONS
+from .introspect import ACTIVATION_KINDS, as_network_input
 from .losses import softmax
 from .model import Sequential
 
-ACTIVATION_KINDS = frozenset(cls.kind for cls in ACTIVATIONS.values())
 SATURATION_LEVEL = 0.99        # |tanh| above it, or sigmoid within 0.01 of 0 or 1, is saturated
 SATURATED_SHARE = 0.99         # a unit saturated on at least this share of the images is "saturated"
 SURVEY_BATCH = 256
@@ -215,7 +213,7 @@ def _activity(values: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarr
     if values.ndim == 4:
         n, h, w, c = values.shape
         active, saturated = unit_activity(values.reshape(n, h * w, c), activation)
-        return active.any(axis=1), saturated.all(axis=1)
+        return np.asarray(active.any(axis=1)), np.asarray(saturated.all(axis=1))
     return unit_activity(values.reshape(len(values), -1), activation)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from playwright.sync_api import expect
 from dashboard.models import CNN_MODEL_PATH, DEFAULT_MODEL_PATH
 from nnlib.data import load_mnist
 from nnlib.model import Sequential
-from tests.browser.conftest import ARTIFACTS, SETTLE_TIMEOUT_MS, wait_for_app
+from tests.browser.conftest import ARTIFACTS, SETTLE_TIMEOUT_MS
 
 expect.set_options(timeout=SETTLE_TIMEOUT_MS)   # a busy machine takes more than expect's default 5 s to rerun
 SHOTS = ARTIFACTS / "inside"
@@ -135,7 +136,7 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
     shot(page, "mlp_4_logits_softmax", heading=re.compile(r"the logits\), then softmax"))
 
     seen = step_three_times(page, "MLP")
-    assert all(later > earlier for earlier, later in zip(seen, seen[1:])), seen
+    assert all(later > earlier for earlier, later in pairwise(seen)), seen
     settle(page)
     shot(page, "mlp_5_backward_three_steps", heading="Backward: one step of learning")
     shot(page, "mlp_6_backward_first_layer_dW", text="The first layer's weights")
@@ -188,7 +189,7 @@ def test_walk_the_cnn_and_explain_a_feature_map_pixel(page, app_url, misread_ind
     shot(page, "cnn_2_pixel_explained_and_max_pool", text="Pixel (row 12, col 10) of map")
     shot(page, "cnn_3_second_convolution", heading=re.compile(r"Layer 2: convolution"))
     seen = step_three_times(page, "CNN")
-    assert all(later > earlier for earlier, later in zip(seen, seen[1:])), seen
+    assert all(later > earlier for earlier, later in pairwise(seen)), seen
     settle(page)
     shot(page, "cnn_4_backward_three_steps", heading="Backward: one step of learning")
     shot(page, "cnn_5_layer_maps", heading="What the layers learned")

@@ -6,6 +6,7 @@ map value against the convolution written out, the Step button against the model
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -103,7 +104,7 @@ def test_three_steps_raise_the_true_class_probability_and_leave_the_bundled_mode
         session = at.session_state[state.INSIDE_STEP_SESSION]
         seen.append(session["probabilities"][-1])
         assert metrics(at)[key] == f"{100 * seen[-1]:.2f}%"
-    assert all(later > earlier for earlier, later in zip(seen, seen[1:])), seen
+    assert all(later > earlier for earlier, later in pairwise(seen)), seen
     assert model_fingerprint(bundled) == fingerprint                       # the cached bundled model
     assert model_fingerprint(Sequential.load(models.DEFAULT_MODEL_PATH)) == model_fingerprint(model)   # its file
     assert session["model"] is not bundled
@@ -132,7 +133,7 @@ def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
     captions = [c.value for c in at.caption if c.value.startswith("The feature map holds")]
     assert captions[0].startswith(f"The feature map holds {maps[row, col, channel]:.4f}")
     assert any(f"Pixel (row {row}, col {col}) of map {channel}" in m.value for m in at.markdown)
-    sums = [l.value for l in at.latex if "patch} \\odot" in l.value]
+    sums = [line.value for line in at.latex if "patch} \\odot" in line.value]
     assert sums[0].strip("$\n ").endswith(f"= {maps[row, col, channel]:.4f}")
     code = " ".join(element.value for element in at.code)
     assert "cols @ self.params[\"W\"]" in code and "sliding_window_view" in code
@@ -164,7 +165,8 @@ def test_a_stored_run_opens_with_its_own_answers(stored_run, mnist_test):
     # the dead-unit table counts what the survey of this model finds
     data = load_mnist()
     indices = np.sort(np.random.default_rng(0).choice(len(data.x_test), inside_inputs.SURVEY_SIZE, replace=False))
-    survey = survey_layers(model, data.x_test[indices].reshape(len(indices), -1) / np.float32(255), data.y_test[indices])
+    inputs = data.x_test[indices].reshape(len(indices), -1) / np.float32(255)
+    survey = survey_layers(model, inputs, data.y_test[indices])
     table = at.dataframe[1].value
     assert table["layer"].tolist() == ["hidden 1"]
     assert table["dead"].tolist() == [len(survey.stages[1].dead_units)]

@@ -2,6 +2,8 @@
 and against numerical gradients (float64)."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -183,7 +185,7 @@ def test_training_step_gradients_match_the_seed_backward_pass():
     expected, output_error = seed_backward(mlp_weights(model), x, labels)
     dense = [layer for layer in step.layers if layer.param_grads]
     assert [layer.name for layer in dense] == ["dense_0", "dense_2", "dense_4"]
-    for layer, (dw, db) in zip(dense, expected):
+    for layer, (dw, db) in zip(dense, expected, strict=True):
         np.testing.assert_allclose(layer.param_grads["W"], dw, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(layer.param_grads["b"], db, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(layer.updated_params["W"], layer.params_before["W"] - 0.1 * dw, rtol=1e-12)
@@ -219,7 +221,7 @@ def test_training_step_gradients_match_numerical_gradients(make, features):
     x, labels = data(4, features, seed=6)
     step = training_step(model, x, labels)
     checked = 0
-    for layer, gradient in zip(model.layers, step.layers):
+    for layer, gradient in zip(model.layers, step.layers, strict=True):
         for name in layer.params:
             numeric = numerical_gradient(model, x, labels, layer, name)
             assert relative_error(gradient.param_grads[name], numeric) < 1e-6, (gradient.name, name)
@@ -245,7 +247,7 @@ def test_a_step_not_applied_leaves_the_model_exactly_as_it_was():
     grads_before = model.flat_grads.copy()
     step = training_step(model, x, labels, learning_rate=0.5, apply=False)
     assert not step.applied
-    for layer, saved in zip(model.layers, before):
+    for layer, saved in zip(model.layers, before, strict=True):
         for name, value in saved.items():
             assert np.array_equal(layer.params[name], value)
     assert np.array_equal(model.flat_grads, grads_before)
@@ -259,11 +261,11 @@ def test_an_applied_step_moves_the_weights_by_sgd_and_raises_the_true_class_prob
     for _ in range(3):
         step = training_step(model, x, labels, learning_rate=0.2, apply=True)
         probabilities.append(float(step.true_class_probability[0]))
-        for layer, gradient in zip(model.layers, step.layers):
+        for layer, gradient in zip(model.layers, step.layers, strict=True):
             for name, value in gradient.updated_params.items():
                 np.testing.assert_allclose(layer.params[name], value, rtol=1e-12)
     probabilities.append(float(model.predict_proba(x)[0, labels[0]]))
-    assert all(later > earlier for earlier, later in zip(probabilities, probabilities[1:])), probabilities
+    assert all(later > earlier for earlier, later in pairwise(probabilities)), probabilities
     assert model_fingerprint(model) != fingerprint
 
 
