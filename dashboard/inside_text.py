@@ -56,7 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
                "input (chain rule), and gradient descent moves every weight by $-\\alpha\\, dW$.",
     },
     "learned": {
-        SIMPLE: "Here are a couple of thousand test images as each layer sees them, squashed onto a flat map "
+        SIMPLE: "Here are hundreds of test images as each layer sees them, squashed onto a flat map "
                 "(PCA): points of the same colour are the same digit. In the pixels the digits overlap; layer by "
                 "layer the network pulls them apart until each digit has its own corner.",
         MATHS: "Each panel projects a layer's representation of the images onto its first two principal "
