@@ -50,6 +50,8 @@ st.markdown(
 3. **Train a network**: pick layers and an optimiser, press Train, watch the curves.
 4. **Draw and predict**: draw a digit and see what the network sees and answers.
 5. **Runs**: every network trained here, kept across reloads and restarts: compare, rename, export.
+6. **Sweep**: let a search try many settings at once and map where training works.
+7. **Inside the network**: follow one digit through every layer, then watch one step of learning.
 """
 )
 st.caption(

@@ -67,15 +67,63 @@ def mosaic_figure(
     for row, label in enumerate(row_labels or []):
         annotations.append(dict(x=-2, y=row * tile_h + band + height / 2, text=f"<b>{label}</b>",
                                 showarrow=False, xanchor="right", font=dict(size=11), xref="x", yref="y"))
-    fig = go.Figure(go.Heatmap(z=np.round(z, 3), zmin=zmin, zmax=zmax, colorscale=colorscale,
-                               showscale=False, hoverinfo="skip"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
-    fig.update_xaxes(visible=False, constrain="domain")
     left_margin = 90 if row_labels else 5
-    fig.update_layout(
-        annotations=annotations,
-        height=int(z.shape[0] * pixels_per_cell) + 20,
-        margin=dict(l=left_margin, r=5, t=10, b=5),
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
+    # One constructor call: Plotly validates the whole figure once (each update_* call validates again).
+    return go.Figure({
+        "data": [{"type": "heatmap", "z": np.round(z, 3), "zmin": zmin, "zmax": zmax, "colorscale": colorscale,
+                  "showscale": False, "hoverinfo": "skip"}],
+        "layout": {
+            "annotations": annotations,
+            "yaxis": {"autorange": "reversed", "scaleanchor": "x", "visible": False},
+            "xaxis": {"visible": False, "constrain": "domain"},
+            "height": int(z.shape[0] * pixels_per_cell) + 20,
+            "margin": dict(l=left_margin, r=5, t=10, b=5),
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    })
+
+
+# Colour scales for images drawn as pictures (no chart): (position 0-1, RGB) stops.
+COLOUR_SCALES = {
+    "gray": ((0.0, (0, 0, 0)), (1.0, (255, 255, 255))),
+    "viridis": ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
+                (1.0, (253, 231, 37))),
+    "signed": ((0.0, (33, 102, 172)), (0.5, (247, 247, 247)), (1.0, (178, 24, 43))),   # blue < 0 < red
+}
+
+
+def colour_image(values: np.ndarray, scale: str = "gray", vmin: float | None = None, vmax: float | None = None,
+                 factor: int = 1) -> np.ndarray:
+    """A 2-D array as an RGB picture (uint8, enlarged ``factor`` times): a browser shows it at no
+    cost, where a chart per small image would each take a moment to draw.
+
+    ``scale="signed"`` centres a blue-white-red scale on 0 (``vmin = -vmax``). NaN cells are white.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    stops = COLOUR_SCALES[scale]
+    finite = values[np.isfinite(values)]
+    if scale == "signed":
+        limit = vmax if vmax is not None else (float(np.max(np.abs(finite))) if finite.size else 1.0)
+        vmin, vmax = -(limit or 1.0), (limit or 1.0)
+    low = float(finite.min()) if vmin is None and finite.size else (vmin if vmin is not None else 0.0)
+    high = float(finite.max()) if vmax is None and finite.size else (vmax if vmax is not None else 1.0)
+    position = np.clip((values - low) / (high - low if high > low else 1.0), 0, 1)
+    positions = [stop for stop, _ in stops]
+    rgb = np.stack([np.interp(position, positions, [colour[channel] for _, colour in stops])
+                    for channel in range(3)], axis=-1)
+    rgb[~np.isfinite(values)] = 255
+    return rgb.astype(np.uint8).repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def tile_images(images: list[np.ndarray] | np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Same-sized 2-D images tiled into one array, ``columns`` to a row, ``gap`` NaN cells between
+    (white in :func:`colour_image`): one picture to send instead of many."""
+    images = [np.asarray(image, dtype=np.float64) for image in images]
+    height, width = images[0].shape
+    rows = -(-len(images) // columns)
+    tiled = np.full((rows * (height + gap) - gap, min(columns, len(images)) * (width + gap) - gap), np.nan)
+    for index, image in enumerate(images):
+        row, col = divmod(index, columns)
+        top, left = row * (height + gap), col * (width + gap)
+        tiled[top:top + height, left:left + width] = image
+    return tiled

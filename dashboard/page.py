@@ -18,6 +18,7 @@ PAGES = (
     ("pages/runs.py", "Runs", "🗂️"),
     ("pages/predict.py", "Draw and predict", "✏️"),
     ("pages/sweep.py", "Sweep", "🧭"),
+    ("pages/inside.py", "Inside the network", "🔬"),
 )
 
 

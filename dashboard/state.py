@@ -151,3 +151,31 @@ SWEEP_TRIAL_CHART = "sweep_trial_chart"
 # Links that open a setup (dashboard.share_setup): per page, the link parameters last read from
 # or written to the URL, so a link is applied once and the user's later changes win.
 SHARE_LINK_SEEN = "share_link_seen"
+# Inside the network page. The Predict page's picture carried over (float32 (28, 28), 0-1,
+# MNIST style, before any model's scaling) and the Predict page's request to open it there
+# ({"model": name of the model that answered}), read once by the Inside page.
+INSIDE_PREDICT_PICTURE = "inside_predict_picture"
+INSIDE_OPEN_REQUEST = "inside_open_request"
+# The copy of the model that the Step button trains ({"owner": key, "model": Sequential,
+# "history": [...], "last_step": TrainingStep | None}); never the bundled file's model.
+INSIDE_STEP_SESSION = "inside_step_session"
+# The last click applied to a chart: a new click on the same chart is told apart from an old one.
+INSIDE_LAST_CLICKS = "inside_last_clicks"
+# Widget keys of the Inside page.
+INSIDE_MODEL_CHOICE = "inside_model_choice"
+INSIDE_EXPLAIN_MODE = "inside_explain_mode"
+INSIDE_SOURCE = "inside_source"
+INSIDE_TEST_INDEX = "inside_test_index"
+INSIDE_CONFUSED_CHOICE = "inside_confused_choice"
+INSIDE_TRUE_CLASS = "inside_true_class"
+INSIDE_LEARNING_RATE = "inside_learning_rate"
+INSIDE_UNIT_PREFIX = "inside_unit_"          # + stage name: the unit picked in that stage
+INSIDE_UNIT_CHART_PREFIX = "inside_unit_chart_"
+INSIDE_CHANNEL_PREFIX = "inside_channel_"    # + conv layer index: the feature map shown
+INSIDE_PIXEL_ROW_PREFIX = "inside_pixel_row_"
+INSIDE_PIXEL_COL_PREFIX = "inside_pixel_col_"
+INSIDE_MAP_CHART_PREFIX = "inside_map_chart_"
+INSIDE_MAP_CHART = "inside_map_chart"
+INSIDE_MAP_POINTS = "inside_map_points"
+INSIDE_STEP_BUTTON = "inside_step_button"
+INSIDE_RESET_BUTTON = "inside_reset_button"

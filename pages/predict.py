@@ -137,6 +137,10 @@ with right:
             if true_label is not None and 0 <= true_label < len(names):
                 st.caption(f"True label: {names[true_label]}" + (" ✅" if true_label == prediction.label else " ❌"))
         st.plotly_chart(predict_charts.probability_bars(prediction.probabilities, names), key="predict_probabilities")
+        if st.button("Look inside the network with this picture", icon="🔬"):
+            st.session_state[state.INSIDE_PREDICT_PICTURE] = mnist_style.image
+            st.session_state[state.INSIDE_OPEN_REQUEST] = {"model": predictor.name}
+            st.switch_page("pages/inside.py")
         st.markdown("**Why:** the gradient of the answer's score with respect to each input pixel")
         st.plotly_chart(predict_charts.saliency_overlay(mnist_style.image, prediction.saliency), key="predict_saliency")
 

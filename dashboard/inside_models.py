@@ -1,0 +1,86 @@
+"""Which models the Inside page can open: this session's runs, the run store's, the bundled ones.
+
+Each comes as a :class:`dashboard.models.Predictor` (network, input scaling, class names),
+so the page feeds a picture to it exactly as its training images were fed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from nnlib.model import ModelFileError, Sequential
+from nnlib.preprocessing import Scaler
+
+from . import jobs
+from .models import INPUT_SIZE, ModelUnavailable, Predictor, active_predictor, session_predictors
+
+STORE_PREFIX = "Stored run: "
+MAX_STORE_RUNS = 20
+STORE_STATUSES = ("completed", "stopped", "interrupted")
+
+
+@st.cache_resource(show_spinner="Loading a stored run's model...", max_entries=8)
+def _load_stored(path: str, mtime_ns: int, size: int) -> Sequential:
+    """A stored run's model file, read once per (path, modification time, size)."""
+    return Sequential.load(path)
+
+
+def store_run_labels() -> dict[str, str]:
+    """``{label: run id}`` of the store's newest runs that have a model file (empty without a store)."""
+    store = jobs.get_store()
+    if store is None:
+        return {}
+    labels = {}
+    for record in store.list_runs(status=STORE_STATUSES, limit=MAX_STORE_RUNS * 2):
+        path = Path(record.model_path) if record.model_path else store.model_path(record.id)
+        if path.is_file() and len(labels) < MAX_STORE_RUNS:
+            labels[f"{STORE_PREFIX}{record.name} ({record.id[:8]})"] = record.id
+    return labels
+
+
+def store_predictor(label: str, run_id: str) -> Predictor:
+    """The stored run ``run_id`` as a predictor; :class:`ModelUnavailable` when its file cannot be used."""
+    store = jobs.get_store()
+    if store is None:
+        raise ModelUnavailable(f"The run store cannot be used: {jobs.store_problem()}")
+    record = store.get_run(run_id)
+    path = Path(record.model_path) if record.model_path else store.model_path(run_id)
+    try:
+        stat = path.stat()
+        model = _load_stored(str(path), stat.st_mtime_ns, stat.st_size)
+    except (OSError, ModelFileError) as error:
+        raise ModelUnavailable(f"The model of {record.name} cannot be read: {error}") from None
+    if model.input_size != INPUT_SIZE:
+        raise ModelUnavailable(f"{record.name} expects {model.input_size} inputs, not 784 (28x28 images).")
+    metadata = model.metadata or {}
+    n_classes = model.n_classes or 10
+    names = metadata.get("class_names")
+    class_names = tuple(str(name) for name in names) if isinstance(names, list) and len(names) == n_classes \
+        else tuple(str(index) for index in range(n_classes))
+    return Predictor(label, model, Scaler.from_metadata(metadata), class_names, run_id)
+
+
+def model_choices() -> list[str]:
+    """Names of every model the page can open: this session's runs, the bundled models, the stored runs."""
+    return [predictor.name for predictor in session_predictors()] + list(store_run_labels())
+
+
+def default_choice(choices: list[str]) -> str | None:
+    """The model the Predict page uses (when it is on offer), else the first one."""
+    try:
+        name = active_predictor().name
+    except ModelUnavailable:
+        name = None
+    return name if name in choices else (choices[0] if choices else None)
+
+
+def predictor_named(name: str) -> Predictor:
+    """The model called ``name`` (one of :func:`model_choices`)."""
+    for predictor in session_predictors():
+        if predictor.name == name:
+            return predictor
+    run_id = store_run_labels().get(name)
+    if run_id is None:
+        raise ModelUnavailable(f"No model called {name!r} is available any more.")
+    return store_predictor(name, run_id)

@@ -1,0 +1,301 @@
+"""The forward half of the Inside page: one input through every layer, with its equation, its
+shapes and the nnlib code that computes it.
+
+Every number shown comes from :func:`nnlib.introspect.forward_trace` (and, for a clicked
+unit, from the cached layer survey); this module only lays them out.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnlib.conv import Conv2D, MaxPool2D, Reshape
+from nnlib.introspect import ForwardTrace, explain_conv_pixel
+from nnlib.layer_survey import Stage, StageSurvey, network_stages, top_exciting
+from nnlib.layers import Dense
+from nnlib.losses import softmax, softmax_and_log_sum
+from nnlib.preprocessing import Scaler
+
+from . import inside_charts as charts
+from . import inside_text as text
+from . import state
+from .figures import colour_image, tile_images, upscale
+from .inside_inputs import InputChoice, SurveyData
+from .models import Predictor
+from .source_code import source_of, where
+
+TOP_UNITS_NAMED = 5
+UNITS_PER_ROW = charts.UNITS_PER_ROW
+UNIT_PIXELS = 20
+TOP_IMAGES = 8
+THUMBNAIL_WIDTH = 70
+
+
+def code_panel(*functions: Any, expanded: bool = True) -> None:
+    """The real source of ``functions`` (``inspect.getsource``): the lines that compute this step."""
+    with st.expander("The nnlib code that computes it", expanded=expanded, icon="🧾"):
+        for function in functions:
+            st.caption(where(function))
+            st.code(source_of(function), language="python")
+
+
+def clicked_points(chart_key: str) -> list[dict]:
+    """The points currently selected on the chart drawn under ``chart_key`` (empty when none)."""
+    value = st.session_state.get(chart_key)
+    if not value:
+        return []
+    selection = value.get("selection") or {}
+    return [point for point in selection.get("points", []) if point.get("customdata") is not None]
+
+
+def clicked_unit(chart_key: str, n_units: int, default: int) -> int:
+    """The unit clicked on a unit strip (``customdata`` = unit index), else ``default``."""
+    for point in clicked_points(chart_key):
+        data = point["customdata"]
+        unit = int(data[0] if isinstance(data, list) else data)
+        if 0 <= unit < n_units:
+            return unit
+    return default
+
+
+def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, images: np.ndarray,
+                    names: tuple[str, ...], what: str) -> None:
+    """The surveyed images that excite ``unit`` most, with their label and the unit's value."""
+    positions = top_exciting(stage_survey.unit_values, unit, TOP_IMAGES)
+    indices = survey.indices[positions]
+    st.image([upscale(images[i], 3) for i in indices], width=THUMBNAIL_WIDTH, output_format="PNG",
+             caption=[f"{names[int(survey.survey.labels[p])] if survey.survey.labels[p] >= 0 else '?'} · #{i} · "
+                      f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices, strict=True)])
+    st.caption(f"The {len(indices)} of {len(survey.indices):,} surveyed {what} images that excite this unit most "
+               "(label · index · the unit's value).")
+
+
+def matrix(values: np.ndarray, decimals: int = 2) -> str:
+    """A small 2-D array as a LaTeX matrix, each number written out."""
+    rows = [" & ".join(f"{value:.{decimals}f}" for value in row) for row in np.asarray(values)]
+    return r"\begin{smallmatrix}" + r" \\ ".join(rows) + r"\end{smallmatrix}"
+
+
+def unit_picture(values: np.ndarray) -> np.ndarray:
+    """A layer's units as a picture, ``UNITS_PER_ROW`` to a row (blue < 0 < red); the last row padded blank."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    per_row = min(UNITS_PER_ROW, len(values))
+    rows = -(-len(values) // per_row)
+    grid = np.full(rows * per_row, np.nan)
+    grid[:len(values)] = values
+    return colour_image(grid.reshape(rows, per_row), "signed", factor=UNIT_PIXELS)
+
+
+def equations(lines: list[tuple[str, str]]) -> None:
+    """Each equation under its label (the label outside the LaTeX, so a narrow column never clips it)."""
+    for label, latex in lines:
+        st.caption(label)
+        st.latex(latex)
+
+
+def shapes_note(seed: str, rows: str) -> None:
+    st.markdown(f"**Shapes for a batch of m images.**  \nSeed study (samples in columns): {seed}  \n"
+                f"nnlib (samples in rows): {rows}")
+
+
+def input_block(predictor: Predictor, choice: InputChoice, mode: str) -> None:
+    st.subheader("The input: 784 numbers")
+    st.markdown(text.explain("input", mode))
+    left, right = st.columns([1, 2])
+    with left:
+        st.image(colour_image(choice.picture, "gray", 0.0, 1.0, factor=8), caption="28x28, as you see it",
+                 width=224, output_format="PNG")
+    with right:
+        strip = colour_image(np.asarray(choice.network_input).reshape(1, -1), "gray").repeat(28, axis=0)
+        st.image(strip, width="stretch", output_format="PNG",
+                 caption=f"The 784-vector the network gets, x[0] to x[783] left to right "
+                         f"(scaling: {predictor.scaler.method}): the image's rows one after another")
+        st.latex(r"x = \mathrm{flatten}(\text{image}) \in \mathbb{R}^{784}")
+        shapes_note("`X: (784, m)`", "`x: (m, 784)`")
+        functions = [Scaler.transform]
+        if any(isinstance(layer, Reshape) for layer in predictor.model.layers):
+            functions.append(Reshape.forward)
+        code_panel(*functions, expanded=False)
+
+
+def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, survey: SurveyData,
+                stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
+    """A hidden Dense layer: Z and A as unit strips, the most active units, equations, shapes, code."""
+    model = predictor.model
+    layer: Dense = model.layers[stage.first_index]
+    activation_index = next(i for i in range(stage.first_index, stage.last_index + 1)
+                            if model.layers[i].kind == stage.activation)
+    z = trace.layers[stage.first_index].output[0]
+    a = trace.layers[activation_index].output[0]
+    first = stage.first_index == 0 or isinstance(model.layers[stage.first_index - 1], Reshape)
+    st.subheader(f"Layer {number}: Dense {layer.in_features} → {layer.out_features}, then {stage.activation} "
+                 f"({stage.name})")
+    st.markdown(text.explain("dense", mode))
+    chart_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
+    unit = clicked_unit(chart_key, len(a), int(np.argmax(a)))
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.image(unit_picture(z), width="stretch", output_format="PNG",
+                 caption=f"Z{number} = pre-activation, {len(z)} units, {UNITS_PER_ROW} to a row (red > 0 > blue; "
+                         f"largest |Z| {float(np.max(np.abs(z))):.2f})")
+        st.plotly_chart(charts.unit_strip(a, f"A{number} = {stage.activation}(Z{number}): click a unit",
+                                          selected=unit), key=chart_key, on_select="rerun", selection_mode="points")
+        top = np.argsort(-a, kind="stable")[:TOP_UNITS_NAMED]
+        st.markdown("**Most active units:** " + ", ".join(f"unit {u} ({a[u]:.2f})" for u in top)
+                    + f" · {int(np.count_nonzero(a > 0))} of {len(a)} units are on for this image.")
+    with right:
+        equations(text.dense_equations(number, stage.activation, first))
+        shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, first))
+        code_panel(Dense.forward, type(model.layers[activation_index]).forward)
+    with st.container(border=True):
+        st.markdown(f"**Unit {unit} of {stage.name}**: A = {a[unit]:.3f} for this image")
+        columns = st.columns([1, 3])
+        if first and layer.in_features == 784:
+            with columns[0]:
+                st.image(colour_image(layer.params["W"][:, unit].reshape(28, 28), "signed", factor=7), width=196,
+                         output_format="PNG", caption=f"its 784 weights as 28x28: red pixels push unit {unit} up, "
+                                                      "blue ones down (the stroke it looks for)")
+        with columns[1]:
+            show_top_images(stage_survey, unit, survey, images, predictor.class_names, what)
+
+
+def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, survey: SurveyData,
+               stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
+    """A convolution stage: feature maps, one pixel's computation, what max-pooling keeps."""
+    model = predictor.model
+    conv: Conv2D = model.layers[stage.first_index]
+    indices = range(stage.first_index, stage.last_index + 1)
+    activation_index = next(i for i in indices if model.layers[i].kind == stage.activation)
+    pool_index = next((i for i in indices if isinstance(model.layers[i], MaxPool2D)), None)
+    maps = trace.layers[activation_index].output[0]
+    st.subheader(f"Layer {number}: convolution, {conv.out_channels} kernels of {conv.kernel_size}x{conv.kernel_size}"
+                 f"x{conv.in_channels}, then {stage.activation}" + (" and max-pooling" if pool_index else ""))
+    st.markdown(text.explain("conv", mode))
+    low, high = float(maps.min()), float(max(maps.max(), 1e-6))
+    per_row = min(16, maps.shape[2])
+    picture = colour_image(tile_images([maps[:, :, c] for c in range(maps.shape[2])], columns=per_row, gap=2),
+                           "viridis", low, high, factor=max(2, 60 // maps.shape[0]))
+    st.image(picture, output_format="PNG", width="stretch" if per_row * maps.shape[0] >= 128 else "content",
+             caption=f"The {maps.shape[2]} feature maps of this image after {stage.activation}, map 0 to "
+                     f"{maps.shape[2] - 1}, {per_row} to a row, {maps.shape[0]}x{maps.shape[1]} each, on one "
+                     f"colour scale (dark 0, yellow {high:.2f})")
+    channel_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
+    strongest = maps.max(axis=(0, 1))
+    channel = clicked_unit(channel_key, len(strongest), int(np.argmax(strongest)))
+    st.plotly_chart(charts.unit_strip(strongest, "each map's strongest value: click one to open it",
+                                      selected=channel, per_row=min(32, len(strongest))),
+                    key=channel_key, on_select="rerun", selection_mode="points")
+    pixel_key = f"inside_pixel_chart_{stage.name}"
+    channel_map = maps[:, :, channel]
+    default_pixel = tuple(int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
+    pixel = default_pixel
+    for point in clicked_points(pixel_key):
+        row, col = (int(v) for v in point["customdata"])
+        if row < channel_map.shape[0] and col < channel_map.shape[1]:
+            pixel = (row, col)
+    # Kept positions where the map is above 0 (in a window of zeros the first zero is "kept", which says nothing).
+    kept = (trace.layers[pool_index].kept[0, :, :, channel] & (channel_map > 0)) if pool_index is not None else None
+    left, right = st.columns([2, 3], gap="medium")
+    with left:
+        st.plotly_chart(charts.clickable_map(channel_map, f"map {channel} after {stage.activation}: click a pixel",
+                                             selected=pixel, kept=kept),
+                        key=pixel_key, on_select="rerun", selection_mode="points")
+        if pool_index is not None:
+            pooled = trace.layers[pool_index].output[0, :, :, channel]
+            st.image(colour_image(pooled, "viridis", 0.0, float(max(channel_map.max(), 1e-6)),
+                                  factor=max(2, 192 // pooled.shape[0])), width=192, output_format="PNG",
+                     caption=f"map {channel} after max-pooling, {pooled.shape[0]}x{pooled.shape[1]}")
+            st.caption(text.explain("pool", mode))
+    with right:
+        pixel_explanation(predictor, trace, stage.first_index, channel, pixel)
+        equations(text.conv_equations(stage.activation))
+        if pool_index is not None:
+            st.latex(text.POOL_EQUATION)
+        input_shape = trace.input_of(stage.first_index).shape[1:]
+        output_shape = trace.layers[stage.first_index].output.shape[1:]
+        shapes_note(*text.conv_shapes(input_shape, conv.params["W"].shape, output_shape))
+        code_panel(Conv2D.forward, Conv2D._patches, *( [MaxPool2D.forward] if pool_index is not None else []),
+                   expanded=False)
+    with st.container(border=True):
+        st.markdown(f"**Kernel {channel} of {stage.name}**")
+        columns = st.columns([1, 3])
+        if conv.in_channels == 1:
+            with columns[0]:
+                st.image(colour_image(conv.params["W"][:, :, 0, channel], "signed", factor=32), width=160,
+                         output_format="PNG", caption="its 5x5 weights (red > 0 > blue)")
+        with columns[1]:
+            show_top_images(stage_survey, channel, survey, images, predictor.class_names, what)
+
+
+def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: int, channel: int,
+                      pixel: tuple[int, int]) -> None:
+    """How the value at ``pixel`` of feature map ``channel`` was computed: patch, kernel, product, sum, ReLU."""
+    model = predictor.model
+    explained = explain_conv_pixel(model, trace, layer_index, 0, pixel[0], pixel[1], channel)
+    st.markdown(f"**Pixel (row {pixel[0]}, col {pixel[1]}) of map {channel}, computed**")
+    shown = 0
+    if explained.patch.shape[2] > 1:
+        sums = explained.products.sum(axis=(0, 1))
+        shown = int(np.argmax(np.abs(sums)))
+        st.caption(f"Shown: input channel {shown} of {len(sums)}, the one adding most; the sum below runs over "
+                   f"all {len(sums)} channels ({explained.patch.size} products).")
+    st.latex(rf"\underbrace{{{matrix(explained.patch[:, :, shown])}}}_{{\text{{input patch}}}} \odot "
+             rf"\underbrace{{{matrix(explained.kernel[:, :, shown])}}}_{{\text{{kernel}}}} = "
+             rf"\underbrace{{{matrix(explained.products[:, :, shown])}}}_{{\text{{patch}} \times \text{{kernel}}}}")
+    st.latex(rf"\sum \text{{patch}} \odot \text{{kernel}} + b = {explained.products_sum:.4f} + ({explained.bias:.4f})"
+             rf" = {explained.pre_activation:.4f}")
+    if explained.activation is not None:
+        st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.pre_activation:.4f})"
+                 rf" = {explained.activation:.4f}")
+    value = float(trace.layers[layer_index].output[0, pixel[0], pixel[1], channel])
+    st.caption(f"The feature map holds {value:.4f} at this pixel: the same number, computed by nnlib's im2col product.")
+
+
+def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, true_label: int | None,
+                 mode: str) -> None:
+    """The output layer: logits, softmax, the answer."""
+    model = predictor.model
+    layer: Dense = model.layers[stage.first_index]
+    names = predictor.class_names
+    logits = trace.logits[0]
+    probabilities = trace.probabilities[0]
+    predicted = int(np.argmax(probabilities))
+    st.subheader(f"Layer {number}: Dense {layer.in_features} → {layer.out_features} (the logits), then softmax")
+    st.markdown(text.explain("logits", mode))
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        metrics = st.columns(3)
+        metrics[0].metric("Prediction", names[predicted])
+        metrics[1].metric("Probability", f"{100 * probabilities[predicted]:.2f}%")
+        if true_label is not None:
+            metrics[2].metric("True label", names[true_label], "read right" if true_label == predicted else "misread",
+                              delta_color="normal" if true_label == predicted else "inverse")
+        table = pd.DataFrame({"class": list(names), "logit": logits.astype(float),
+                              "probability": probabilities.astype(float)})
+        st.dataframe(table, hide_index=True, height=390, column_config={
+            "logit": st.column_config.NumberColumn(f"logit Z{number}", format="%.3f"),
+            "probability": st.column_config.ProgressColumn("softmax probability", format="%.6f", min_value=0.0,
+                                                           max_value=1.0)})
+    with right:
+        equations(text.dense_equations(number, None, False))
+        st.latex(text.SOFTMAX_EQUATION)
+        shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, False))
+        code_panel(Dense.forward, softmax, softmax_and_log_sum)
+
+
+def forward_section(predictor: Predictor, trace: ForwardTrace, choice: InputChoice, survey: SurveyData,
+                    images: np.ndarray, mode: str, what: str) -> None:
+    """Every stage of the network in order, from the input to the softmax."""
+    input_block(predictor, choice, mode)
+    stage_surveys = {stage_survey.stage.name: stage_survey for stage_survey in survey.survey.stages}
+    for number, stage in enumerate(network_stages(predictor.model)[1:], start=1):
+        st.divider()
+        if stage.is_convolution:
+            conv_block(predictor, trace, stage, number, survey, stage_surveys[stage.name], images, mode, what)
+        elif stage.name == "logits":
+            logits_block(predictor, trace, stage, number, choice.true_label, mode)
+        else:
+            dense_block(predictor, trace, stage, number, survey, stage_surveys[stage.name], images, mode, what)

@@ -1,0 +1,216 @@
+"""The Inside the network page under AppTest, with the bundled MLP, the bundled CNN and a stored run.
+
+Values shown are checked against the model itself: its predict / predict_proba, a feature
+map value against the convolution written out, the Step button against the model's file.
+"""
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from dashboard import inside_inputs, jobs, models, state
+from experiments.store import RunStore
+from nnlib.builders import build_mlp
+from nnlib.data import load_mnist
+from nnlib.introspect import model_fingerprint
+from nnlib.layer_survey import survey_layers
+from nnlib.model import Sequential
+from tests.pages.helpers import app_test
+from tests.pages.test_predict import CANVAS_KEY, canvas_value, drawing
+
+PAGE = "pages/inside.py"
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    data = load_mnist()
+    return data.x_test, data.y_test
+
+
+def need(path):
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: build it with `make model`")
+    return Sequential.load(path)
+
+
+def inside_page(setup=None, timeout: float = 120):
+    at = app_test("app.py", timeout)
+    at.run()
+    if setup:
+        setup(at)
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def probability_table(at) -> np.ndarray:
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["class", "logit", "probability"]
+    return table["probability"].to_numpy()
+
+
+def first_misread(model, images, labels) -> int:
+    predictions = model.predict(images[:2000].reshape(2000, -1) / 255.0)
+    return int(np.flatnonzero(predictions != labels[:2000])[0])
+
+
+def test_the_bundled_mlp_shows_its_answer_equations_shapes_and_code(mnist_test):
+    model = need(models.DEFAULT_MODEL_PATH)
+    images, labels = mnist_test
+    index = 123
+    at = inside_page(lambda at: at.session_state.__setitem__(state.INSIDE_TEST_INDEX, index))
+    assert not at.exception
+    expected = model.predict_proba(images[index].reshape(1, -1) / np.float32(255))[0]
+    shown = metrics(at)
+    assert shown["Prediction"] == str(int(np.argmax(expected)))
+    assert shown["True label"] == str(labels[index])
+    assert shown["Probability"] == f"{100 * expected.max():.2f}%"
+    np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
+    code = " ".join(element.value for element in at.code)
+    assert "return x @ W + b" in code and "np.maximum(x, 0)" in code and "param -= self.learning_rate * grad" in code
+    latex = " ".join(element.value for element in at.latex)
+    assert "Z^{[1]} = W^{[1]} \\, X + b^{[1]}" in latex and "dZ^{[L]} = A - Y" in latex
+    markdown = " ".join(element.value for element in at.markdown)
+    assert "`W1: (256, 784)`" in markdown and "`X: (784, m)`" in markdown and "`W: (784, 256)`" in markdown
+    assert "`W4: (10, 64)`" in markdown
+    # the most active units named under the first layer are the largest activations
+    hidden = np.maximum(images[index].reshape(1, -1) / np.float32(255) @ model.layers[0].params["W"]
+                        + model.layers[0].params["b"], 0)[0]
+    top = int(np.argmax(hidden))
+    assert f"unit {top} ({hidden[top]:.2f})" in markdown
+
+
+def test_three_steps_raise_the_true_class_probability_and_leave_the_bundled_model_alone(mnist_test):
+    model = need(models.DEFAULT_MODEL_PATH)
+    images, labels = mnist_test
+    index = first_misread(model, images, labels)
+    at = inside_page(lambda at: at.session_state.__setitem__(state.INSIDE_TEST_INDEX, index))
+    bundled = models.default_predictor().model
+    fingerprint = model_fingerprint(bundled)
+    probability = float(model.predict_proba(images[index].reshape(1, -1) / np.float32(255))[0, labels[index]])
+    key = f"Probability of the true class ({labels[index]})"
+    assert metrics(at)[key] == f"{100 * probability:.2f}%"
+    seen = [probability]
+    for step in range(1, 4):
+        at.button(key=state.INSIDE_STEP_BUTTON).click().run()
+        assert not at.exception
+        assert metrics(at)["Steps taken"] == str(step)
+        session = at.session_state[state.INSIDE_STEP_SESSION]
+        seen.append(session["probabilities"][-1])
+        assert metrics(at)[key] == f"{100 * seen[-1]:.2f}%"
+    assert all(later > earlier for earlier, later in pairwise(seen)), seen
+    assert model_fingerprint(bundled) == fingerprint                       # the cached bundled model
+    assert model_fingerprint(Sequential.load(models.DEFAULT_MODEL_PATH)) == model_fingerprint(model)   # its file
+    assert session["model"] is not bundled
+    at.button(key=state.INSIDE_RESET_BUTTON).click().run()
+    assert metrics(at)["Steps taken"] == "0"
+
+
+def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
+    model = need(models.CNN_MODEL_PATH)
+    images, labels = mnist_test
+    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
+                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 7)))
+    assert not at.exception
+    x = images[7].reshape(1, -1) / np.float32(255)
+    expected = model.predict_proba(x)[0]
+    assert metrics(at)["Prediction"] == str(int(np.argmax(expected)))
+    np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
+    # the first convolution's pixel: the default is the strongest pixel of the strongest map
+    conv = model.layers[1]
+    image = x.reshape(28, 28)
+    maps = np.stack([[[(image[i:i + 5, j:j + 5] * conv.params["W"][:, :, 0, c]).sum() + conv.params["b"][c]
+                       for c in range(conv.out_channels)] for j in range(24)] for i in range(24)])
+    relu = np.maximum(maps, 0)
+    channel = int(np.argmax(relu.max(axis=(0, 1))))
+    row, col = np.unravel_index(np.argmax(relu[:, :, channel]), (24, 24))
+    captions = [c.value for c in at.caption if c.value.startswith("The feature map holds")]
+    assert captions[0].startswith(f"The feature map holds {maps[row, col, channel]:.4f}")
+    assert any(f"Pixel (row {row}, col {col}) of map {channel}" in m.value for m in at.markdown)
+    sums = [line.value for line in at.latex if "patch} \\odot" in line.value]
+    assert sums[0].strip("$\n ").endswith(f"= {maps[row, col, channel]:.4f}")
+    code = " ".join(element.value for element in at.code)
+    assert "cols @ self.params[\"W\"]" in code and "sliding_window_view" in code
+
+
+@pytest.fixture()
+def stored_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_HOME", str(tmp_path))
+    jobs._store_or_problem.clear()
+    model = build_mlp([24], seed=3)
+    record = RunStore(tmp_path).import_model("tiny mlp", model)
+    yield record, model
+    jobs._store_or_problem.clear()
+
+
+def test_a_stored_run_opens_with_its_own_answers(stored_run, mnist_test):
+    record, model = stored_run
+    images, _ = mnist_test
+    label = f"Stored run: tiny mlp ({record.id[:8]})"
+    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, label),
+                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 5)))
+    assert not at.exception
+    assert at.selectbox(key=state.INSIDE_MODEL_CHOICE).value == label
+    expected = model.predict_proba(images[5].reshape(1, -1) / np.float32(255))[0]
+    np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
+    assert metrics(at)["Prediction"] == str(int(np.argmax(expected)))
+    markdown = " ".join(element.value for element in at.markdown)
+    assert "`W1: (24, 784)`" in markdown and "`W2: (10, 24)`" in markdown
+    # the dead-unit table counts what the survey of this model finds
+    data = load_mnist()
+    indices = np.sort(np.random.default_rng(0).choice(len(data.x_test), inside_inputs.SURVEY_SIZE, replace=False))
+    inputs = data.x_test[indices].reshape(len(indices), -1) / np.float32(255)
+    survey = survey_layers(model, inputs, data.y_test[indices])
+    table = at.dataframe[1].value
+    assert table["layer"].tolist() == ["hidden 1"]
+    assert table["dead"].tolist() == [len(survey.stages[1].dead_units)]
+
+
+def test_the_predict_pages_drawing_is_carried_over_by_look_inside():
+    need(models.DEFAULT_MODEL_PATH)
+    at = app_test("app.py", 120)
+    at.run()
+    at.switch_page("pages/predict.py")
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    at.button[[b.label for b in at.button].index("Look inside the network with this picture")].click().run()
+    assert not at.exception
+    picture = at.session_state[state.INSIDE_PREDICT_PICTURE]
+    assert picture.shape == (28, 28)
+    assert at.radio(key=state.INSIDE_SOURCE).value == inside_inputs.PREDICT_PICTURE
+    expected = models.default_predictor().model.predict_proba(picture.reshape(1, -1))[0]
+    assert metrics(at)["Prediction"] == "1" == str(int(np.argmax(expected)))
+    np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
+    # no label for a drawing: the learning target is asked for, the predicted class by default
+    assert at.selectbox(key=state.INSIDE_TRUE_CLASS).value == 1
+
+
+def test_the_most_confidently_misread_images_are_misread(mnist_test):
+    model = need(models.DEFAULT_MODEL_PATH)
+    images, labels = mnist_test
+    at = inside_page(lambda at: at.session_state.__setitem__(state.INSIDE_SOURCE, inside_inputs.MISREAD))
+    assert not at.exception
+    choice = at.selectbox(key=state.INSIDE_CONFUSED_CHOICE)
+    assert len(choice.options) == inside_inputs.MISREAD_SHOWN
+    index = int(choice.value)
+    predicted = int(model.predict(images[index].reshape(1, -1) / np.float32(255))[0])
+    assert predicted != labels[index]
+    assert metrics(at)["Prediction"] == str(predicted)
+    assert re.search(rf"a {labels[index]} read as {predicted} \(\d+\.\d% sure\)", choice.options[0] + " "
+                     + " ".join(choice.options)) is not None
+
+
+def test_the_text_toggle_switches_between_simple_words_and_maths():
+    need(models.DEFAULT_MODEL_PATH)
+    at = inside_page()
+    simple = " ".join(m.value for m in at.markdown)
+    assert "The network never sees a picture" in simple
+    at.segmented_control(key=state.INSIDE_EXPLAIN_MODE).set_value("The maths").run()
+    maths = " ".join(m.value for m in at.markdown)
+    assert "flattened row-major" in maths and "The network never sees a picture" not in maths
