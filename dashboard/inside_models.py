@@ -1,4 +1,4 @@
-"""Which models the Inside page can open: this session's runs, the run store's, the bundled ones.
+"""Which models the Inside page can open: the bundled ones, the run store's runs and this session's.
 
 Each comes as a :class:`dashboard.models.Predictor` (network, input scaling, class names),
 so the page feeds a picture to it exactly as its training images were fed.
@@ -13,7 +13,7 @@ from nnlib.model import ModelFileError, Sequential
 from nnlib.preprocessing import Scaler
 
 from . import jobs
-from .models import INPUT_SIZE, ModelUnavailable, Predictor, active_predictor, session_predictors
+from .models import INPUT_SIZE, ModelUnavailable, Predictor, active_predictor, available_predictors
 
 STORE_PREFIX = "Stored run: "
 MAX_STORE_RUNS = 20
@@ -61,25 +61,37 @@ def store_predictor(label: str, run_id: str) -> Predictor:
     return Predictor(label, model, Scaler.from_metadata(metadata), class_names, run_id)
 
 
+def _offered() -> dict[str, Predictor]:
+    """``{label: predictor}``: the bundled models by name, then the runs the Predict page offers
+    (the store's newest and this session's), each labelled with its id since names repeat."""
+    offered = {}
+    for predictor in available_predictors():
+        label = predictor.name if predictor.run_id is None else f"{STORE_PREFIX}{predictor.name} ({predictor.run_id[:8]})"
+        offered.setdefault(label, predictor)
+    return offered
+
+
 def model_choices() -> list[str]:
-    """Names of every model the page can open: this session's runs, the bundled models, the stored runs."""
-    return [predictor.name for predictor in session_predictors()] + list(store_run_labels())
+    """Labels of every model the page can open: the Predict page's choices plus the store's other runs."""
+    offered = _offered()
+    return list(offered) + [label for label in store_run_labels() if label not in offered]
 
 
 def default_choice(choices: list[str]) -> str | None:
     """The model the Predict page uses (when it is on offer), else the first one."""
     try:
-        name = active_predictor().name
+        active = active_predictor()
     except ModelUnavailable:
-        name = None
-    return name if name in choices else (choices[0] if choices else None)
+        return choices[0] if choices else None
+    label = active.name if active.run_id is None else f"{STORE_PREFIX}{active.name} ({active.run_id[:8]})"
+    return label if label in choices else (choices[0] if choices else None)
 
 
 def predictor_named(name: str) -> Predictor:
-    """The model called ``name`` (one of :func:`model_choices`)."""
-    for predictor in session_predictors():
-        if predictor.name == name:
-            return predictor
+    """The model labelled ``name`` (one of :func:`model_choices`)."""
+    offered = _offered()
+    if name in offered:
+        return offered[name]
     run_id = store_run_labels().get(name)
     if run_id is None:
         raise ModelUnavailable(f"No model called {name!r} is available any more.")
