@@ -77,6 +77,8 @@ TRAIN_CM_TRUE = "train_cm_true"
 TRAIN_CM_PREDICTED = "train_cm_predicted"
 TRAIN_MODEL_UPLOAD = "train_model_upload"
 TRAIN_LIVE_CHART = "train_live_chart"
+# Train page, diagnosing tools: this session's range-test task (id in dashboard.background_tasks).
+TRAIN_LR_FINDER_TASK = "train_lr_finder_task"
 
 # Predict page: where the picture comes from, the canvas (its key ends with a number that
 # the Clear button increases, which gives a fresh empty canvas), the steps switched on,

@@ -114,6 +114,9 @@ button_cols[3].caption(describe_config(config, n_pixels, dataset.n_classes))
 # ---------------------------------------------------------------------- live progress
 st.fragment(live_progress, run_every=POLL_SECONDS if job_active_at_start else None)(job_active_at_start)
 
+from dashboard.lr_finder_view import draw_lr_finder  # noqa: E402  (issue 14: diagnosing tools)
+draw_lr_finder()
+
 # ---------------------------------------------------------------------- runs
 st.subheader("Runs")
 listed = run_views.dataset_runs(dataset)
