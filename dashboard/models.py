@@ -21,6 +21,7 @@ import numpy as np
 import streamlit as st
 
 import nnlib
+from nnlib.calibration import calibrated_proba
 from nnlib.model import ModelFileError, Sequential
 from nnlib.preprocessing import Scaler
 
@@ -203,7 +204,7 @@ def predict(predictor: Predictor, image: np.ndarray) -> Prediction:
         raise ValueError(f"expected a 28x28 image, got shape {image.shape}")
     network_input = predictor.scaler.transform(image.reshape(1, INPUT_SIZE), already_unit=True).astype(np.float32)
     with _READING_LOCK:
-        probabilities = predictor.model.predict_proba(network_input)[0]
+        probabilities = calibrated_proba(predictor.model, network_input)[0]   # logits / T when calibrated
         order = np.argsort(probabilities)[::-1]
         label, runner_up = int(order[0]), int(order[1])
         saliency = predictor.model.input_gradient(network_input, label)[0]

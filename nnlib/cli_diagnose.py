@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .builders import build_network
+from .calibration import N_BINS, calibrate, store_temperature
 from .data import load_dataset
 from .lr_finder import END_LR, START_LR, STEPS, range_test
+from .model import Sequential
 from .preprocessing import PreprocessConfig, prepare
 from .train_config import TrainConfig
 
@@ -31,6 +33,16 @@ def add_diagnose_commands(commands: Any, train_cmd: argparse.ArgumentParser) -> 
     lr_cmd.add_argument("--steps", type=int, default=STEPS, help="mini-batches of the test")
     lr_cmd.add_argument("--start-lr", type=float, default=START_LR)
     lr_cmd.add_argument("--end-lr", type=float, default=END_LR)
+
+    calibrate_cmd = commands.add_parser("calibrate", help="temperature scaling: fit on a validation split, "
+                                                          "ECE on the test set before and after")
+    calibrate_cmd.add_argument("--model", type=Path, required=True)
+    calibrate_cmd.add_argument("--dataset", default=None,
+                               help="mnist, fashion-mnist or a path (default: the dataset the model names)")
+    calibrate_cmd.add_argument("--bins", type=int, default=N_BINS, help="confidence bins of the ECE")
+    calibrate_cmd.add_argument("--out", type=Path, default=None,
+                               help="save the model with its fitted temperature to this .npz")
+    calibrate_cmd.add_argument("--json", action="store_true")
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -67,4 +79,34 @@ def command_lr_find(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[
     return report
 
 
-DIAGNOSE_COMMANDS = {"lr-find": command_lr_find}
+def command_calibrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
+    """Fit a temperature on the model's own validation split (its preprocessing config says
+    which images it was not trained on) and measure ECE on the test set."""
+    if args.bins < 1:
+        raise ValueError(f"--bins must be >= 1, got {args.bins}")
+    model = Sequential.load(args.model)
+    stored = (model.metadata.get("preprocessing") or {}).get("config")
+    config = PreprocessConfig.from_dict(stored) if isinstance(stored, dict) else PreprocessConfig()
+    if config.val_fraction <= 0:
+        raise ValueError(f"{args.model} was trained without a validation split (val_fraction 0): "
+                         f"there are no held-out images to fit a temperature on")
+    dataset = load_dataset(args.dataset or str(model.metadata.get("dataset") or "mnist").lower())
+    if not dataset.has_test:
+        raise ValueError(f"{dataset.name} has no test set to measure the calibration on")
+    prepared = prepare(dataset, config)
+    report = calibrate(model, prepared.x_val, prepared.y_val, prepared.x_test, prepared.y_test, n_bins=args.bins)
+    result: dict[str, Any] = {**report.summary(), "bins_before": report.before.to_dict(),
+                              "bins_after": report.after.to_dict()}
+    if args.out is not None:
+        store_temperature(model, report)
+        model.save(args.out)
+        result["out"] = str(args.out)
+    if not args.json:
+        out.write(f"temperature {report.temperature:.4f} (fitted on {report.n_fit:,} validation images)\n"
+                  f"test ECE before {report.ece_before:.4f}, after {report.ece_after:.4f}\n")
+        if args.out is not None:
+            out.write(f"saved to {args.out}\n")
+    return result
+
+
+DIAGNOSE_COMMANDS = {"lr-find": command_lr_find, "calibrate": command_calibrate}

@@ -134,3 +134,5 @@ if run is None:
     st.stop()
 run_views.run_actions(run)
 run_views.inspect_run(run, dataset)
+from dashboard.run_diagnosis_view import draw_run_diagnosis  # noqa: E402  (issue 14: calibration, errors)
+draw_run_diagnosis(run, dataset)
