@@ -60,3 +60,17 @@ def true_class_over_epochs(probabilities: Sequence[float], true_class: str) -> g
     fig.update_yaxes(title=f"probability of the true class ({true_class})", range=[0, 1.02])
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
+
+
+def rotation_figure(angles: Sequence[float], probabilities: np.ndarray, class_names: Sequence[str],
+                    drawn_class: int, current_angle: float) -> go.Figure:
+    """The drawn class's probability as the drawing turns; the answer at each angle on hover."""
+    answers = [class_names[int(i)] for i in np.asarray(probabilities).argmax(axis=1)]
+    fig = go.Figure(go.Scatter(x=list(angles), y=np.asarray(probabilities)[:, drawn_class].tolist(),
+                               mode="lines+markers", name=f"p({class_names[drawn_class]})", customdata=answers,
+                               hovertemplate="%{x}°: p = %{y:.2f}, answer %{customdata}<extra></extra>"))
+    fig.add_vline(x=current_angle, line_dash="dot", line_color="grey")
+    fig.update_xaxes(title="rotation (degrees, counter-clockwise)")
+    fig.update_yaxes(title=f"probability of {class_names[drawn_class]}", range=[0, 1.02])
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig

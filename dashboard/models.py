@@ -41,6 +41,7 @@ INPUT_SIZE = 28 * 28
 # layers keep their last forward pass for the backward one: one reading at a time, so that
 # a saliency map is never computed from another session's activations. A reading takes ~1 ms.
 _READING_LOCK = threading.Lock()
+MODEL_READING_LOCK = _READING_LOCK   # the same lock, for other readers of these models (robustness, fooling)
 PICKER_RUNS = 10   # the store's newest usable runs offered in the model picker (plus the active one)
 HOW_TO_REBUILD = "Rebuild it with `make model` (or the `python -m nnlib train ... --out data/models/default.npz` line in the README)."
 

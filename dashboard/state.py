@@ -94,6 +94,13 @@ PREDICT_FIT_20 = "predict_fit_20"
 PREDICT_CENTER_OF_MASS = "predict_center_of_mass"
 PREDICT_RANDOM_INDEX = "predict_random_index"
 PREDICT_UPLOAD = "predict_upload"
+# Predict page, robustness and fooling (issue 14): the sliders that move the drawing, the FGSM strength.
+PREDICT_ROTATE = "predict_rotate"
+PREDICT_SHIFT_X = "predict_shift_x"
+PREDICT_SHIFT_Y = "predict_shift_y"
+PREDICT_SCALE = "predict_scale"
+PREDICT_THICKEN = "predict_thicken"
+PREDICT_FGSM_EPSILON = "predict_fgsm_epsilon"
 
 # Runs page: the filters, the sort, the run being managed (and its edit widgets, whose keys
 # end with the run id so that switching runs shows that run's values), the delete

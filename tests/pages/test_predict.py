@@ -284,3 +284,31 @@ def test_a_damaged_bundled_cnn_is_left_out_and_the_default_answers(tmp_path, mon
     assert not at.exception and not at.error
     assert not [s for s in at.selectbox if s.key == state.PREDICT_MODEL_CHOICE]  # one model: nothing to choose
     assert shown_digit(at) == "1"
+
+
+def test_robustness_sliders_and_fgsm_follow_the_drawing(default_model_path):
+    """Issue 14: rotating a drawn 1 by 90 degrees loses the 1; a strong FGSM step fools the model."""
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert not at.exception and shown_digit(at) == "1"
+    rotation = next(f for f in plotly_figures(at) if f["layout"].get("xaxis", {}).get("title", {}).get("text", "").startswith("rotation"))
+    curve = values(rotation["data"][0]["y"])
+    assert curve.shape == (37,) and curve[18] > 0.9          # upright (0 degrees): a confident 1
+    assert curve[[0, 9, 27, 36]].max() < curve[18]            # turned: less sure
+    probability_of_one = next(m for m in at.metric if m.label == "Probability of 1")
+    upright = float(probability_of_one.value.rstrip("%"))
+    at.slider(key=state.PREDICT_ROTATE).set_value(90).run()
+    assert not at.exception
+    turned = float(next(m for m in at.metric if m.label == "Probability of 1").value.rstrip("%"))
+    assert turned < upright
+    assert turned == pytest.approx(100 * curve[27], abs=0.1)   # the slider and the curve agree at 90 degrees
+    at.slider(key=state.PREDICT_ROTATE).set_value(0)
+    at.slider(key=state.PREDICT_THICKEN).set_value(2).run()
+    assert not at.exception
+    at.slider(key=state.PREDICT_FGSM_EPSILON).set_value(0.0).run()
+    assert next(m for m in at.metric if m.label == "New answer").value == "1"
+    at.slider(key=state.PREDICT_FGSM_EPSILON).set_value(0.3).run()
+    fooled = next(m for m in at.metric if m.label == "New answer")
+    assert fooled.value != "1" and "fooled" in fooled.delta
+    assert any("smallest strength that flips" in m.value for m in at.markdown)
