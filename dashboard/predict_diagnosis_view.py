@@ -39,8 +39,8 @@ def robustness_section(predictor: Predictor, image: np.ndarray, drawn_class: int
         curve = rotation_curve(predictor.model, predictor.scaler, image, ROTATION_SWEEP)
     answer = int(np.argmax(probabilities))
     image_col.image(upscale(moved, 5), caption="what the network reads now", clamp=True)
-    answer_col.metric("Answer", names[answer], f"{100 * probabilities[answer]:.1f}% sure", delta_color="off")
-    answer_col.metric(f"Probability of {names[drawn_class]}", f"{100 * probabilities[drawn_class]:.1f}%")
+    answer_col.markdown(f"**Answer now:** {names[answer]} ({100 * probabilities[answer]:.1f}% sure)")
+    answer_col.markdown(f"**Probability of {names[drawn_class]}:** {100 * probabilities[drawn_class]:.1f}%")
     st.plotly_chart(rotation_figure(ROTATION_SWEEP, curve, names, drawn_class, rotation), key="predict_rotation_chart")
     kept = [angle for angle, row in zip(ROTATION_SWEEP, curve) if int(np.argmax(row)) == drawn_class]
     if kept:
@@ -62,9 +62,9 @@ def fooling_section(predictor: Predictor, image: np.ndarray) -> None:
     cols[0].image(upscale(attack.image, 5), caption=f"perturbed (ε = {epsilon:.2f})", clamp=True)
     cols[1].image(upscale(np.clip(0.5 + DIFFERENCE_GAIN * attack.difference, 0, 1), 5),
                   caption=f"the change, {DIFFERENCE_GAIN}x stronger (grey = none)", clamp=True)
-    verdict = "fooled ✅" if attack.flipped else "not fooled"
-    cols[2].metric("New answer", names[attack.new_label],
-                   f"{100 * attack.new_probabilities[attack.new_label]:.1f}% sure · {verdict}", delta_color="off")
+    verdict = "fooled" if attack.flipped else "not fooled"
+    cols[2].markdown(f"**New answer:** {names[attack.new_label]} "
+                     f"({100 * attack.new_probabilities[attack.new_label]:.1f}% sure): {verdict}")
     smallest_text = (f"The smallest strength that flips this drawing is **ε = {smallest.epsilon:.2f}** "
                      f"({names[smallest.original_label]} → {names[smallest.new_label]})." if smallest is not None
                      else "No strength up to 0.5 flips this drawing.")
