@@ -101,6 +101,11 @@ PREDICT_SHIFT_Y = "predict_shift_y"
 PREDICT_SCALE = "predict_scale"
 PREDICT_THICKEN = "predict_thicken"
 PREDICT_FGSM_EPSILON = "predict_fgsm_epsilon"
+# Predict page, teach it your handwriting: the true digit's radio, a one-off message, the fine-tuning task.
+PREDICT_TRUE_DIGIT = "predict_true_digit"
+PREDICT_TRUE_DIGIT_DRAWING = "predict_true_digit_drawing"   # the drawing the radio was last set for
+PREDICT_PERSONAL_FLASH = "predict_personal_flash"
+PREDICT_FINETUNE_TASK = "predict_finetune_task"
 
 # Runs page: the filters, the sort, the run being managed (and its edit widgets, whose keys
 # end with the run id so that switching runs shows that run's values), the delete
