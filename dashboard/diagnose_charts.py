@@ -1,7 +1,7 @@
 """Figures of the diagnosing tools (range test, calibration, errors): data in, Plotly out."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go

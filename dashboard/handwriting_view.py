@@ -7,9 +7,9 @@ fine-tuning is :func:`experiments.finetune_task.fine_tune_on_personal_set`.
 """
 from __future__ import annotations
 
-from typing import Any
-
+import contextlib
 import hashlib
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -46,10 +46,8 @@ def keep_drawing(image: np.ndarray) -> None:
 
 def delete_drawing(drawing_id: str) -> None:
     """A drawing's delete button."""
-    try:
+    with contextlib.suppress(KeyError):   # deleted meanwhile (another tab)
         personal_set().delete(drawing_id)
-    except KeyError:
-        pass   # deleted meanwhile (another tab)
 
 
 def start_fine_tuning(predictor: Predictor) -> None:

@@ -13,7 +13,8 @@ from nnlib.lr_finder import RangeTestResult, range_test
 from nnlib.preprocessing import prepare
 from nnlib.training import TrainingControl
 
-from . import state, train_controls as controls
+from . import state
+from . import train_controls as controls
 from .background_tasks import session_task, start_session_task
 from .data import current_dataset, current_preprocess_config
 from .diagnose_charts import range_test_figure

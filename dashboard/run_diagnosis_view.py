@@ -144,11 +144,16 @@ def _true_class_history(run: runs.RunRecord, dataset: Dataset) -> None:
                    "runs without a test set have none); train a new run to see it.")
         return
     hardest_first = [int(i) for i in np.argsort(history[-1], kind="stable")]
+    names = dataset.class_names
+
+    def describe(position: int) -> str:
+        index = int(indices[position])
+        return (f"test image #{index} (true {names[int(dataset.y_test[index])]}, "
+                f"{100 * float(history[-1, position]):.0f}% at the end)")
+
     position = st.selectbox(
         f"One of the {len(indices)} test images followed during training (hardest at the end first)", hardest_first,
-        format_func=lambda i: f"test image #{int(indices[i])} (true {dataset.class_names[int(dataset.y_test[indices[i]])]}, "
-                              f"{100 * float(history[-1, i]):.0f}% at the end)",
-        key="diagnose_tracked_image")
+        format_func=describe, key="diagnose_tracked_image")
     test_index = int(indices[position])
     image_col, chart_col = st.columns([1, 3])
     image_col.image(upscale(dataset.x_test[test_index], 4), caption=f"test image #{test_index}")

@@ -15,7 +15,8 @@ import secrets
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nnlib.training import TrainingControl
 
@@ -41,7 +42,7 @@ class BackgroundTask:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, args=(work,), daemon=True, name=f"{kind}-{task_id[:6]}")
 
-    def start(self) -> "BackgroundTask":
+    def start(self) -> BackgroundTask:
         self._thread.start()
         return self
 

@@ -7,8 +7,9 @@ and records the copy in the run store (kind ``fine-tune``) with its before/after
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

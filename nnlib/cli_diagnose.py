@@ -10,7 +10,6 @@ a temperature to a saved model on a validation split and measures ECE on the tes
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, TextIO
 

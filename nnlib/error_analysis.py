@@ -116,7 +116,8 @@ class TrueClassTracker:
         return {"tracked_test_indices": self.indices, "tracked_true_class_proba": self.history}
 
 
-def tracker_for_test_set(model: Sequential, x_test: np.ndarray | None, y_test: np.ndarray | None) -> TrueClassTracker | None:
+def tracker_for_test_set(model: Sequential, x_test: np.ndarray | None,
+                         y_test: np.ndarray | None) -> TrueClassTracker | None:
     """A tracker of the fixed sample of a test set (None when there is no test set)."""
     if x_test is None or y_test is None or len(x_test) == 0:
         return None

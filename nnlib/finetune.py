@@ -11,8 +11,8 @@ copy never trained on; :func:`fine_tune` returns the copy and a before/after rep
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -9,7 +9,7 @@ neighbourhood, which widens a stroke by about one pixel on each side.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -1,6 +1,8 @@
 """The Train page's learning-rate finder under AppTest: start, wait, see the curve, use the suggestion."""
 from __future__ import annotations
 
+import pytest
+
 from dashboard import state
 from dashboard.background_tasks import get_background_tasks
 from dashboard.lr_finder_view import nearest_allowed_rate
@@ -17,6 +19,7 @@ def test_nearest_allowed_rate_is_nearest_on_a_log_scale():
     assert nearest_allowed_rate(50.0) == 1.0
 
 
+@pytest.mark.slow
 def test_finder_runs_in_the_background_and_sets_the_learning_rate_control():
     at = open_train(train_size=3000, **{LEARNING_RATE.key: 0.1})
     at.button(key="train_lr_finder_button").click().run()

@@ -29,7 +29,8 @@ def test_calibrate_a_run_and_see_where_it_is_wrong():
     assert sum("true" in caption for caption in captions) >= 12
     tracked = at.selectbox(key="diagnose_tracked_image")
     assert len(tracked.options) == 200
-    epoch_chart = next(f for f in plotly_figures(at) if f["layout"].get("xaxis", {}).get("title", {}).get("text") == "epoch")
+    epoch_chart = next(f for f in plotly_figures(at)
+                       if f["layout"].get("xaxis", {}).get("title", {}).get("text") == "epoch")
     assert len(epoch_chart["data"][0]["x"]) == 2    # two epochs
     # Calibrate: metrics, diagram, and the temperature in the run's stored model file.
     at.button(key="diagnose_calibrate_button").click().run()

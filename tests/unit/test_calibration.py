@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlib.calibration import (calibrated_proba, expected_calibration_error, fit_temperature, model_temperature,
-                               reliability_bins, scaled_softmax)
+from nnlib.calibration import (
+    calibrated_proba,
+    expected_calibration_error,
+    fit_temperature,
+    model_temperature,
+    reliability_bins,
+    scaled_softmax,
+)
 from nnlib.cli import main
 from nnlib.model import Sequential
 
