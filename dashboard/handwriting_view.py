@@ -100,10 +100,13 @@ def personal_set_section(predictor: Predictor | None) -> None:
                           help="Delete this drawing")
     task = session_task(state.PREDICT_FINETUNE_TASK)
     active = task is not None and task.active
+    reads_digits = predictor is not None and tuple(predictor.class_names) == tuple(str(d) for d in DIGITS)
+    if predictor is not None and not reads_digits:
+        st.caption(f"{predictor.name} does not read digits 0-9: fine-tuning on drawn digits needs a digit model.")
     if predictor is not None:
         st.button(f"🎓 Fine-tune {predictor.name} on my drawings", key="predict_finetune_button",
                   on_click=start_fine_tuning, args=(predictor,),
-                  disabled=active or len(entries) < MIN_DRAWINGS,
+                  disabled=active or len(entries) < MIN_DRAWINGS or not reads_digits,
                   help=f"Needs at least {MIN_DRAWINGS} drawings; every 4th drawing of a digit is held out to test.")
     st.fragment(_progress, run_every=POLL_SECONDS if active else None)(active)
     if task is not None and not task.active:
