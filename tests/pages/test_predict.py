@@ -303,6 +303,13 @@ def test_robustness_sliders_and_fgsm_follow_the_drawing(default_model_path):
     assert turned < upright
     assert turned == pytest.approx(100 * curve[27], abs=0.1)   # the slider and the curve agree at 90 degrees
     at.slider(key=state.PREDICT_ROTATE).set_value(0)
+    at.slider(key=state.PREDICT_SHIFT_X).set_value(8).run()
+    shifted = markdown_percent(at, "**Probability of 1:**")
+    at.slider(key=state.PREDICT_SHIFT_X).set_value(0)
+    at.slider(key=state.PREDICT_SCALE).set_value(0.4).run()
+    shrunk = markdown_percent(at, "**Probability of 1:**")
+    assert shifted != upright and shrunk != upright        # each slider changes what the network reads
+    at.slider(key=state.PREDICT_SCALE).set_value(1.0)
     at.slider(key=state.PREDICT_THICKEN).set_value(2).run()
     assert not at.exception
     at.slider(key=state.PREDICT_FGSM_EPSILON).set_value(0.0).run()

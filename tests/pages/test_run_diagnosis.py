@@ -11,7 +11,12 @@ from nnlib.calibration import model_temperature, scaled_softmax
 from nnlib.preprocessing import Scaler
 
 from .helpers import plotly_figures
-from .test_train import SMALL_NET, finish, open_train, texts
+from .test_train import SMALL_NET, decoded, finish, open_train, texts
+
+
+def tracked_chart(at) -> dict:
+    """The figure of one test image's true-class probability over the epochs."""
+    return next(f for f in plotly_figures(at) if f["data"] and str(f["data"][0].get("name", "")).startswith("p("))
 
 
 @pytest.mark.slow
@@ -29,9 +34,20 @@ def test_calibrate_a_run_and_see_where_it_is_wrong():
     assert sum("true" in caption for caption in captions) >= 12
     tracked = at.selectbox(key="diagnose_tracked_image")
     assert len(tracked.options) == 200
-    epoch_chart = next(f for f in plotly_figures(at)
-                       if f["layout"].get("xaxis", {}).get("title", {}).get("text") == "epoch")
+    epoch_chart = tracked_chart(at)
     assert len(epoch_chart["data"][0]["x"]) == 2    # two epochs
+    stored = jobs.get_store().load_outputs(run.id)
+    history, indices = stored["tracked_true_class_proba"], stored["tracked_test_indices"]
+    assert history.shape == (2, 200)
+    hardest = int(np.argmin(history[-1]))
+    assert tracked.value == hardest                   # the hardest image at the end comes first
+    assert np.allclose(decoded(epoch_chart["data"][0]["y"]), history[:, hardest], atol=1e-6)
+    easiest = int(np.argmax(history[-1]))
+    tracked.set_value(easiest).run()
+    chart = tracked_chart(at)
+    assert np.allclose(decoded(chart["data"][0]["y"]), history[:, easiest], atol=1e-6)
+    assert f"test image #{int(indices[easiest])}" in [c for e in at.get("image") for c in
+                                                       (i.caption for i in e.proto.imgs)]
     # Calibrate: metrics, diagram, and the temperature in the run's stored model file.
     at.button(key="diagnose_calibrate_button").click().run()
     assert not at.exception
