@@ -21,6 +21,7 @@ import numpy as np
 import streamlit as st
 
 import nnlib
+from nnlib.calibration import calibrated_proba
 from nnlib.model import ModelFileError, Sequential
 from nnlib.preprocessing import Scaler
 
@@ -40,6 +41,7 @@ INPUT_SIZE = 28 * 28
 # layers keep their last forward pass for the backward one: one reading at a time, so that
 # a saliency map is never computed from another session's activations. A reading takes ~1 ms.
 _READING_LOCK = threading.Lock()
+MODEL_READING_LOCK = _READING_LOCK   # the same lock, for other readers of these models (robustness, fooling)
 PICKER_RUNS = 10   # the store's newest usable runs offered in the model picker (plus the active one)
 HOW_TO_REBUILD = "Rebuild it with `make model` (or the `python -m nnlib train ... --out data/models/default.npz` line in the README)."
 
@@ -201,7 +203,7 @@ def predict(predictor: Predictor, image: np.ndarray) -> Prediction:
         raise ValueError(f"expected a 28x28 image, got shape {image.shape}")
     network_input = predictor.scaler.transform(image.reshape(1, INPUT_SIZE), already_unit=True).astype(np.float32)
     with _READING_LOCK:
-        probabilities = predictor.model.predict_proba(network_input)[0]
+        probabilities = calibrated_proba(predictor.model, network_input)[0]   # logits / T when calibrated
         order = np.argsort(probabilities)[::-1]
         label, runner_up = int(order[0]), int(order[1])
         saliency = predictor.model.input_gradient(network_input, label)[0]

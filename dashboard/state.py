@@ -80,6 +80,8 @@ TRAIN_CM_TRUE = "train_cm_true"
 TRAIN_CM_PREDICTED = "train_cm_predicted"
 TRAIN_MODEL_UPLOAD = "train_model_upload"
 TRAIN_LIVE_CHART = "train_live_chart"
+# Train page, diagnosing tools: this session's range-test task (id in dashboard.background_tasks).
+TRAIN_LR_FINDER_TASK = "train_lr_finder_task"
 
 # Predict page: where the picture comes from, the canvas (its key ends with a number that
 # the Clear button increases, which gives a fresh empty canvas), the steps switched on,
@@ -95,6 +97,18 @@ PREDICT_FIT_20 = "predict_fit_20"
 PREDICT_CENTER_OF_MASS = "predict_center_of_mass"
 PREDICT_RANDOM_INDEX = "predict_random_index"
 PREDICT_UPLOAD = "predict_upload"
+# Predict page, robustness and fooling (issue 14): the sliders that move the drawing, the FGSM strength.
+PREDICT_ROTATE = "predict_rotate"
+PREDICT_SHIFT_X = "predict_shift_x"
+PREDICT_SHIFT_Y = "predict_shift_y"
+PREDICT_SCALE = "predict_scale"
+PREDICT_THICKEN = "predict_thicken"
+PREDICT_FGSM_EPSILON = "predict_fgsm_epsilon"
+# Predict page, teach it your handwriting: the true digit's radio, a one-off message, the fine-tuning task.
+PREDICT_TRUE_DIGIT = "predict_true_digit"
+PREDICT_TRUE_DIGIT_DRAWING = "predict_true_digit_drawing"   # the drawing the radio was last set for
+PREDICT_PERSONAL_FLASH = "predict_personal_flash"
+PREDICT_FINETUNE_TASK = "predict_finetune_task"
 
 # Runs page: the filters, the sort, the run being managed (and its edit widgets, whose keys
 # end with the run id so that switching runs shows that run's values), the delete

@@ -45,6 +45,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from nnlib.error_analysis import tracker_for_test_set
 from nnlib.jsonable import json_default
 from nnlib.model import Sequential
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
@@ -288,10 +289,13 @@ def train_job(job: dict[str, Any], dataset: Any, writer: EventWriter, control: A
     model = build_network(config, input_size=prepared.x_train.shape[1], n_classes=len(prepared.class_names))
     if job.get("checkpoint"):
         callbacks.append(EpochCheckpoint(Path(job["checkpoint"]), prepared, config, model))
+    tracker = tracker_for_test_set(model, prepared.x_test, prepared.y_test)   # "where it is wrong" over epochs
+    callbacks += [tracker] if tracker is not None else []
     # A diverging run overflows on purpose; its status says so, not a warning per step.
     with np.errstate(over="ignore", invalid="ignore"):
         model, result = train(prepared, config, callbacks=callbacks, control=control, model=model)
         extras = validation_outputs(model, prepared)
+    extras.update(tracker.outputs() if tracker is not None else {})
     model.save(folder / MODEL_FILE)
     np.savez(folder / OUTPUTS_FILE, **extras)
     return {"type": "done", "result": result.to_dict(), "scaler": prepared.scaler.to_dict(),

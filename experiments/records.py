@@ -17,7 +17,7 @@ QUEUED, RUNNING, COMPLETED, STOPPED = "queued", "running", "completed", "stopped
 DIVERGED, FAILED, INTERRUPTED, PRUNED = "diverged", "failed", "interrupted", "pruned"
 RUN_STATUSES = (QUEUED, RUNNING, COMPLETED, STOPPED, DIVERGED, FAILED, INTERRUPTED, PRUNED)
 ACTIVE_RUN_STATUSES = (QUEUED, RUNNING)
-RUN_KINDS = ("single", "preset", "seed-study", "sweep-trial", "upload")
+RUN_KINDS = ("single", "preset", "seed-study", "sweep-trial", "upload", "fine-tune")
 SWEEP_STATUSES = (RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .augment import AugmentConfig
+from .cli_diagnose import DIAGNOSE_COMMANDS, add_diagnose_commands
 from .builders import describe_network
 from .data import load_dataset
 from .imaging import load_image, to_mnist_style
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict_cmd.add_argument("--model", type=Path, required=True)
     predict_cmd.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict_cmd.add_argument("--json", action="store_true")
+
+    add_diagnose_commands(commands, train_cmd)   # lr-find, calibrate: nnlib/cli_diagnose.py
     return parser
 
 
@@ -291,6 +294,7 @@ def command_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[
 
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
+COMMANDS.update(DIAGNOSE_COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -155,6 +155,11 @@ if mnist_style is not None and not mnist_style.is_empty:
     st.caption("The orange box is the ink's bounding box; the orange cross marks the centre of mass, which MNIST "
                "puts at pixel (14, 14).")
 
+from dashboard.predict_diagnosis_view import draw_robustness_and_fooling  # noqa: E402  (issue 14)
+draw_robustness_and_fooling(predictor, mnist_style, prediction)
+from dashboard.handwriting_view import draw_teach_handwriting  # noqa: E402  (issue 14)
+draw_teach_handwriting(predictor, mnist_style, prediction)
+
 if len(available) > 1 and mnist_style is not None and not mnist_style.is_empty:
     st.subheader("Every model in the picker on this picture")
     predictors = available

@@ -284,3 +284,45 @@ def test_a_damaged_bundled_cnn_is_left_out_and_the_default_answers(tmp_path, mon
     assert not at.exception and not at.error
     assert not [s for s in at.selectbox if s.key == state.PREDICT_MODEL_CHOICE]  # one model: nothing to choose
     assert shown_digit(at) == "1"
+
+
+def test_robustness_sliders_and_fgsm_follow_the_drawing(default_model_path):
+    """Issue 14: rotating a drawn 1 by 90 degrees loses the 1; a strong FGSM step fools the model."""
+    at = predict_page()
+    at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
+    at.run()
+    assert not at.exception and shown_digit(at) == "1"
+    rotation = next(f for f in plotly_figures(at) if f["layout"].get("xaxis", {}).get("title", {}).get("text", "").startswith("rotation"))
+    curve = values(rotation["data"][0]["y"])
+    assert curve.shape == (37,) and curve[18] > 0.9          # upright (0 degrees): a confident 1
+    assert curve[[0, 9, 27, 36]].max() < curve[18]            # turned: less sure
+    upright = markdown_percent(at, "**Probability of 1:**")
+    at.slider(key=state.PREDICT_ROTATE).set_value(90).run()
+    assert not at.exception
+    turned = markdown_percent(at, "**Probability of 1:**")
+    assert turned < upright
+    assert turned == pytest.approx(100 * curve[27], abs=0.1)   # the slider and the curve agree at 90 degrees
+    at.slider(key=state.PREDICT_ROTATE).set_value(0)
+    at.slider(key=state.PREDICT_SHIFT_X).set_value(8).run()
+    shifted = markdown_percent(at, "**Probability of 1:**")
+    at.slider(key=state.PREDICT_SHIFT_X).set_value(0)
+    at.slider(key=state.PREDICT_SCALE).set_value(0.4).run()
+    shrunk = markdown_percent(at, "**Probability of 1:**")
+    assert shifted != upright and shrunk != upright        # each slider changes what the network reads
+    at.slider(key=state.PREDICT_SCALE).set_value(1.0)
+    at.slider(key=state.PREDICT_THICKEN).set_value(2).run()
+    assert not at.exception
+    at.slider(key=state.PREDICT_FGSM_EPSILON).set_value(0.0).run()
+    assert new_answer(at).startswith("1 ") and new_answer(at).endswith("not fooled")
+    at.slider(key=state.PREDICT_FGSM_EPSILON).set_value(0.3).run()
+    assert not new_answer(at).startswith("1 ") and new_answer(at).endswith(": fooled")
+    assert any("smallest strength that flips" in m.value for m in at.markdown)
+
+
+def markdown_percent(at, prefix: str) -> float:
+    text = next(m.value for m in at.markdown if m.value.startswith(prefix))
+    return float(text[len(prefix):].strip().rstrip("%"))
+
+
+def new_answer(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**New answer:**"))[len("**New answer:** "):]
