@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .augment import AugmentConfig
-from .cli_diagnose import DIAGNOSE_COMMANDS, add_diagnose_commands
 from .builders import describe_network
+from .cli_diagnose import DIAGNOSE_COMMANDS, add_diagnose_commands
 from .data import load_dataset
 from .imaging import load_image, to_mnist_style
 from .jsonable import dumps

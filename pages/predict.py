@@ -156,8 +156,10 @@ if mnist_style is not None and not mnist_style.is_empty:
                "puts at pixel (14, 14).")
 
 from dashboard.predict_diagnosis_view import draw_robustness_and_fooling  # noqa: E402  (issue 14)
+
 draw_robustness_and_fooling(predictor, mnist_style, prediction)
 from dashboard.handwriting_view import draw_teach_handwriting  # noqa: E402  (issue 14)
+
 draw_teach_handwriting(predictor, mnist_style, prediction)
 
 if len(available) > 1 and mnist_style is not None and not mnist_style.is_empty:

@@ -118,6 +118,7 @@ button_cols[3].caption(describe_config(config, n_pixels, dataset.n_classes))
 st.fragment(live_progress, run_every=POLL_SECONDS if job_active_at_start else None)(job_active_at_start)
 
 from dashboard.lr_finder_view import draw_lr_finder  # noqa: E402  (issue 14: diagnosing tools)
+
 draw_lr_finder()
 
 # ---------------------------------------------------------------------- runs
@@ -138,4 +139,5 @@ if run is None:
 run_views.run_actions(run)
 run_views.inspect_run(run, dataset)
 from dashboard.run_diagnosis_view import draw_run_diagnosis  # noqa: E402  (issue 14: calibration, errors)
+
 draw_run_diagnosis(run, dataset)
