@@ -54,12 +54,13 @@ browser-deps:
 	fi
 
 ## Run the benchmarks (PyTorch for the comparison only: pip install torch==2.13.0 into .venv).
-bench: $(VENV)/.run-deps
+bench: $(VENV)/.dev-deps
 	$(PY) benchmarks/bench_mlp_epoch.py
 	$(PY) benchmarks/bench_accuracy.py
 	$(PY) benchmarks/bench_seed_reproduction.py
 	$(PY) benchmarks/bench_cnn.py
 	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_diagnose.py
 
 ## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).
 model: $(VENV)/.run-deps
