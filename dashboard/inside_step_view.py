@@ -137,20 +137,26 @@ def learning_section(predictor: Predictor, choice: InputChoice, mode: str) -> No
             st.latex(line)
         st.markdown(text.BACKWARD_ROWS_NOTE)
         code_panel(SoftmaxCrossEntropy.backward, Dense.backward, ReLU.backward, SGD.update, expanded=False)
+    _first_layer_weights(step)
+
+
+def _first_layer_weights(step: TrainingStep) -> None:
+    """The first layer's dW, W before and W after the step, as images (the most changed units)."""
     pictures = first_layer_images(step)
-    if pictures is not None:
-        gradients, titles, before, after = pictures
-        which = " for the units with the largest gradients" if titles[0].startswith("unit") else ""
-        st.markdown(f"**The first layer's weights**: their gradient dW, before the step, and after (W − α dW){which}")
-        columns = st.columns(3)
-        weight_limit = float(max(np.max(np.abs(np.stack(before))), np.max(np.abs(np.stack(after)))))
-        for column, (caption, images, limit) in zip(columns, (("dW (on its own scale)", gradients, None),
-                                                               ("W before", before, weight_limit),
-                                                               ("W after", after, weight_limit)), strict=True):
-            with column:
-                factor = max(1, 56 // images[0].shape[0])
-                st.image(colour_image(tile_images(images, columns=4), "signed", vmax=limit, factor=factor),
-                         width="stretch", output_format="PNG", caption=f"{caption}, red > 0 > blue")
-        st.caption("Left to right, top to bottom: " + ", ".join(titles) + ".")
-        change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before, strict=True))
-        st.caption(f"Largest change of a weight shown: {change:.2e}.")
+    if pictures is None:
+        return
+    gradients, titles, before, after = pictures
+    which = " for the units with the largest gradients" if titles[0].startswith("unit") else ""
+    st.markdown(f"**The first layer's weights**: their gradient dW, before the step, and after (W − α dW){which}")
+    columns = st.columns(3)
+    weight_limit = float(max(np.max(np.abs(np.stack(before))), np.max(np.abs(np.stack(after)))))
+    for column, (caption, images, limit) in zip(columns, (("dW (on its own scale)", gradients, None),
+                                                           ("W before", before, weight_limit),
+                                                           ("W after", after, weight_limit)), strict=True):
+        with column:
+            factor = max(1, 56 // images[0].shape[0])
+            st.image(colour_image(tile_images(images, columns=4), "signed", vmax=limit, factor=factor),
+                     width="stretch", output_format="PNG", caption=f"{caption}, red > 0 > blue")
+    st.caption("Left to right, top to bottom: " + ", ".join(titles) + ".")
+    change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before, strict=True))
+    st.caption(f"Largest change of a weight shown: {change:.2e}.")

@@ -190,12 +190,7 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
                     key=channel_key, on_select="rerun", selection_mode="points")
     pixel_key = f"inside_pixel_chart_{stage.name}"
     channel_map = maps[:, :, channel]
-    default_pixel = tuple(int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
-    pixel = default_pixel
-    for point in clicked_points(pixel_key):
-        row, col = (int(v) for v in point["customdata"])
-        if row < channel_map.shape[0] and col < channel_map.shape[1]:
-            pixel = (row, col)
+    pixel = _chosen_pixel(pixel_key, channel_map)
     # Kept positions where the map is above 0 (in a window of zeros the first zero is "kept", which says nothing).
     kept = (trace.layers[pool_index].kept[0, :, :, channel] & (channel_map > 0)) if pool_index is not None else None
     left, right = st.columns([2, 3], gap="medium")
@@ -219,15 +214,31 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
         shapes_note(*text.conv_shapes(input_shape, conv.params["W"].shape, output_shape))
         code_panel(Conv2D.forward, Conv2D._patches, *( [MaxPool2D.forward] if pool_index is not None else []),
                    expanded=False)
+    _kernel_card(conv, stage.name, channel, stage_survey, survey, images, predictor.class_names, what)
+
+
+def _chosen_pixel(chart_key: str, channel_map: np.ndarray) -> tuple[int, int]:
+    """The feature-map pixel last clicked on the chart ``chart_key``, else the map's strongest."""
+    pixel = tuple(int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
+    for point in clicked_points(chart_key):
+        row, col = (int(v) for v in point["customdata"])
+        if row < channel_map.shape[0] and col < channel_map.shape[1]:
+            pixel = (row, col)
+    return pixel
+
+
+def _kernel_card(conv: Conv2D, stage_name: str, channel: int, stage_survey: StageSurvey, survey: SurveyData,
+                 images: np.ndarray, class_names: tuple[str, ...], what: str) -> None:
+    """One kernel: its 5x5 weights (for a grey input) and the test images that excite its map most."""
     with st.container(border=True):
-        st.markdown(f"**Kernel {channel} of {stage.name}**")
+        st.markdown(f"**Kernel {channel} of {stage_name}**")
         columns = st.columns([1, 3])
         if conv.in_channels == 1:
             with columns[0]:
                 st.image(colour_image(conv.params["W"][:, :, 0, channel], "signed", factor=32), width=160,
                          output_format="PNG", caption="its 5x5 weights (red > 0 > blue)")
         with columns[1]:
-            show_top_images(stage_survey, channel, survey, images, predictor.class_names, what)
+            show_top_images(stage_survey, channel, survey, images, class_names, what)
 
 
 def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: int, channel: int,

@@ -461,6 +461,9 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
         augment: Augment | None = None) -> TrainResult:
     """Train ``model`` in place on ``(x_train, y_train)`` with softmax cross-entropy.
 
+    (Most of its length is this parameter list; the loop below is the epoch loop and nothing
+    else: checks, step strategy and divergence rules live in their own functions.)
+
     Parameters
     ----------
     x_train : ndarray (n, features)
