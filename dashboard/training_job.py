@@ -127,9 +127,10 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
 def _layer_health(snap: jobs.JobSnapshot) -> None:
     """Two small charts: each layer's gradient size and dead units, one point per epoch."""
     sample = snap.health[-1].health.samples
-    st.caption(f"Layer health after each epoch, measured on the same {sample} held-out images: a gradient "
-               "that shrinks by orders of magnitude towards the input is vanishing; a dead unit is one that "
-               "none of these images switches on (it passes no gradient back, so it stops learning).")
+    st.caption(f"Layer health after each epoch, measured on the same {sample} images (validation images when "
+               "the split keeps some): a gradient that shrinks by orders of magnitude towards the input is "
+               "vanishing; a dead unit is one that none of these images switches on (it passes no gradient "
+               "back, so it stops learning).")
     uirevision = f"{snap.id}:{snap.progress.task_index}"
     gradient_column, dead_column = st.columns(2)
     with gradient_column:

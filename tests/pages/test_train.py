@@ -219,7 +219,7 @@ def test_a_tiny_run_shows_its_layer_health_per_epoch_in_two_charts():
     assert job.status == "completed", job.snapshot().message
     health = job.health_of(0)
     assert [event.epoch for event in health] == [1, 2]
-    figures = {f["layout"]["title"]["text"]: f for f in plotly_figures(at) if f["layout"].get("title")}
+    figures = {(f["layout"].get("title") or {}).get("text"): f for f in plotly_figures(at)}
     gradients, dead = figures["Gradient size per layer"], figures["Dead units per layer"]
     assert gradients["layout"]["yaxis"]["type"] == "log"
     assert [trace["name"] for trace in gradients["data"]] == ["dense_0", "dense_2"]
@@ -228,7 +228,7 @@ def test_a_tiny_run_shows_its_layer_health_per_epoch_in_two_charts():
         assert decoded(trace["y"]) == pytest.approx([event.health.gradient_norms[position] for event in health])
     assert [trace["name"] for trace in dead["data"]] == ["hidden 1 (32 units)"]
     assert decoded(dead["data"][0]["y"]) == [event.health.dead_units[0] for event in health]
-    assert "measured on the same 200 held-out images" in texts(at.caption)
+    assert "measured on the same 200 images (validation images" in texts(at.caption)
 
 
 def test_stop_ends_a_running_job():
