@@ -64,7 +64,7 @@ def test_layer_health_matches_numpy_gradient_norms_and_dead_units():
 
 def test_layer_health_of_a_cnn_counts_dead_channels():
     model = build_cnn((2, 3), (5,), kernel_size=3, input_size=100, n_classes=4, seed=0, dtype=np.float64)
-    model.layers[0].params["b"][1] = -1e3   # the first convolution's second channel never fires
+    model.layers[1].params["b"][1] = -1e3   # (layer 0 reshapes) the first convolution's second channel never fires
     rng = np.random.default_rng(2)
     health = layer_health(model, rng.normal(size=(16, 100)), rng.integers(0, 4, size=16))
     assert health.hidden_stages == ("conv 1", "conv 2", "hidden 1")
