@@ -35,13 +35,16 @@ SIDE = 28
 class InputChoice:
     """The picture to look inside with: ``picture`` float32 (28, 28) in 0-1 (for display),
     ``network_input`` (1, 784) after the model's own scaling, the true label when known,
-    a caption, and ``key``, which tells one input from another (for the Step session)."""
+    a caption, and ``key``, which tells one input from another (for the Step session).
+    ``image_index``: the position in the page's image set (None for the Predict page's picture),
+    what the page's link names."""
 
     picture: np.ndarray
     network_input: np.ndarray
     true_label: int | None
     caption: str
     key: str
+    image_index: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,7 +95,8 @@ def _from_set(predictor: Predictor, images: np.ndarray, labels: np.ndarray, inde
     raw = np.asarray(images[index], dtype=np.float32).reshape(SIDE, SIDE)
     label = int(labels[index])
     return InputChoice(raw / 255, predictor.scaler.transform(raw.reshape(1, -1)), label if label >= 0 else None,
-                       f"{what} image #{index}, label {_label_name(predictor.class_names, label)}", f"{what}:{index}")
+                       f"{what} image #{index}, label {_label_name(predictor.class_names, label)}", f"{what}:{index}",
+                       index)
 
 
 def _pick_random(count: int) -> None:

@@ -96,3 +96,11 @@ def predictor_named(name: str) -> Predictor:
     if run_id is None:
         raise ModelUnavailable(f"No model called {name!r} is available any more.")
     return store_predictor(name, run_id)
+
+
+def choice_for_run(run_id: str) -> str | None:
+    """The label under which the page offers run ``run_id`` (None when it offers no such run)."""
+    for label, predictor in _offered().items():
+        if predictor.run_id == run_id:
+            return label
+    return next((label for label, stored_id in store_run_labels().items() if stored_id == run_id), None)

@@ -1,4 +1,5 @@
-"""Links that open a setup: the Train controls and the preprocessing config as URL parameters.
+"""Links that open a setup: the Train controls and the preprocessing config as URL parameters,
+the model of the Predict and Inside pages, and the Inside page's image.
 
 TensorFlow Playground's habit: the URL holds the setup, so a teacher shares one link and
 every student opens the same network. A Train link reads like the settings it holds::
@@ -322,3 +323,25 @@ def decode_model(text: Any) -> ModelLink:
     if value.startswith(RUN_PREFIX) and value[len(RUN_PREFIX):].strip():
         return ModelLink("run", value[len(RUN_PREFIX):].strip())
     raise LinkValueError(f"{MODEL_KEY}={value!r}: expected default, cnn or run:<run id>")
+
+
+# ---------------------------------------------------------------------- Inside
+IMAGE_KEY = "image"   # Inside: ?model=...&image=<index in the page's image set (the test set)>
+
+
+def image_query(index: int) -> dict[str, str]:
+    """The link parameter of the image at ``index`` in the Inside page's image set."""
+    return {IMAGE_KEY: str(int(index))}
+
+
+def decode_image(text: Any, count: int) -> int:
+    """The image index an ``?image=`` value names, from 0 to ``count - 1``; LinkValueError otherwise."""
+    value = _single(text)
+    expected = f"expected a whole number from 0 to {count - 1}" if count > 0 else "there are no images"
+    try:
+        index = int(value)
+    except ValueError:
+        raise LinkValueError(f"{IMAGE_KEY}={value!r}: {expected}") from None
+    if not 0 <= index < count:
+        raise LinkValueError(f"{IMAGE_KEY}={value!r}: {expected}")
+    return index

@@ -21,11 +21,13 @@ from nnlib.preprocessing import PreprocessConfig
 
 from . import share_links, state
 from .data import current_preprocess_config
-from .models import CNN_MODEL_NAME, DEFAULT_MODEL_NAME, bundled_cnn_predictor
+from .inside_inputs import BY_INDEX, InputChoice
+from .inside_models import choice_for_run, default_choice
+from .models import CNN_MODEL_NAME, DEFAULT_MODEL_NAME, Predictor, bundled_cnn_predictor
 from .runs import find_run, get_active_run, set_active_run
 from .training_job import QUERY_JOB
 
-TRAIN_PAGE, PREPROCESS_PAGE, PREDICT_PAGE = "train", "preprocess", "predict"
+TRAIN_PAGE, PREPROCESS_PAGE, PREDICT_PAGE, INSIDE_PAGE = "train", "preprocess", "predict", "inside"
 # The Preprocess page's widgets: cleared when a link sets the config, so the page starts them from it.
 PREPROCESS_WIDGETS = (state.PREPROCESS_TRAIN_SIZE, state.PREPROCESS_SEED, state.PREPROCESS_TRAIN_SHARE,
                       state.PREPROCESS_SCALING, state.PREPROCESS_AUGMENT_ON, state.PREPROCESS_SHIFT,
@@ -186,3 +188,63 @@ def open_model_link() -> None:
     st.query_params[share_links.MODEL_KEY] = query[share_links.MODEL_KEY]
     _seen()[PREDICT_PAGE] = query
 
+
+
+# ---------------------------------------------------------------------- Inside
+def _inside_choice(link: share_links.ModelLink, choices: list[str]) -> str:
+    """The Inside page's label of the model ``link`` names; LinkValueError when it offers none."""
+    if link.kind == "run":
+        label = choice_for_run(str(link.run_id))
+    else:
+        label = CNN_MODEL_NAME if link.kind == "cnn" else DEFAULT_MODEL_NAME
+    if label is None or label not in choices:
+        raise share_links.LinkValueError(f"{share_links.MODEL_KEY}={link.text()}: this model is not available here")
+    return label
+
+
+def open_inside_link(choices: list[str], image_count: int, image_set_name: str) -> None:
+    """Inside page, before its pickers: a new ``?model=...&image=<index>`` link picks the model
+    and the image (by its index among the ``image_count`` images of the page's image set).
+
+    What it cannot use is named in a warning with what the page shows instead: the model the
+    Predict page uses, and image 0.
+    """
+    params = _setup_params()
+    if not _is_new_link(INSIDE_PAGE, params):
+        return
+    problems = []
+    if share_links.MODEL_KEY in params:
+        try:
+            link = share_links.decode_model(params[share_links.MODEL_KEY])
+            st.session_state[state.INSIDE_MODEL_CHOICE] = _inside_choice(link, choices)
+        except share_links.LinkValueError as error:
+            fallback = default_choice(choices)
+            st.session_state[state.INSIDE_MODEL_CHOICE] = fallback
+            problems.append(f"{error}; the page opens {fallback}")
+    if share_links.IMAGE_KEY in params:
+        st.session_state[state.INSIDE_SOURCE] = BY_INDEX
+        try:
+            st.session_state[state.INSIDE_TEST_INDEX] = share_links.decode_image(params[share_links.IMAGE_KEY],
+                                                                                 image_count)
+        except share_links.LinkValueError as error:
+            st.session_state[state.INSIDE_TEST_INDEX] = 0
+            problems.append(f"{error}; the page shows {image_set_name} image 0, the default")
+    problems += share_links.unknown_keys(params, (share_links.MODEL_KEY, share_links.IMAGE_KEY))
+    _seen()[INSIDE_PAGE] = params
+    _show_problems(problems)
+
+
+def inside_model_link(predictor: Predictor) -> share_links.ModelLink:
+    """The model the Inside page looks into, as a link names it."""
+    if predictor.run_id is not None:
+        return share_links.ModelLink("run", predictor.run_id)
+    return share_links.ModelLink("cnn") if predictor.name == CNN_MODEL_NAME else share_links.DEFAULT_MODEL_LINK
+
+
+def share_inside_link(predictor: Predictor, choice: InputChoice | None) -> None:
+    """Inside page, once the input is chosen: the URL names the model and the image shown
+    (no image for the Predict page's picture, which a link cannot carry)."""
+    query = {share_links.MODEL_KEY: inside_model_link(predictor).text()}
+    if choice is not None and choice.image_index is not None:
+        query.update(share_links.image_query(choice.image_index))
+    _write_url(INSIDE_PAGE, query)

@@ -80,6 +80,8 @@ TRAIN_CM_TRUE = "train_cm_true"
 TRAIN_CM_PREDICTED = "train_cm_predicted"
 TRAIN_MODEL_UPLOAD = "train_model_upload"
 TRAIN_LIVE_CHART = "train_live_chart"
+TRAIN_GRADIENT_CHART = "train_gradient_chart"        # live layer health: gradient size per layer
+TRAIN_DEAD_UNITS_CHART = "train_dead_units_chart"    # live layer health: dead units per layer
 # Train page, diagnosing tools: this session's range-test task (id in dashboard.background_tasks).
 TRAIN_LR_FINDER_TASK = "train_lr_finder_task"
 

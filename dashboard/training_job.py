@@ -14,7 +14,7 @@ import streamlit as st
 from experiments.jobs import KEEP_FINISHED_SECONDS
 from nnlib.training import TrainConfig
 
-from . import jobs, presets, state, train_charts
+from . import health_charts, jobs, presets, state, train_charts
 from .architecture import describe_config
 from .data import current_dataset, current_preprocess_config, n_features
 from .runs import next_run_number
@@ -124,6 +124,23 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
             st.code(snap.error or "")
 
 
+def _layer_health(snap: jobs.JobSnapshot) -> None:
+    """Two small charts: each layer's gradient size and dead units, one point per epoch."""
+    sample = snap.health[-1].health.samples
+    st.caption(f"Layer health after each epoch, measured on the same {sample} images (validation images when "
+               "the split keeps some): a gradient that shrinks by orders of magnitude towards the input is "
+               "vanishing; a dead unit is one that none of these images switches on (it passes no gradient "
+               "back, so it stops learning).")
+    uirevision = f"{snap.id}:{snap.progress.task_index}"
+    gradient_column, dead_column = st.columns(2)
+    with gradient_column:
+        st.plotly_chart(health_charts.gradient_norm_curves(snap.health, uirevision),
+                        key=state.TRAIN_GRADIENT_CHART, width="stretch")
+    with dead_column:
+        st.plotly_chart(health_charts.dead_unit_curves(snap.health, uirevision),
+                        key=state.TRAIN_DEAD_UNITS_CHART, width="stretch")
+
+
 def live_progress(job_active_at_start: bool) -> None:
     """Progress and curves of this session's job; the page redraws it on a timer while it runs.
 
@@ -142,6 +159,8 @@ def live_progress(job_active_at_start: bool) -> None:
                                           title=snap.progress.task_label,
                                           uirevision=f"{snap.id}:{snap.progress.task_index}")
         st.plotly_chart(figure, key=state.TRAIN_LIVE_CHART, width="stretch")
+    if snap.health:
+        _layer_health(snap)
     harvested = st.session_state.get(state.TRAIN_HARVESTED, set())
     new_outputs = sum(f"{snap.id}:{i}" not in harvested for i in range(snap.outputs_count))
     if job_active_at_start and (snap.finished or new_outputs):

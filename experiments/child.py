@@ -15,7 +15,8 @@ The protocol is plain text and files, so nothing is ever unpickled:
   JSON (preprocessing and training config, folder, checkpoint path); the next lines are
   ``pause``, ``resume`` and ``stop``. End of input means stop (the server has gone).
 * The child prints JSON lines on its stdout: ``steps`` (a batch of nnlib StepEvents, sent
-  at most every ``STEP_FLUSH_SECONDS``), ``epoch``, ``end``, and finally ``done`` once it
+  at most every ``STEP_FLUSH_SECONDS``), ``epoch``, ``health`` (after each epoch: the layers'
+  gradient sizes and dead units, :mod:`nnlib.layer_health`), ``end``, and finally ``done`` once it
   has written ``model.npz`` (nnlib's own format, loaded with ``allow_pickle=False``) and
   ``outputs.npz`` (validation probabilities for the confusion matrix), or ``error``.
 
@@ -47,6 +48,7 @@ import numpy as np
 
 from nnlib.error_analysis import tracker_for_test_set
 from nnlib.jsonable import json_default
+from nnlib.layer_health import HealthEvent, HealthMonitor
 from nnlib.model import Sequential
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 
@@ -171,13 +173,15 @@ def _send(process: subprocess.Popen, line: str) -> None:
 
 
 def relay_message(message: dict[str, Any], callback: Callable[[Any], None]) -> None:
-    """Hand the nnlib events of one protocol message (``steps``/``epoch``/``end``) to ``callback``."""
+    """Hand the nnlib events of one protocol message (``steps``/``epoch``/``health``/``end``) to ``callback``."""
     kind = message.get("type")
     if kind == "steps":
         for fields in message["events"]:
             callback(StepEvent(**fields))
     elif kind == "epoch":
         callback(EpochEvent(**message["event"]))
+    elif kind == "health":
+        callback(HealthEvent.from_dict(message["event"]))
     elif kind == "end":
         callback(EndEvent(**message["event"]))
 
@@ -238,7 +242,8 @@ class EventWriter:
                 self.flush_steps()
             return
         self.flush_steps()
-        self.send({"type": "epoch" if isinstance(event, EpochEvent) else "end", "event": asdict(event)})
+        kind = "epoch" if isinstance(event, EpochEvent) else "health" if isinstance(event, HealthEvent) else "end"
+        self.send({"type": kind, "event": asdict(event)})
 
     def flush_steps(self) -> None:
         if self.pending:
@@ -291,6 +296,7 @@ def train_job(job: dict[str, Any], dataset: Any, writer: EventWriter, control: A
         callbacks.append(EpochCheckpoint(Path(job["checkpoint"]), prepared, config, model))
     tracker = tracker_for_test_set(model, prepared.x_test, prepared.y_test)   # "where it is wrong" over epochs
     callbacks += [tracker] if tracker is not None else []
+    callbacks += health_monitor(model, prepared, writer)
     # A diverging run overflows on purpose; its status says so, not a warning per step.
     with np.errstate(over="ignore", invalid="ignore"):
         model, result = train(prepared, config, callbacks=callbacks, control=control, model=model)
@@ -323,6 +329,14 @@ class EpochCheckpoint:
             self.model.metadata["metrics"] = {"epochs": event.epoch, "val_accuracy": _finite(event.val_accuracy),
                                               "train_loss": _finite(event.train_loss), "status": "checkpoint"}
             write_model_atomically(self.model, self.path)
+
+
+def health_monitor(model: Sequential, prepared: Any, writer: EventWriter) -> list[HealthMonitor]:
+    """The per-epoch layer health (gradient sizes, dead units) sent to ``writer``, measured on
+    a fixed sample of the validation images (of the training images when there are none)."""
+    has_validation = prepared.x_val is not None and len(prepared.x_val) > 0
+    x, y = (prepared.x_val, prepared.y_val) if has_validation else (prepared.x_train, prepared.y_train)
+    return [HealthMonitor(model, x, y, listener=writer)] if len(y) else []
 
 
 def _finite(value: float) -> float | None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from nnlib.layer_health import HealthEvent
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 
 from .scratch import remove_orphans
@@ -172,6 +173,7 @@ class JobSnapshot:
     started_at: float | None
     finished_at: float | None
     stop_requested: bool
+    health: list[HealthEvent] = field(default_factory=list)   # the current task's, one per epoch
 
     @property
     def active(self) -> bool:
@@ -210,6 +212,7 @@ class TrainingJob:
         self._history: dict[str, list[float]] = {}
         self._steps = StepLossCurve()
         self._outputs: list[TaskOutput] = []
+        self._health: list[list[HealthEvent]] = [[] for _ in tasks]   # per task, one event per epoch
         self._queue_position: int | None = None
         self._started_at: float | None = None
         self._finished_at: float | None = None
@@ -256,7 +259,13 @@ class TrainingJob:
                 created_at=self.created_at, started_at=self._started_at,
                 finished_at=self._finished_at,
                 stop_requested=self.control.stop.is_set(),
+                health=list(self._health[self._progress.task_index]),
             )
+
+    def health_of(self, task_index: int) -> list[HealthEvent]:
+        """Task ``task_index``'s layer health so far, one :class:`HealthEvent` per epoch."""
+        with self._lock:
+            return list(self._health[task_index])
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; True when it has (or never started)."""
@@ -323,7 +332,7 @@ class TrainingJob:
             self._message = "Preparing the data." if index == 0 else f"Starting {task.label}."
 
     def _on_event(self, event: Any) -> None:
-        """The nnlib callback: StepEvent, EpochEvent or EndEvent (called in the worker thread)."""
+        """The nnlib callback: StepEvent, EpochEvent, HealthEvent or EndEvent (called in the worker thread)."""
         with self._lock:
             if isinstance(event, StepEvent):
                 self._progress = Progress(
@@ -341,6 +350,8 @@ class TrainingJob:
                 if event.per_class_val_accuracy is not None:
                     self._history.setdefault("per_class_val_accuracy", []).append(
                         list(event.per_class_val_accuracy))
+            elif isinstance(event, HealthEvent):
+                self._health[self._progress.task_index].append(event)
             elif isinstance(event, EndEvent):
                 self._message = event.message
 

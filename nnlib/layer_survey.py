@@ -166,9 +166,7 @@ def survey_layers(model: Sequential, x: np.ndarray, labels: np.ndarray, batch_si
     if len(inputs) < 3:
         raise ValueError(f"a layer survey needs at least 3 images, got {len(inputs)}")
     stages = network_stages(model)
-    activation_at = {stage.name: next(i for i in range(stage.first_index, stage.last_index + 1)
-                                      if model.layers[i].kind == stage.activation)
-                     for stage in stages if stage.activation is not None}
+    activation_at = {stage.name: activation_index(model, stage) for stage in stages if stage.activation is not None}
     flat: dict[str, list[np.ndarray]] = {stage.name: [] for stage in stages}
     units: dict[str, list[np.ndarray]] = {stage.name: [] for stage in stages}
     active: dict[str, list[np.ndarray]] = {name: [] for name in activation_at}
@@ -184,7 +182,7 @@ def survey_layers(model: Sequential, x: np.ndarray, labels: np.ndarray, batch_si
             flat[stage.name].append(np.asarray(output, dtype=np.float32).reshape(len(output), -1))
             units[stage.name].append(_unit_values(np.asarray(output, dtype=np.float32)))
             if stage.name in activation_at:
-                is_active, is_saturated = _activity(outputs[activation_at[stage.name]], stage.activation)
+                is_active, is_saturated = stage_activity(outputs[activation_at[stage.name]], stage.activation)
                 active[stage.name].append(is_active)
                 saturated[stage.name].append(is_saturated)
     surveys = []
@@ -207,7 +205,15 @@ def survey_layers(model: Sequential, x: np.ndarray, labels: np.ndarray, batch_si
     return LayerSurvey(labels, probabilities, tuple(surveys))
 
 
-def _activity(values: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray]:
+def activation_index(model: Sequential, stage: Stage) -> int:
+    """The index in ``model.layers`` of the stage's activation layer (the stage must have one)."""
+    for index in range(stage.first_index, stage.last_index + 1):
+        if model.layers[index].kind == stage.activation:
+            return index
+    raise ValueError(f"stage {stage.name!r} has no activation layer")
+
+
+def stage_activity(values: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray]:
     """Active / saturated per image and unit; a channel of a feature map counts as one unit:
     active where any of its pixels is, saturated where all of them are."""
     if values.ndim == 4:
@@ -242,5 +248,5 @@ def most_confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: in
     return wrong[np.argsort(-confidence, kind="stable")][:k].astype(np.int64)
 
 
-__all__ = ["LayerSurvey", "Stage", "StageSurvey", "most_confident_mistakes", "network_stages",
-           "survey_layers", "top_exciting", "unit_activity"]
+__all__ = ["LayerSurvey", "Stage", "StageSurvey", "activation_index", "most_confident_mistakes", "network_stages",
+           "stage_activity", "survey_layers", "top_exciting", "unit_activity"]

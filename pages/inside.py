@@ -15,6 +15,7 @@ from dashboard.inside_survey_view import layer_maps, unit_health  # noqa: E402
 from dashboard.inside_views import forward_section  # noqa: E402
 from dashboard.jobs import store_problem  # noqa: E402
 from dashboard.models import ModelUnavailable  # noqa: E402
+from dashboard.share_setup import open_inside_link, share_inside_link  # noqa: E402
 from nnlib.introspect import forward_trace  # noqa: E402
 
 st.title("🔬 Inside the network")
@@ -22,15 +23,18 @@ st.markdown("Follow one digit through every layer of a network, with the equatio
             "step; send the error back and watch one step of learning; then see what each layer has learned "
             "from thousands of test images.")
 
-request = st.session_state.pop(state.INSIDE_OPEN_REQUEST, None)   # "Look inside" on the Predict page
 choices = model_choices()
+if not choices:
+    st.error("No model to look inside: the bundled models are missing and no run has finished yet.")
+    st.stop()
+dataset = current_dataset_or_stop()
+images, _, what = image_set(dataset)
+open_inside_link(choices, len(images), what)   # ?model=...&image=<index>: a shared link picks both
+request = st.session_state.pop(state.INSIDE_OPEN_REQUEST, None)   # "Look inside" on the Predict page
 if request:
     st.session_state[state.INSIDE_SOURCE] = PREDICT_PICTURE
     if request.get("model") in choices:
         st.session_state[state.INSIDE_MODEL_CHOICE] = request["model"]
-if not choices:
-    st.error("No model to look inside: the bundled models are missing and no run has finished yet.")
-    st.stop()
 if st.session_state.get(state.INSIDE_MODEL_CHOICE) not in choices:
     st.session_state[state.INSIDE_MODEL_CHOICE] = default_choice(choices)
 if store_problem():
@@ -48,13 +52,12 @@ except ModelUnavailable as error:
 st.caption(f"{predictor.name}: {predictor.model.parameter_count:,} parameters, layers "
            + " → ".join(layer.kind for layer in predictor.model.layers))
 
-dataset = current_dataset_or_stop()
-images, _, what = image_set(dataset)
 if images[0].size != predictor.model.input_size:
     st.error(f"{dataset.name}'s images have {images[0].size} pixels; this model takes {predictor.model.input_size}.")
     st.stop()
 survey = survey_for(predictor, dataset)
 choice = choose_input(predictor, dataset, survey)
+share_inside_link(predictor, choice)
 if choice is None:
     st.stop()
 st.caption(f"Looking inside with {choice.caption}.")

@@ -172,6 +172,21 @@ def test_a_stored_run_opens_with_its_own_answers(stored_run, mnist_test):
     assert table["dead"].tolist() == [len(survey.stages[1].dead_units)]
 
 
+def test_a_link_naming_a_stored_run_and_an_image_opens_them(stored_run, mnist_test):
+    record, model = stored_run
+    images, _ = mnist_test
+    at = app_test("app.py", 120)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params.update({"model": f"run:{record.id}", "image": "42"})
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.selectbox(key=state.INSIDE_MODEL_CHOICE).value == f"Stored run: tiny mlp ({record.id[:8]})"
+    expected = model.predict_proba(images[42].reshape(1, -1) / np.float32(255))[0]
+    np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
+    assert at.query_params["model"] == f"run:{record.id}" and at.query_params["image"] == "42"
+
+
 def test_the_predict_pages_drawing_is_carried_over_by_look_inside():
     need(models.DEFAULT_MODEL_PATH)
     at = app_test("app.py", 120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import models, share_links, state
+from dashboard import inside_inputs, models, share_links, state
 from dashboard import train_controls as controls
 from nnlib.augment import AugmentConfig
 from nnlib.preprocessing import PreprocessConfig
@@ -155,3 +155,35 @@ def test_an_unknown_model_gives_a_note_and_the_default(bundled_models, name, nam
     assert named in note and "the default model answers" in note
     assert at.selectbox(key=state.PREDICT_MODEL_CHOICE).value == models.DEFAULT_MODEL_NAME
     assert at.query_params["model"] == "default"
+
+
+def test_an_inside_link_opens_the_model_and_the_test_image_and_follows_the_users_choice(bundled_models):
+    at = open_with_link("pages/inside.py", {"model": "cnn", "image": "123"})
+    assert link_warnings(at) == []
+    assert at.selectbox(key=state.INSIDE_MODEL_CHOICE).value == models.CNN_MODEL_NAME
+    assert at.radio(key=state.INSIDE_SOURCE).value == inside_inputs.BY_INDEX
+    assert at.number_input(key=state.INSIDE_TEST_INDEX).value == 123
+    assert any("test image #123" in caption.value for caption in at.caption)
+    assert at.query_params["model"] == "cnn" and at.query_params["image"] == "123"
+    at.number_input(key=state.INSIDE_TEST_INDEX).set_value(7).run()
+    assert at.query_params["image"] == "7"
+    at.selectbox(key=state.INSIDE_MODEL_CHOICE).set_value(models.DEFAULT_MODEL_NAME).run()
+    assert at.query_params["model"] == "default" and at.query_params["image"] == "7"
+
+
+@pytest.mark.parametrize("image", ["10000", "seven"])
+def test_an_invalid_inside_image_gives_a_note_naming_it_and_the_default(bundled_models, image):
+    at = open_with_link("pages/inside.py", {"image": image, "model": "default"})
+    (note,) = link_warnings(at)
+    assert f"image={image!r}" in note and "expected a whole number from 0 to 9999" in note
+    assert "the page shows test image 0, the default" in note
+    assert at.number_input(key=state.INSIDE_TEST_INDEX).value == 0
+    assert at.query_params["image"] == "0" and at.query_params["model"] == "default"
+
+
+def test_an_inside_link_to_an_unknown_run_opens_the_default_model_with_a_note(bundled_models):
+    at = open_with_link("pages/inside.py", {"model": "run:nope", "image": "3"})
+    (note,) = link_warnings(at)
+    assert "model=run:nope: this model is not available here" in note and models.DEFAULT_MODEL_NAME in note
+    assert at.selectbox(key=state.INSIDE_MODEL_CHOICE).value == models.DEFAULT_MODEL_NAME
+    assert at.number_input(key=state.INSIDE_TEST_INDEX).value == 3

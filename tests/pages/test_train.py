@@ -212,6 +212,25 @@ def test_a_tiny_run_completes_and_its_metrics_land_in_session_state_and_on_the_p
     assert at.session_state[state.ACTIVE_RUN_ID] == run.id
 
 
+def test_a_tiny_run_shows_its_layer_health_per_epoch_in_two_charts():
+    at = open_train(1000, **SMALL_NET)
+    at.button(key="train_start_button").click().run()
+    job = finish(at)
+    assert job.status == "completed", job.snapshot().message
+    health = job.health_of(0)
+    assert [event.epoch for event in health] == [1, 2]
+    figures = {(f["layout"].get("title") or {}).get("text"): f for f in plotly_figures(at)}
+    gradients, dead = figures["Gradient size per layer"], figures["Dead units per layer"]
+    assert gradients["layout"]["yaxis"]["type"] == "log"
+    assert [trace["name"] for trace in gradients["data"]] == ["dense_0", "dense_2"]
+    for position, trace in enumerate(gradients["data"]):
+        assert decoded(trace["x"]) == [1.0, 2.0]
+        assert decoded(trace["y"]) == pytest.approx([event.health.gradient_norms[position] for event in health])
+    assert [trace["name"] for trace in dead["data"]] == ["hidden 1 (32 units)"]
+    assert decoded(dead["data"][0]["y"]) == [event.health.dead_units[0] for event in health]
+    assert "measured on the same 200 images (validation images" in texts(at.caption)
+
+
 def test_stop_ends_a_running_job():
     at = open_train(1000, **{**SMALL_NET, state.TRAIN_EPOCHS: 300, state.TRAIN_BATCH_SIZE: 16})
     at.button(key="train_start_button").click().run()

@@ -291,6 +291,24 @@ def test_a_batch_runs_every_task_and_reports_which_one_is_running(registry):
     assert job.snapshot().message == "Completed all 3 runs."
 
 
+def test_layer_health_is_kept_per_task_and_the_snapshot_shows_the_current_one(registry):
+    from nnlib.layer_health import HealthEvent, LayerHealth
+
+    def health_task(label: str, dead: int) -> jobs.JobTask:
+        def run(callback, control) -> jobs.TaskOutput:
+            for epoch in (1, 2):
+                callback(HealthEvent(epoch, LayerHealth(64, 0.5 / epoch, ("dense_0",), (0.1 * epoch,),
+                                                        ("hidden 1",), (dead,), (8,))))
+            return ScriptedTask(epochs=1, steps=1).run(callback, control)
+        return jobs.JobTask(label=label, epochs=1, run=run)
+
+    job, _ = registry.start("owner-a", [health_task("first", 1), health_task("second", 3)])
+    assert job.join(WAIT) and job.status == "completed"
+    assert [event.health.dead_units for event in job.health_of(0)] == [(1,), (1,)]
+    assert [event.health.gradient_norms for event in job.health_of(1)] == [(0.1,), (0.2,)]
+    assert job.snapshot().health == job.health_of(1)   # the task shown last
+
+
 def test_a_diverging_task_in_a_scripted_run_gives_status_diverged(registry):
     job, _ = registry.start("owner-a", [ScriptedTask(epochs=3, steps=4, diverge_at=6).task()])
     assert job.join(WAIT)
@@ -337,6 +355,30 @@ def test_a_real_tiny_nnlib_run_completes_with_validation_outputs(registry, small
     assert output.result.history["val_accuracy"][-1] == pytest.approx(snap.history["val_accuracy"][-1])
     assert output.result.history["val_accuracy"][-1] > 0.5
     assert output.scaler.method == "unit" and output.dataset_name == "MNIST (first 600)"
+
+
+@pytest.mark.slow
+def test_a_real_run_reports_its_layer_health_after_every_epoch(registry, small_mnist):
+    from nnlib.layer_health import health_sample, layer_health
+    from nnlib.preprocessing import prepare
+
+    config = TrainConfig(hidden_sizes=(16,), optimizer="adam", learning_rate=1e-2, batch_size=64, epochs=3)
+    preprocess = PreprocessConfig(train_size=600, val_fraction=0.2)
+    job, _ = registry.start("owner-a", train_tasks(small_mnist, preprocess, [("healthy", config)]))
+    assert job.join(60) and job.status == "completed", job.snapshot().message
+    health = job.snapshot().health
+    assert health == job.health_of(0)
+    assert [event.epoch for event in health] == [1, 2, 3]
+    assert all(event.health.gradient_layers == ("dense_0", "dense_2") for event in health)
+    assert all(event.health.hidden_stages == ("hidden 1",) and event.health.unit_counts == (16,) for event in health)
+    assert all(event.health.samples == 120 for event in health)   # every validation image (fewer than 256)
+    # The last epoch's health is the trained model's, measured here again on the same images.
+    prepared = prepare(small_mnist, preprocess)
+    chosen = health_sample(len(prepared.y_val))
+    again = layer_health(job.outputs[0].model, prepared.x_val[chosen], prepared.y_val[chosen])
+    assert health[-1].health.gradient_norms == pytest.approx(again.gradient_norms, rel=1e-3)
+    assert health[-1].health.dead_units == again.dead_units
+    assert health[-1].health.loss == pytest.approx(again.loss, rel=1e-4)
 
 
 @pytest.mark.slow

@@ -209,3 +209,20 @@ def test_model_links_round_trip(text, link):
 def test_unknown_model_names_are_refused_with_the_choices(text):
     with pytest.raises(links.LinkValueError, match="expected default, cnn or run:<run id>"):
         links.decode_model(text)
+
+
+@pytest.mark.parametrize("index", [0, 1, 123, 9_999])
+def test_image_links_round_trip(index):
+    query = links.image_query(index)
+    assert query == {"image": str(index)}
+    assert links.decode_image(query["image"], 10_000) == index
+
+
+def test_an_image_link_takes_the_last_of_repeated_values_and_spaces():
+    assert links.decode_image(["5", " 42 "], 100) == 42
+
+
+@pytest.mark.parametrize("text", ["10000", "-1", "12.5", "abc", "", "1e3"])
+def test_image_indices_outside_the_set_or_not_whole_numbers_are_refused(text):
+    with pytest.raises(links.LinkValueError, match=r"image=.*expected a whole number from 0 to 9999"):
+        links.decode_image(text, 10_000)
