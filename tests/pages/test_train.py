@@ -155,6 +155,7 @@ def test_the_cnn_preset_sets_a_cnn():
     assert at.radio(key=state.TRAIN_OPTIMIZER).value == "adam"
 
 
+@pytest.mark.slow
 def test_a_tiny_cnn_run_trains_and_shows_its_filters():
     at = open_train(1000, **{state.TRAIN_NETWORK: "cnn", f"{state.TRAIN_CONV_FILTERS_PREFIX}1": 4,
                              f"{state.TRAIN_CONV_FILTERS_PREFIX}2": 8, state.TRAIN_LAYER_COUNT: 1,
@@ -178,6 +179,7 @@ def test_a_tiny_cnn_run_trains_and_shows_its_filters():
     assert "W1 5x5x1x4" in histogram_titles and "W2 5x5x4x8" in histogram_titles
 
 
+@pytest.mark.slow
 def test_a_tiny_run_completes_and_its_metrics_land_in_session_state_and_on_the_page():
     at = open_train(1000, **SMALL_NET)
     assert "No training yet" in texts(at.info)
@@ -212,6 +214,7 @@ def test_a_tiny_run_completes_and_its_metrics_land_in_session_state_and_on_the_p
     assert at.session_state[state.ACTIVE_RUN_ID] == run.id
 
 
+@pytest.mark.slow
 def test_a_tiny_run_shows_its_layer_health_per_epoch_in_two_charts():
     at = open_train(1000, **SMALL_NET)
     at.button(key="train_start_button").click().run()
@@ -231,6 +234,7 @@ def test_a_tiny_run_shows_its_layer_health_per_epoch_in_two_charts():
     assert "measured on the same 200 images (validation images" in texts(at.caption)
 
 
+@pytest.mark.slow
 def test_stop_ends_a_running_job():
     at = open_train(1000, **{**SMALL_NET, state.TRAIN_EPOCHS: 300, state.TRAIN_BATCH_SIZE: 16})
     at.button(key="train_start_button").click().run()
@@ -246,6 +250,7 @@ def test_stop_ends_a_running_job():
     assert run.result.status == "stopped" and run.result.epochs_completed < 300
 
 
+@pytest.mark.slow
 def test_pause_and_resume_from_the_page():
     at = open_train(1000, **{**SMALL_NET, state.TRAIN_EPOCHS: 300, state.TRAIN_BATCH_SIZE: 16})
     at.button(key="train_start_button").click().run()
@@ -261,6 +266,7 @@ def test_pause_and_resume_from_the_page():
     assert finish(at).status == "stopped"
 
 
+@pytest.mark.slow
 def test_learning_rate_1_with_full_batch_sgd_shows_the_divergence_message():
     at = open_train(2000, **{state.TRAIN_LAYER_COUNT: 3, state.TRAIN_OPTIMIZER: "sgd",
                              state.TRAIN_LEARNING_RATE: 1.0, state.TRAIN_BATCH_SIZE: "full batch",
@@ -274,6 +280,7 @@ def test_learning_rate_1_with_full_batch_sgd_shows_the_divergence_message():
     assert at.session_state[state.RUNS][0].result.status == "diverged"
 
 
+@pytest.mark.slow
 def test_a_refresh_finds_the_job_through_the_url_and_other_sessions_do_not():
     at = open_train(1000, **SMALL_NET)
     at.button(key="train_start_button").click().run()
@@ -307,6 +314,7 @@ def app_test_switch(at):
     return fresh
 
 
+@pytest.mark.slow
 def test_the_seed_study_batch_fills_the_comparison_with_four_runs(monkeypatch):
     assert presets.SEED_STUDY_TRAIN.epochs == 150 and presets.SEED_STUDY_TRAIN.batch_size is None
     # 150 iterations x 4 networks is the real preset; the test runs 5 iterations of each.

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 NNLIB = Path(__file__).resolve().parents[2] / "nnlib"
 
 
@@ -64,6 +66,7 @@ def test_nnlib_has_no_import_circle():
     assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph))}"
 
 
+@pytest.mark.slow
 def test_every_nnlib_module_imports_first_in_a_fresh_interpreter():
     names = sorted(f"nnlib.{name}" for name in module_graph() if name != "__main__")   # __main__ runs the CLI
     script = ("import importlib, sys\n"
