@@ -154,3 +154,31 @@ def open_page(page, app_url: str, path: str = "") -> None:
     """Open a page of the app (``""`` for home, ``"explore"`` ...) and wait until it settles."""
     page.goto(f"{app_url}/{path}")
     wait_for_app(page)
+
+
+def train_one_epoch(page, app_url: str) -> None:
+    """On the Train page, move the epochs slider to 1, press Start and wait for the run to complete."""
+    import re
+
+    from playwright.sync_api import expect
+
+    open_page(page, app_url, "train")
+    epochs = page.get_by_role("slider", name=re.compile("Epochs"))
+    epochs.focus()
+    for _ in range(4):  # 5 -> 1 epoch
+        page.keyboard.press("ArrowLeft")
+    expect(epochs).to_have_value("1")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(re.compile(r"Completed: completed 1 epoch"))).to_be_visible(timeout=120_000)
+
+
+@pytest.fixture()
+def predict_page(page, app_url):
+    """The Predict page, open and settled (skipped when the bundled default model is missing)."""
+    from dashboard.models import DEFAULT_MODEL_PATH
+
+    if not DEFAULT_MODEL_PATH.is_file():
+        pytest.skip(f"the default model {DEFAULT_MODEL_PATH} is missing: build it with `make model`")
+    open_page(page, app_url, "predict")
+    return page

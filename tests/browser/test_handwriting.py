@@ -2,20 +2,10 @@
 see it in the personal set (issue 14)."""
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
-from dashboard.models import DEFAULT_MODEL_PATH
-from tests.browser.conftest import open_page, wait_for_app
+from tests.browser.conftest import wait_for_app
 from tests.browser.test_predict_canvas import ANSWER_TIMEOUT_MS, draw_stroke, one, ready_canvas
-
-
-@pytest.fixture()
-def predict_page(page, app_url):
-    if not DEFAULT_MODEL_PATH.is_file():
-        pytest.skip(f"the default model {DEFAULT_MODEL_PATH} is missing: build it with `make model`")
-    open_page(page, app_url, "predict")
-    return page
 
 
 def test_draw_correct_the_label_keep_and_see_it_in_the_personal_set(predict_page):

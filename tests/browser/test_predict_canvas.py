@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 import time
 
-import pytest
 from playwright.sync_api import expect
 
-from dashboard.models import DEFAULT_MODEL_PATH
-from tests.browser.conftest import open_page, wait_for_app
+from tests.browser.conftest import wait_for_app
 
 ANSWER_TIMEOUT_MS = 20_000
 LATENCY_LIMIT_S = 8.0   # generous for a loaded 2-core CI machine; typically about a second
@@ -52,14 +50,6 @@ def ready_canvas(page):
     expect(canvases.first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     page.wait_for_timeout(200)   # fabric.js binds its mouse handlers just after mounting
     return canvases.first
-
-
-@pytest.fixture()
-def predict_page(page, app_url):
-    if not DEFAULT_MODEL_PATH.is_file():
-        pytest.skip(f"the default model {DEFAULT_MODEL_PATH} is missing: build it with `make model`")
-    open_page(page, app_url, "predict")
-    return page
 
 
 def test_drawn_one_zero_seven_are_read_as_drawn(predict_page):

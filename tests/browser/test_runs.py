@@ -13,21 +13,13 @@ from playwright.sync_api import expect
 
 from experiments.store import RunStore
 
-from .conftest import open_page, wait_for_app
+from .conftest import open_page, train_one_epoch
 
 
 @pytest.mark.slow
 def test_a_trained_run_is_listed_after_a_reload_and_in_a_new_tab(page, app_url):
     before = {run.id for run in RunStore().list_runs()}
-    open_page(page, app_url, "train")
-    epochs = page.get_by_role("slider", name=re.compile("Epochs"))
-    epochs.focus()
-    for _ in range(4):  # 5 -> 1 epoch
-        page.keyboard.press("ArrowLeft")
-    expect(epochs).to_have_value("1")
-    wait_for_app(page)
-    page.get_by_role("button", name="Start training").click()
-    expect(page.get_by_text(re.compile(r"Completed: completed 1 epoch"))).to_be_visible(timeout=120_000)
+    train_one_epoch(page, app_url)
     assert "job=" in page.url
 
     new_runs = [run for run in RunStore().list_runs() if run.id not in before]

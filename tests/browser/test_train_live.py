@@ -6,7 +6,7 @@ import time
 
 from playwright.sync_api import expect
 
-from .conftest import open_page, wait_for_app
+from .conftest import open_page, train_one_epoch, wait_for_app
 
 # How far the live chart has got: the points drawn in all its traces (Plotly keeps the drawn
 # figure on its div as ``_fullData[i]._length``; the arrays arrive base64-encoded, so
@@ -83,15 +83,7 @@ CELL_POSITION = """([trueClass, predictedClass]) => {
 
 
 def test_clicking_a_confusion_matrix_cell_shows_its_images(page, app_url):
-    open_page(page, app_url, "train")
-    epochs = page.get_by_role("slider", name=re.compile("Epochs"))
-    epochs.focus()
-    for _ in range(4):  # 5 -> 1 epoch
-        page.keyboard.press("ArrowLeft")
-    expect(epochs).to_have_value("1")
-    wait_for_app(page)
-    page.get_by_role("button", name="Start training").click()
-    expect(page.get_by_text(re.compile(r"Completed: completed 1 epoch"))).to_be_visible(timeout=120_000)
+    train_one_epoch(page, app_url)
     summary = page.get_by_text(re.compile("validation images of"))
     expect(summary).to_be_visible(timeout=30_000)
     # The diagonal cell: after one epoch it surely holds images (the default cell is the
