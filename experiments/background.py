@@ -11,7 +11,6 @@ Nothing here imports Streamlit.
 """
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 import traceback
@@ -19,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from nnlib.training import TrainingControl
+
+from .jobs import new_job_id
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
 KEEP_FINISHED_SECONDS = 30 * 60
@@ -89,7 +90,7 @@ class BackgroundTasks:
 
     def start(self, kind: str, work: Work) -> BackgroundTask:
         """Start ``work`` in a new thread; the task (its ``id`` is unguessable)."""
-        task = BackgroundTask(secrets.token_urlsafe(18), kind, work)
+        task = BackgroundTask(new_job_id(), kind, work)
         with self._lock:
             self._evict_locked()
             self._tasks[task.id] = task

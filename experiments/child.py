@@ -47,7 +47,7 @@ from typing import IO, Any
 import numpy as np
 
 from nnlib.error_analysis import tracker_for_test_set
-from nnlib.jsonable import json_default
+from nnlib.jsonable import finite_or_none, json_default
 from nnlib.layer_health import HealthEvent, HealthMonitor
 from nnlib.model import Sequential
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
@@ -326,8 +326,8 @@ class EpochCheckpoint:
     def __call__(self, event: Any) -> None:
         if isinstance(event, EpochEvent):
             self.model.metadata.update(self.metadata)
-            self.model.metadata["metrics"] = {"epochs": event.epoch, "val_accuracy": _finite(event.val_accuracy),
-                                              "train_loss": _finite(event.train_loss), "status": "checkpoint"}
+            self.model.metadata["metrics"] = {"epochs": event.epoch, "val_accuracy": finite_or_none(event.val_accuracy),
+                                              "train_loss": finite_or_none(event.train_loss), "status": "checkpoint"}
             write_model_atomically(self.model, self.path)
 
 
@@ -338,9 +338,6 @@ def health_monitor(model: Sequential, prepared: Any, writer: EventWriter) -> lis
     x, y = (prepared.x_val, prepared.y_val) if has_validation else (prepared.x_train, prepared.y_train)
     return [HealthMonitor(model, x, y, listener=writer)] if len(y) else []
 
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def validation_outputs(model: Any, prepared: Any) -> dict[str, np.ndarray]:

@@ -8,12 +8,12 @@ it shares our disk) and when it ends (status, test accuracy, timing, error, the 
 """
 from __future__ import annotations
 
-import math
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from nnlib.builders import describe_network
+from nnlib.jsonable import finite_or_none
 from nnlib.training import EpochEvent, StepEvent, TrainingControl
 
 from .executors import Executor, LocalExecutor, TrainingRequest
@@ -38,7 +38,7 @@ class RunRecorder:
                 self.history.setdefault(key, []).append(value)
             self.store.update_run(
                 self.run_id, history=self.history, epochs_completed=event.epoch,
-                val_accuracy=_finite(event.val_accuracy), seconds=event.seconds,
+                val_accuracy=finite_or_none(event.val_accuracy), seconds=event.seconds,
                 step_epochs=self.steps.epochs, step_losses=self.steps.losses,
                 per_class_accuracy=list(event.per_class_val_accuracy or []))
 
@@ -105,13 +105,10 @@ def _finish_run(store: RunStore, run_id: str, output: TaskOutput) -> None:
         store.save_outputs(run_id, output.extras)
     store.update_run(
         run_id, status=result.status, message=result.message, history=result.history,
-        epochs_completed=result.epochs_completed, val_accuracy=_finite(result.last("val_accuracy")),
+        epochs_completed=result.epochs_completed, val_accuracy=finite_or_none(result.last("val_accuracy")),
         test_accuracy=result.test_accuracy, seconds=result.seconds,
         per_class_accuracy=(result.per_class_val_accuracy[-1] if result.per_class_val_accuracy else []))
 
-
-def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def train_tasks(dataset: Any, preprocess_config: Any, configs: list[tuple[str, Any]], *,

@@ -7,6 +7,7 @@ is refused with a ``TypeError`` naming its type, so a mistake shows at once.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +30,8 @@ def json_default(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """``value`` as one line of JSON, NumPy values included (see :func:`json_default`)."""
     return json.dumps(value, default=json_default)
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` as a float, or None for None, NaN and infinities (JSON has no NaN)."""
+    return float(value) if value is not None and math.isfinite(value) else None

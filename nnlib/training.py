@@ -35,6 +35,7 @@ from .augment import augment_images
 from .builders import build_network
 from .divergence import DivergenceGuard
 from .fast import FastPath, InputBlocks, fused_updates
+from .jsonable import finite_or_none
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy
 from .metrics import per_class_accuracy
@@ -588,8 +589,8 @@ def train(prepared: PreparedData, config: TrainConfig, callbacks: Sequence[Callb
         "preprocessing": {"config": prepared.config.to_dict(), "scaler": prepared.scaler.to_dict()},
         "metrics": {
             "train_loss": result.last("train_loss"), "train_accuracy": result.last("train_accuracy"),
-            "val_loss": _finite_or_none(result.last("val_loss")),
-            "val_accuracy": _finite_or_none(result.last("val_accuracy")),
+            "val_loss": finite_or_none(result.last("val_loss")),
+            "val_accuracy": finite_or_none(result.last("val_accuracy")),
             "test_loss": result.test_loss, "test_accuracy": result.test_accuracy,
             "epochs": result.epochs_completed, "seconds": result.seconds, "status": result.status,
         },
@@ -599,7 +600,3 @@ def train(prepared: PreparedData, config: TrainConfig, callbacks: Sequence[Callb
         "train_config": config.to_dict(),
     })
     return model, result
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
