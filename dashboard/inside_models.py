@@ -14,6 +14,7 @@ from nnlib.preprocessing import Scaler
 
 from . import jobs
 from .models import INPUT_SIZE, ModelUnavailable, Predictor, active_predictor, available_predictors
+from .stored_models import class_names_of
 
 STORE_PREFIX = "Stored run: "
 MAX_STORE_RUNS = 20
@@ -53,12 +54,7 @@ def store_predictor(label: str, run_id: str) -> Predictor:
         raise ModelUnavailable(f"The model of {record.name} cannot be read: {error}") from None
     if model.input_size != INPUT_SIZE:
         raise ModelUnavailable(f"{record.name} expects {model.input_size} inputs, not 784 (28x28 images).")
-    metadata = model.metadata or {}
-    n_classes = model.n_classes or 10
-    names = metadata.get("class_names")
-    class_names = tuple(str(name) for name in names) if isinstance(names, list) and len(names) == n_classes \
-        else tuple(str(index) for index in range(n_classes))
-    return Predictor(label, model, Scaler.from_metadata(metadata), class_names, run_id)
+    return Predictor(label, model, Scaler.from_metadata(model.metadata), class_names_of(model), run_id)
 
 
 def _offered() -> dict[str, Predictor]:

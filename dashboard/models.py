@@ -27,7 +27,7 @@ from nnlib.preprocessing import Scaler
 
 from . import state
 from .runs import USABLE_STATUSES, get_active_run, listed_runs, set_active_run
-from .stored_models import RunModelUnavailable, with_model
+from .stored_models import RunModelUnavailable, class_names_of, with_model
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 # MNIST_LAB_DEFAULT_MODEL in the environment points the app at another model file.
@@ -86,13 +86,6 @@ class Prediction:
         return float(self.probabilities[self.label])
 
 
-def _class_names(metadata: dict[str, Any], n_classes: int) -> tuple[str, ...]:
-    names = metadata.get("class_names")
-    if isinstance(names, (list, tuple)) and len(names) == n_classes:
-        return tuple(str(name) for name in names)
-    return tuple(str(index) for index in range(n_classes))
-
-
 @st.cache_resource(show_spinner="Loading a bundled model...", max_entries=4)
 def _load_bundled(path: str, mtime_ns: int, size: int) -> Sequential:
     """A bundled model file, read once per (path, modification time, size)."""
@@ -112,7 +105,7 @@ def _bundled_predictor(name: str, path: Path, what: str) -> Predictor:
     if model.input_size != INPUT_SIZE:
         raise ModelUnavailable(f"The {what} expects {model.input_size} inputs, not 784 (28x28). {HOW_TO_REBUILD}")
     metadata = model.metadata or {}
-    return Predictor(name, model, Scaler.from_metadata(metadata), _class_names(metadata, model.n_classes or 10))
+    return Predictor(name, model, Scaler.from_metadata(metadata), class_names_of(model))
 
 
 def default_predictor(path: str | Path | None = None) -> Predictor:

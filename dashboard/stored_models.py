@@ -48,6 +48,16 @@ def model_file(run: RunRecord) -> Path | None:
     return None
 
 
+def class_names_of(model: Sequential, fallback: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The class names a model's metadata gives, else ``fallback`` when it has the right
+    length, else ``"0"``, ``"1"``, ...: one name per output of the model."""
+    n_classes = model.n_classes or 10
+    names = (model.metadata or {}).get("class_names")
+    if isinstance(names, (list, tuple)) and len(names) == n_classes:
+        return tuple(str(name) for name in names)
+    return fallback if len(fallback) == n_classes else tuple(str(index) for index in range(n_classes))
+
+
 def load_run_model(run: RunRecord) -> Sequential:
     """The run's model from its file; :class:`RunModelUnavailable` when there is none or it is damaged."""
     path = model_file(run)
@@ -60,25 +70,13 @@ def load_run_model(run: RunRecord) -> Sequential:
         raise RunModelUnavailable(f"the model file of run {run.name!r} cannot be read: {error}") from None
 
 
-def _scaler_of(model: Sequential) -> Scaler:
-    preprocessing = (model.metadata or {}).get("preprocessing") or {}
-    scaler = preprocessing.get("scaler") if isinstance(preprocessing, dict) else None
-    return Scaler.from_dict(scaler) if isinstance(scaler, dict) else Scaler("unit")
-
-
-def _class_names_of(model: Sequential, fallback: tuple[str, ...]) -> tuple[str, ...]:
-    names = (model.metadata or {}).get("class_names")
-    if isinstance(names, (list, tuple)) and len(names) == model.n_classes:
-        return tuple(str(name) for name in names)
-    return fallback if len(fallback) == model.n_classes else tuple(str(i) for i in range(model.n_classes or 10))
-
-
 def with_model(run: RunRecord) -> RunRecord:
     """``run`` with its model, input scaling and class names (loaded from the store if needed)."""
     if run.model is not None:
         return run
     model = load_run_model(run)
-    return replace(run, model=model, scaler=_scaler_of(model), class_names=_class_names_of(model, run.class_names))
+    return replace(run, model=model, scaler=Scaler.from_metadata(model.metadata),
+                   class_names=class_names_of(model, tuple(run.class_names)))
 
 
 @st.cache_resource(show_spinner="Computing the run's validation outputs...", max_entries=8)
@@ -111,12 +109,8 @@ def _cached_test_confusion(run_id: str, model_key: tuple, dataset_key: tuple, _m
     x_test, y_test = _dataset.x_test, _dataset.y_test
     if x_test is None or y_test is None:
         raise ValueError(f"{_dataset.name} has no test set")
-    predicted = np.empty(len(x_test), dtype=np.int64)
-    batch = 2048
-    for start in range(0, len(x_test), batch):  # a batch at a time: CNN activations stay small
-        images = _scaler.transform(flatten(x_test[start:start + batch]))
-        with np.errstate(over="ignore", invalid="ignore"):
-            predicted[start:start + batch] = _model.predict(images)
+    with np.errstate(over="ignore", invalid="ignore"):  # Sequential.predict works in batches
+        predicted = _model.predict(_scaler.transform(flatten(x_test)))
     matrix = confusion_matrix(np.asarray(y_test, dtype=np.int64), predicted, _dataset.n_classes)
     matrix.setflags(write=False)
     return matrix
@@ -136,6 +130,6 @@ def test_confusion(run: RunRecord, dataset: Dataset) -> np.ndarray:
                          f"classes; {dataset.name} has {n_features(dataset)} pixels and {dataset.n_classes} classes")
     path = model_file(run)
     model_key = (str(path), path.stat().st_mtime_ns) if path is not None else (id(loaded.model),)
-    scaler = loaded.scaler if isinstance(loaded.scaler, Scaler) else _scaler_of(loaded.model)
+    scaler = loaded.scaler if isinstance(loaded.scaler, Scaler) else Scaler.from_metadata(loaded.model.metadata)
     n_test = 0 if dataset.y_test is None else len(dataset.y_test)
     return _cached_test_confusion(run.id, model_key, (dataset.name, n_test), loaded.model, scaler, dataset)
