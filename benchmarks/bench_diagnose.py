@@ -20,19 +20,11 @@ prints the kernel threadpoolctl reports.
 """
 from __future__ import annotations
 
-import os
+import argparse
 import sys
+import time
 
-_DROPPED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(name in os.environ for name in _DROPPED):
-    os.execve(sys.executable, [sys.executable, *sys.argv],
-              {key: value for key, value in os.environ.items() if key not in _DROPPED})
-
-import argparse  # noqa: E402
-import time  # noqa: E402
-
-from bench_sweep import blas_kernel  # noqa: E402
-from common import ROOT, emit, machine, table  # noqa: E402
+from common import ROOT, emit, machine, table
 
 TARGET_ACCURACY = 0.978
 MAX_MNIST_DROP = 0.005
@@ -134,7 +126,7 @@ def main() -> None:
         row, _ = measure()
         rows.append(row)
         print(" | ".join(row), file=sys.stderr, flush=True)
-    lines = ["# Diagnose a model and teach it your handwriting (issue 14)", "", machine(), "", blas_kernel(), "",
+    lines = ["# Diagnose a model and teach it your handwriting (issue 14)", "", machine(), "",
              table(["measurement", "setting", "result", "target"], rows)]
     emit("diagnose", "\n".join(lines), args.save)
 

@@ -17,39 +17,20 @@ prints the kernel threadpoolctl reports. Training processes use one BLAS thread 
 """
 from __future__ import annotations
 
-import os
+import argparse
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-_DROPPED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(name in os.environ for name in _DROPPED):
-    os.execve(sys.executable, [sys.executable, *sys.argv],
-              {key: value for key, value in os.environ.items() if key not in _DROPPED})
-
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from common import ROOT, emit, machine, table  # noqa: E402
+from common import ROOT, emit, machine, table
 
 TARGET_ACCURACY = 0.97
 TARGET_SPEEDUP = 0.7      # two at once: at most 0.7 of one at a time's wall time
 START_SAMPLES = 5
 
-
-def blas_kernel() -> str:
-    """What OpenBLAS (or another BLAS) runs here, as threadpoolctl reports it."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "BLAS kernel unknown (pip install threadpoolctl)"
-    import numpy  # noqa: F401  (loads the BLAS library so threadpoolctl can see it)
-
-    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    return "; ".join(f"{pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture')}, "
-                     f"{pool.get('num_threads')} thread(s) in this process" for pool in pools) or "no BLAS found"
 
 
 def run_sweep(dataset, executor, parallel: int, args: argparse.Namespace) -> dict:
@@ -168,7 +149,7 @@ def main() -> None:
                      result["failed"]])
 
     lines = [f"# Sweep: {args.trials} trials of lr x width, MLP, {args.train_size:,} images, {args.epochs} epochs",
-             "", machine(), "", blas_kernel(), "",
+             "", machine(), "",
              table(["backend", "at once", "trials", "wall s", "training s", "overhead s/trial",
                     "best val acc", "diverged/failed"], rows), ""]
     for backend in ("local", "ray"):

@@ -3,6 +3,11 @@
 Benchmarks are not tests: they time the full-size workloads of issue 2 and print a
 Markdown table, which ``--save`` also writes to ``benchmarks/results/``.
 Run them on a quiet machine: the load average is printed with every result.
+
+Every benchmark measures what a user's machine gets: importing this module drops
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` from the environment by re-executing the
+script without them (they pin OpenBLAS to older, slower kernels than the processor has), and
+:func:`machine` names the BLAS kernel in use as threadpoolctl reports it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+DROPPED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def run_as_users_get_it() -> None:
+    """Re-execute this script without the variables that pin OpenBLAS's kernel (no-op when absent)."""
+    if any(name in os.environ for name in DROPPED_VARIABLES):
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, *sys.argv],
+                  {key: value for key, value in os.environ.items() if key not in DROPPED_VARIABLES})
+
+
+run_as_users_get_it()
 
 
 def set_threads(threads: int) -> None:
@@ -36,6 +54,19 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def blas_kernel() -> str:
+    """What OpenBLAS (or another BLAS) runs here, as threadpoolctl reports it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS kernel unknown (pip install threadpoolctl)"
+    import numpy  # noqa: F401  (loads the BLAS library so threadpoolctl can see it)
+
+    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return "; ".join(f"{pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture')}, "
+                     f"{pool.get('num_threads')} thread(s) in this process" for pool in pools) or "no BLAS found"
+
+
 def machine() -> str:
     import numpy as np
 
@@ -47,7 +78,7 @@ def machine() -> str:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__} "
-            f"({blas}); load average at start {load:.2f}")
+            f"({blas}); BLAS: {blas_kernel()}; load average at start {load:.2f}")
 
 
 def matmul_rate(dtype="float32", repeats: int = 5) -> float:

@@ -17,22 +17,18 @@ Prints a Markdown report and writes it to ``benchmarks/results/drawn_digits.md``
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, machine  # re-executes without the variables that pin OpenBLAS's kernel
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from nnlib.data import load_mnist  # noqa: E402
-from nnlib.imaging import ink_bbox, to_mnist_style  # noqa: E402
-from nnlib.model import Sequential  # noqa: E402
-from nnlib.preprocessing import Scaler  # noqa: E402
+from nnlib.data import load_mnist
+from nnlib.imaging import ink_bbox, to_mnist_style
+from nnlib.model import Sequential
+from nnlib.preprocessing import Scaler
 
 CANVAS = 280
 DEFAULT_MODEL = ROOT / "data" / "models" / "default.npz"
@@ -160,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Model `{args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}`"
         + (f" (MNIST test accuracy {100 * test_accuracy:.2f}%)" if test_accuracy else "")
         + f", input scaling `{scaler.method}`. Made by `python benchmarks/drawn_digits.py --n {args.n} --seed {args.seed}`"
-        f" on {platform.machine()} / Python {platform.python_version()} / NumPy {np.__version__}.",
+        f" on {machine()}.",
         "",
         f"## {len(canvases):,} canvas drawings from MNIST test digits",
         "",
