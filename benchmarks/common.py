@@ -108,3 +108,19 @@ def emit(name: str, text: str, save: bool) -> None:
     if save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{name}.md").write_text(text + "\n")
+
+
+def record_headlines(name: str, headlines: Sequence[Sequence[object]]) -> None:
+    """Keep a benchmark's headline figures for ``make bench``'s summary table.
+
+    Each headline is ``(figure, measured, reference, verdict)``: what was measured, its
+    value with unit, what it compares with (a target, PyTorch, or the earlier nnlib), and
+    whether it met the target. Written to ``benchmarks/results/headlines/NAME.json``.
+    """
+    import json
+
+    folder = RESULTS / "headlines"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [[str(cell) for cell in row] for row in headlines]
+    (folder / f"{name}.json").write_text(json.dumps({"benchmark": name, "machine": machine(), "rows": rows},
+                                                    indent=1) + "\n")
