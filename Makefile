@@ -53,14 +53,10 @@ browser-deps:
 		echo "Chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; \
 	fi
 
-## Run the benchmarks (PyTorch for the comparison only: pip install torch==2.13.0 into .venv).
+## Run every benchmark as users get it (PyTorch for the comparisons only: pip install torch==2.13.0 into .venv),
+## then print one table of their headline figures (benchmarks/results/summary.md).
 bench: $(VENV)/.dev-deps
-	$(PY) benchmarks/bench_mlp_epoch.py
-	$(PY) benchmarks/bench_accuracy.py
-	$(PY) benchmarks/bench_seed_reproduction.py
-	$(PY) benchmarks/bench_cnn.py
-	$(PY) benchmarks/bench_sweep.py
-	$(PY) benchmarks/bench_diagnose.py
+	$(PY) benchmarks/run_all.py
 
 ## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).
 model: $(VENV)/.run-deps

@@ -24,7 +24,7 @@ import argparse
 import sys
 import time
 
-from common import ROOT, emit, machine, table
+from common import ROOT, emit, machine, record_headlines, table
 
 TARGET_ACCURACY = 0.978
 MAX_MNIST_DROP = 0.005
@@ -129,6 +129,7 @@ def main() -> None:
     lines = ["# Diagnose a model and teach it your handwriting (issue 14)", "", machine(), "",
              table(["measurement", "setting", "result", "target"], rows)]
     emit("diagnose", "\n".join(lines), args.save)
+    record_headlines("diagnose", rows)
 
 
 if __name__ == "__main__":

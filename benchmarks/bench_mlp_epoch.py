@@ -24,7 +24,7 @@ import os
 import statistics
 import time
 
-from common import emit, machine, matmul_rate, set_threads, table
+from common import emit, machine, matmul_rate, record_headlines, set_threads, table
 
 SIZES = (784, 256, 128, 64, 10)
 BATCH = 128
@@ -117,6 +117,10 @@ def main() -> None:
         f"nnlib test accuracy after these {args.rounds + 1} epochs: {accuracy:.4f}.",
     ])
     emit("mlp_epoch", text, args.save)
+    record_headlines("mlp_epoch", [[
+        f"MLP [784,256,128,64,10] epoch, Adam, batch 128, {n:,} images, {args.threads} threads",
+        f"{statistics.median(times['nnlib']):.2f} s", f"PyTorch {statistics.median(times['PyTorch']):.2f} s",
+        f"ratio {ratio:.2f}"]])
 
 
 if __name__ == "__main__":

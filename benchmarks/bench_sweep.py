@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, emit, machine, table
+from common import ROOT, emit, machine, record_headlines, table
 
 TARGET_ACCURACY = 0.97
 TARGET_SPEEDUP = 0.7      # two at once: at most 0.7 of one at a time's wall time
@@ -172,6 +172,11 @@ def main() -> None:
     if ray_note:
         lines.append(f"- {ray_note}")
     emit("sweep", "\n".join(lines), args.save)
+    record_headlines("sweep", [
+        [f"Sweep of {args.trials} trials ({backend}), two at once vs one at a time",
+         f"{results[(backend, 2)]['wall']:.1f} s vs {results[(backend, 1)]['wall']:.1f} s",
+         f"target <= {TARGET_SPEEDUP}", f"ratio {results[(backend, 2)]['wall'] / results[(backend, 1)]['wall']:.2f}"]
+        for backend in ("local", "ray") if (backend, 1) in results and (backend, 2) in results])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, machine  # re-executes without the variables that pin OpenBLAS's kernel
+from common import ROOT, machine, record_headlines  # re-executes without the variables that pin OpenBLAS's kernel
 from PIL import Image, ImageDraw, ImageFont
 
 from nnlib.data import load_mnist
@@ -207,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report, encoding="utf-8")
+    model_name = args.model.stem
+    headlines = [[f"Canvas-like drawings of {len(canvases):,} MNIST test digits, model {model_name}",
+                  f"{percent(page)} read right", f"MNIST test {100 * test_accuracy:.2f}%" if test_accuracy else "", ""]]
+    if typed:
+        headlines.append([f"Digits typed in {len(fonts)} fonts, model {model_name}",
+                          f"{percent(typed_results[next(iter(METHODS))])} read right", "", ""])
+    record_headlines(f"drawn_digits_{model_name}", headlines)
     return 0
 
 
