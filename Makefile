@@ -53,7 +53,8 @@ browser-deps:
 		echo "Chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; \
 	fi
 
-## Run the benchmarks (PyTorch for the comparison only: pip install torch==2.13.0 into .venv).
+## Run the benchmarks (PyTorch for the comparison only: pip install torch==2.13.0 into .venv;
+## page_speed drives Debian's chromium: make browser-deps).
 bench: $(VENV)/.dev-deps
 	$(PY) benchmarks/bench_mlp_epoch.py
 	$(PY) benchmarks/bench_accuracy.py
@@ -61,6 +62,7 @@ bench: $(VENV)/.dev-deps
 	$(PY) benchmarks/bench_cnn.py
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_diagnose.py
+	$(PY) benchmarks/page_speed.py
 
 ## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).
 model: $(VENV)/.run-deps

@@ -25,7 +25,17 @@ import streamlit as st
 
 ENABLE_VARIABLE = "MNIST_LAB_WARM_UP"
 THREAD_NAME = "mnist-lab-warm-up"
+# Streamlit warns once per cached call made outside a page's run ("missing ScriptRunContext"):
+# expected for this thread, so its warnings are dropped (other threads' still show).
+CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
 log = logging.getLogger(__name__)
+
+
+class _NotFromWarmUp(logging.Filter):
+    """Drops the records logged by the warm-up thread."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME
 
 
 def enabled() -> bool:
@@ -78,6 +88,7 @@ def warm_everything() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _warm_up_thread() -> threading.Thread:
+    logging.getLogger(CONTEXT_LOGGER).addFilter(_NotFromWarmUp())
     thread = threading.Thread(target=warm_everything, name=THREAD_NAME, daemon=True)
     thread.start()
     return thread
