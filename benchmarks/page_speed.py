@@ -181,8 +181,18 @@ def visit_every_page(page, url: str) -> tuple[dict[str, Timing], dict[str, Timin
 
 
 def choose_model(page, name: str) -> None:
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
-    page.get_by_role("option", name=name).click()
+    """Pick ``name`` in the Inside page's model box (the click that opens it is retried: after a
+    fragment rerun the first click may only focus it)."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Model")
+    option = page.get_by_role("option", name=name)
+    for _ in range(5):
+        box.click()
+        try:
+            option.wait_for(state="visible", timeout=3000)
+            break
+        except Exception:   # not open yet: Escape closes a half-open box, then try again
+            page.keyboard.press("Escape")
+    option.click()
 
 
 def inside_figures(page, steps: int) -> dict[str, Timing | list[Timing]]:
