@@ -48,7 +48,7 @@ def dataset_checksum(dataset: Dataset) -> str:
             digest.update(b"none")
             continue
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+        digest.update(np.ascontiguousarray(array).data.cast("B"))
     return digest.hexdigest()
 
 
