@@ -7,7 +7,7 @@ what it is and the checksum of the data it was computed from. Reading never unpi
 (``allow_pickle=False``): a file that is missing, unreadable, truncated, from another version
 of the class or holding anything but plain arrays is ignored, and the result is computed
 again and written over it. Files are written to a temporary name and renamed, so a reader
-never sees half a file.
+never sees half a file; a lock file beside each lets one process compute it while others wait.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import os
 import tempfile
 import typing
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,16 +130,43 @@ def save(path: Path, result: Any) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _computing(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s ``.lock`` file: of the processes that want the same
+    result (the start-up process and the server), one computes it and the others wait, then read
+    it. Where file locks are not available (no ``fcntl``) or the folder cannot be written, no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.with_suffix(".lock").open("a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def load_or_compute(kind: str, key: str, cls: type[Result], compute: Callable[[], Result]) -> Result:
     """The cached ``kind`` result for ``key`` if a good file holds it, else ``compute()``'s, saved.
 
-    A cache folder that cannot be written only costs the saving: the result is returned anyway.
+    While one process computes a result, another asking for it waits for the file instead of
+    computing it a second time. A cache folder that cannot be written only costs the saving:
+    the result is returned anyway.
     """
     path = cache_path(kind, key)
     cached = load(path, cls)
     if cached is not None:
         return cached
-    result = compute()
-    with contextlib.suppress(OSError):
-        save(path, result)
+    with _computing(path):
+        cached = load(path, cls)   # written while this process waited for the lock
+        if cached is not None:
+            return cached
+        result = compute()
+        with contextlib.suppress(OSError):
+            save(path, result)
     return result

@@ -3,6 +3,10 @@ files are ignored and rebuilt, never unpickled."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -124,3 +128,31 @@ def test_dataset_checksum_changes_with_any_pixel_and_label():
     y[3] = (y[3] + 1) % 10
     assert analysis.dataset_checksum(Dataset("tiny", data.x_train, data.y_train, data.x_test, y, NAMES)) != base
     assert analysis.dataset_checksum(small_dataset(with_test=False)) != base
+
+
+def test_a_result_being_computed_elsewhere_is_waited_for_not_computed_again(lab_home):
+    pytest.importorskip("fcntl")
+    data = small_dataset()
+    expected = analysis.pca_map(data.x_train, data.y_train, 20, seed=0)
+    # Another process takes the result's lock, writes the result after a while, then lets go.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time, numpy as np\n"
+        "from dashboard import disk_cache\n"
+        "from nnlib import analysis\n"
+        "from tests.unit.test_disk_cache import small_dataset\n"
+        "path = disk_cache.cache_path('map', 'k')\n"
+        "path.parent.mkdir(parents=True, exist_ok=True)\n"
+        "with path.with_suffix('.lock').open('a') as lock:\n"
+        "    fcntl.flock(lock, fcntl.LOCK_EX)\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(1.0)\n"
+        "    d = small_dataset()\n"
+        "    disk_cache.save(path, analysis.pca_map(d.x_train, d.y_train, 20, seed=0))\n")],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "MNIST_LAB_HOME": str(lab_home)})
+    assert holder.stdout.readline().strip() == "locked"
+    started = time.monotonic()
+    computed = []
+    result = disk_cache.load_or_compute("map", "k", analysis.Map2D, lambda: computed.append(1) or expected)
+    assert holder.wait(30) == 0
+    assert computed == [] and time.monotonic() - started > 0.5
+    assert_same(result, expected)
