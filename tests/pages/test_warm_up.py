@@ -36,7 +36,7 @@ def test_warming_explore_writes_the_statistics_the_page_shows(lab_home):
     explore_data.dataset_statistics.clear()
     explore_data.pca_points.clear()
     warm_up.warm_explore()
-    names = sorted(path.name for path in (lab_home / "cache").iterdir())
+    names = sorted(path.name for path in (lab_home / "cache").glob("*.npz"))
     assert [name.split("-")[0] for name in names] == ["dataset", "pca"], names
     dataset = cached_dataset("MNIST")
     checksum = analysis.dataset_checksum(dataset)
