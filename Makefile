@@ -53,9 +53,9 @@ browser-deps:
 		echo "Chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; \
 	fi
 
-## Run every benchmark as users get it (PyTorch for the comparisons only: pip install torch==2.13.0 into .venv),
-## then print one table of their headline figures (benchmarks/results/summary.md).
-bench: $(VENV)/.dev-deps
+## Run every benchmark as users get it (PyTorch for the comparisons only: pip install torch==2.13.0 into .venv;
+## page_speed and classroom drive Debian's chromium: make browser-deps), then print one table of their headline figures (benchmarks/results/summary.md).
+bench: $(VENV)/.dev-deps browser-deps
 	$(PY) benchmarks/run_all.py
 
 ## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).

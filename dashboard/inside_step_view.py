@@ -1,7 +1,8 @@
 """The backward half of the Inside page: one step of learning on the chosen image, and a Step
 button that repeats it on a copy of the model kept in this session (never the model's file).
 
-The section is a fragment: Step reruns it alone, not the whole page. The numbers come from
+The live part is a fragment: Step reruns it alone, not the whole page (the equations and code
+above it stay as drawn). The numbers come from
 :func:`nnlib.introspect.training_step`.
 """
 from __future__ import annotations
@@ -86,16 +87,29 @@ def first_layer_images(step: TrainingStep) -> WeightPictures | None:
     return None
 
 
-@st.fragment
 def learning_section(predictor: Predictor, choice: InputChoice, mode: str) -> None:
-    """Loss, A - Y, the gradient layer by layer, the first layer's dW, and the Step button."""
-    names = predictor.class_names
+    """The backward pass explained (equations and code, drawn once), then the live part: loss,
+    A - Y, the gradient layer by layer, the first layer's dW and the Step button (a fragment)."""
     st.markdown(text.explain("backward", mode))
-    probabilities = predictor.model.predict_proba(choice.network_input)[0]
+    equations_column, code_column = st.columns(2, gap="medium")
+    with equations_column:
+        for line in text.BACKWARD_EQUATIONS:
+            st.latex(line)
+    with code_column:
+        st.markdown(text.BACKWARD_ROWS_NOTE)
+        code_panel(SoftmaxCrossEntropy.backward, Dense.backward, ReLU.backward, SGD.update, expanded=False)
+    _live_steps(predictor, choice)
+
+
+# A fragment: Step reruns this part alone, and the equations and code above are not drawn again.
+@st.fragment
+def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
+    names = predictor.class_names
     label = choice.true_label
     if label is None:
+        answer = int(np.argmax(predictor.model.predict_proba(choice.network_input)[0]))
         label = st.selectbox("The right answer, to learn from", range(len(names)), format_func=lambda c: names[c],
-                             index=int(np.argmax(probabilities)), key=state.INSIDE_TRUE_CLASS)
+                             index=answer, key=state.INSIDE_TRUE_CLASS)
     owner = f"{model_key(predictor)}|{choice.key}|{label}"
     session = step_session(owner, predictor, choice.network_input, int(label))
     controls = st.columns([3, 1, 1])
@@ -130,13 +144,9 @@ def learning_section(predictor: Predictor, choice: InputChoice, mode: str) -> No
     with left:
         st.plotly_chart(charts.class_bars(step.output_error[0], names, "dZ at the output = A − Y", highlight=label),
                         key="inside_output_error")
+    with right:
         st.markdown("**The gradient flowing back**: its size arriving at each layer (log scale)")
         st.plotly_chart(charts.gradient_norms_figure(step.gradient_norms()), key="inside_gradient_norms")
-    with right:
-        for line in text.BACKWARD_EQUATIONS:
-            st.latex(line)
-        st.markdown(text.BACKWARD_ROWS_NOTE)
-        code_panel(SoftmaxCrossEntropy.backward, Dense.backward, ReLU.backward, SGD.update, expanded=False)
     _first_layer_weights(step)
 
 

@@ -15,8 +15,9 @@ from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
 # Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
-# second on a busy 2-core machine; 500 by default, more on request.
-MAP_POINTS = (500, 1000, 2000)
+# second on a busy 2-core machine; the page's Plotly drawing is most of its open time, so 250 by
+# default (the class clouds already show), more on request.
+MAP_POINTS = (250, 500, 1000, 2000)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)

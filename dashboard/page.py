@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from . import warm_up
 from .data import render_dataset_picker
 
 APP_ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +24,10 @@ PAGES = (
 
 
 def setup_page(title: str, icon: str, layout: str = "wide") -> None:
-    """Set the page config, draw the labelled page list and the dataset picker."""
+    """Set the page config, draw the labelled page list and the dataset picker (and, on the
+    server's first script run, start its warm-up: :mod:`dashboard.warm_up`)."""
     st.set_page_config(page_title=f"{title} · MNIST Lab", page_icon=icon, layout=layout)
+    warm_up.start_once()
     linked = [page for page in PAGES if (APP_ROOT / page[0]).is_file()]
     with st.sidebar:
         st.markdown("### MNIST Lab")

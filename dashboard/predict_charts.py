@@ -28,6 +28,11 @@ MODEL_COLORS = ("#4C6EF5", "#F76707", "#2B8A3E", "#AE3EC9", "#E03131", "#1098AD"
 SALIENCY_COLORSCALE = [[0.0, "rgba(33,102,172,0.95)"], [0.5, "rgba(255,255,255,0)"], [1.0, "rgba(214,39,40,0.95)"]]
 
 
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure built in one go from plain dicts: these charts are redrawn on every stroke, and
+    Plotly's ``update_*`` helpers cost several times more than building it whole."""
+    return go.Figure({"data": data, "layout": layout})
+
 def _fit_tile(image: np.ndarray, tile: int = TILE) -> tuple[np.ndarray, float]:
     """``image`` scaled so its longer side is ``tile`` (blocky when enlarged), and the scale."""
     image = np.asarray(image, dtype=np.float32)
@@ -101,12 +106,10 @@ def steps_strip(
             for dx, dy in ((6, 0), (0, 6)):
                 shapes.append(dict(type="line", x0=x - dx, x1=x + dx, y0=y - dy, y1=y + dy,
                                    line=dict(color=BOX_COLOR, width=2)))
-    fig = go.Figure(go.Image(source=png_data_url(z), hoverinfo="skip"))
-    fig.update_yaxes(visible=False)
-    fig.update_xaxes(visible=False)
-    fig.update_layout(shapes=shapes, annotations=annotations, height=int(1.6 * (tile + TITLE_BAND)) + 10,
-                      margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="rgba(0,0,0,0)")
-    return fig
+    return _figure([{"type": "image", "source": png_data_url(z), "hoverinfo": "skip"}], {
+        "yaxis": {"visible": False}, "xaxis": {"visible": False}, "shapes": shapes, "annotations": annotations,
+        "height": int(1.6 * (tile + TITLE_BAND)) + 10, "margin": dict(l=5, r=5, t=5, b=5),
+        "plot_bgcolor": "rgba(0,0,0,0)"})
 
 
 def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], title: str = "") -> go.Figure:
@@ -117,15 +120,13 @@ def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], titl
     colors[order[0]] = ANSWER_COLOR
     if len(order) > 1:
         colors[order[1]] = RUNNER_UP_COLOR
-    fig = go.Figure(go.Bar(
-        x=[str(name) for name in class_names], y=probabilities, marker_color=colors,
-        text=[f"{100 * p:.1f}%" if p >= 0.001 else "" for p in probabilities], textposition="outside",
-        hovertemplate="%{x}: %{y:.2%}<extra></extra>", cliponaxis=False,
-    ))
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title="probability")
-    fig.update_xaxes(type="category", title="class")
-    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40 if title else 10, b=10), showlegend=False)
-    return fig
+    return _figure([{
+        "type": "bar", "x": [str(name) for name in class_names], "y": probabilities, "marker": {"color": colors},
+        "text": [f"{100 * p:.1f}%" if p >= 0.001 else "" for p in probabilities], "textposition": "outside",
+        "hovertemplate": "%{x}: %{y:.2%}<extra></extra>", "cliponaxis": False,
+    }], {"yaxis": {"range": [0, 1.12], "tickformat": ".0%", "title": {"text": "probability"}},
+         "xaxis": {"type": "category", "title": {"text": "class"}}, "title": {"text": title}, "height": 300,
+         "margin": dict(l=10, r=10, t=40 if title else 10, b=10), "showlegend": False})
 
 
 def empty_probability_bars(class_names: Sequence[str]) -> go.Figure:
@@ -139,31 +140,28 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray, title: str = "") -
     image = _unit_range(np.asarray(image, dtype=np.float32))
     saliency = np.asarray(saliency, dtype=np.float32)
     bound = float(np.abs(saliency).max()) or 1.0
-    fig = go.Figure([
-        go.Heatmap(z=np.round(image, 3), zmin=0, zmax=1, colorscale="gray", showscale=False, hoverinfo="skip"),
-        go.Heatmap(z=np.round(saliency, 5), zmin=-bound, zmax=bound, colorscale=SALIENCY_COLORSCALE,
-                   colorbar=dict(title="d score / d pixel", thickness=10, len=0.8),
-                   hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>"),
-    ])
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False)
-    fig.update_xaxes(showticklabels=False, showgrid=False, constrain="domain")
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
-    return fig
+    return _figure([
+        {"type": "heatmap", "z": np.round(image, 3), "zmin": 0, "zmax": 1, "colorscale": "gray", "showscale": False,
+         "hoverinfo": "skip"},
+        {"type": "heatmap", "z": np.round(saliency, 5), "zmin": -bound, "zmax": bound,
+         "colorscale": SALIENCY_COLORSCALE,
+         "colorbar": {"title": {"text": "d score / d pixel"}, "thickness": 10, "len": 0.8},
+         "hovertemplate": "row %{y}, col %{x}: %{z:.3g}<extra></extra>"},
+    ], {"yaxis": {"autorange": "reversed", "scaleanchor": "x", "showticklabels": False, "showgrid": False},
+        "xaxis": {"showticklabels": False, "showgrid": False, "constrain": "domain"},
+        "title": {"text": title}, "height": 320, "margin": dict(l=10, r=10, t=40 if title else 10, b=10)})
 
 
 def compare_models_bars(names: Sequence[str], probabilities: Sequence[np.ndarray], class_names: Sequence[str]) -> go.Figure:
     """Grouped bars: each model's probabilities for every class, on the same drawing."""
-    fig = go.Figure([
-        go.Bar(name=name, x=[str(c) for c in class_names], y=np.asarray(p, dtype=np.float64),
-               marker_color=MODEL_COLORS[index % len(MODEL_COLORS)],
-               hovertemplate=f"{name}<br>%{{x}}: %{{y:.2%}}<extra></extra>")
+    return _figure([
+        {"type": "bar", "name": name, "x": [str(c) for c in class_names], "y": np.asarray(p, dtype=np.float64),
+         "marker": {"color": MODEL_COLORS[index % len(MODEL_COLORS)]},
+         "hovertemplate": f"{name}<br>%{{x}}: %{{y:.2%}}<extra></extra>"}
         for index, (name, p) in enumerate(zip(names, probabilities))
-    ])
-    fig.update_yaxes(range=[0, 1], tickformat=".0%", title="probability")
-    fig.update_xaxes(type="category", title="class")
-    fig.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02))
-    return fig
+    ], {"yaxis": {"range": [0, 1], "tickformat": ".0%", "title": {"text": "probability"}},
+        "xaxis": {"type": "category", "title": {"text": "class"}}, "barmode": "group", "height": 300,
+        "margin": dict(l=10, r=10, t=10, b=10), "legend": dict(orientation="h", yanchor="bottom", y=1.02)})
 
 
 @functools.cache

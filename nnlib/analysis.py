@@ -39,6 +39,19 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     return f"{dataset.name}|{len(dataset.x_train)}|{n_test}|{digest.hexdigest()}"
 
 
+def dataset_checksum(dataset: Dataset) -> str:
+    """A checksum of every image and label of ``dataset`` (BLAKE2b, hex), for results kept on
+    disk: unlike :func:`dataset_fingerprint` it changes whenever any pixel does (about 0.1 s on MNIST)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test):
+        if array is None:
+            digest.update(b"none")
+            continue
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).data.cast("B"))
+    return digest.hexdigest()
+
+
 def has_labels(labels: np.ndarray) -> bool:
     """True when at least one label is a real class (not -1)."""
     return bool(np.any(np.asarray(labels) >= 0))

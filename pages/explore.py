@@ -9,23 +9,13 @@ setup_page("Explore", "🔍")
 from dashboard import explore_charts as charts  # noqa: E402
 from dashboard import state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
+from dashboard.explore_data import DEFAULT_MAP_SIZE, MAP_SIZES, dataset_statistics, pca_points  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.data import Dataset  # noqa: E402
 
 SAMPLE_MODES = ("A few of each class", "Many of one class")
-MAP_SIZES = (1000, 2000, 3000, 5000)
 THUMBNAIL_WIDTH = 72
-
-
-@st.cache_data(show_spinner="Computing the dataset's statistics (once per dataset)...", max_entries=4)
-def dataset_statistics(fingerprint: str, _dataset: Dataset) -> analysis.DatasetStatistics:
-    return analysis.dataset_statistics(_dataset)
-
-
-@st.cache_data(show_spinner="Projecting the images onto two principal components...", max_entries=8)
-def pca_points(fingerprint: str, n_points: int, _dataset: Dataset) -> analysis.Map2D:
-    return analysis.pca_map(_dataset.x_train, _dataset.y_train, n_points, seed=0)
 
 
 def label_of(dataset: Dataset, index: int) -> str:
@@ -127,7 +117,7 @@ st.header("A 2-D map of the images (PCA)")
 st.caption("Each point is an image, placed by its first two principal components (the two directions in which "
            "the 784 pixels vary most). Classes that form their own cloud are easy; overlapping clouds are "
            "the classes a network will confuse. Hover for label and index; click a point to see its image.")
-n_points = st.select_slider("Images on the map", MAP_SIZES, value=3000, key=state.EXPLORE_MAP_POINTS,
+n_points = st.select_slider("Images on the map", MAP_SIZES, value=DEFAULT_MAP_SIZE, key=state.EXPLORE_MAP_POINTS,
                             persist_state="session")
 points = pca_points(fingerprint, n_points, dataset)
 cols = st.columns([4, 1])

@@ -165,7 +165,9 @@ draw_teach_handwriting(predictor, mnist_style, prediction)
 if len(available) > 1 and mnist_style is not None and not mnist_style.is_empty:
     st.subheader("Every model in the picker on this picture")
     predictors = available
-    answers = [predict(p, mnist_style.image) for p in predictors]
+    # The model that answered above is not asked again.
+    answers = [prediction if prediction is not None and predictor is not None
+               and predictor_key(p) == predictor_key(predictor) else predict(p, mnist_style.image) for p in predictors]
     for start in range(0, len(predictors), 4):
         for column, p, answer in zip(st.columns(4), predictors[start:start + 4], answers[start:start + 4]):
             column.metric(p.name, p.class_names[answer.label], f"{100 * answer.confidence:.1f}% sure", delta_color="off")

@@ -12,6 +12,10 @@ learn its own LAN address); usage statistics are off. Nothing leaves the machine
 Classroom (``--host 0.0.0.0`` or one interface's address): the server listens there and
 prints the addresses students type, found locally (``hostname -I`` or the host name's
 addresses, never an outside lookup). XSRF protection stays on and uploads stay capped.
+
+Warm start: the server gets ``MNIST_LAB_WARM_UP=1``, so its first script run computes in the
+background what the slow pages need (:mod:`dashboard.warm_up`), and a low-priority
+``python -m dashboard.warm_up`` beside it fills the disk cache from the moment it starts.
 """
 from __future__ import annotations
 
@@ -111,6 +115,25 @@ def streamlit_command(host: str = LOOPBACK, port: int = DEFAULT_PORT, python: st
     ]
 
 
+WARM_UP_NICENESS = 10
+
+
+def warm_up_command(python: str = sys.executable) -> list[str]:
+    """The start-up process that fills the pages' disk cache while the server starts."""
+    return [python, "-m", "dashboard.warm_up"]
+
+
+def start_warm_up(environment: dict[str, str]) -> subprocess.Popen | None:
+    """Start :func:`warm_up_command` at low priority, output discarded; None when it cannot start
+    (the pages then compute on their first visit, as without it)."""
+    try:
+        return subprocess.Popen(warm_up_command(), cwd=APP_ROOT, env=environment, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=lambda: os.nice(WARM_UP_NICENESS))  # noqa: PLW1509 (no threads here)
+    except OSError:
+        return None
+
+
 def banner(host: str, port: int) -> str:
     """What the terminal says before the server starts: where to open it, and who can."""
     urls = student_urls(host, port)
@@ -133,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     command = streamlit_command(args.host, args.port)
     print(banner(args.host, args.port), flush=True)
     os.chdir(APP_ROOT)
+    os.environ["MNIST_LAB_WARM_UP"] = "1"
+    start_warm_up(dict(os.environ))
     # exec: the server is this process, so Ctrl+C and a test's terminate() reach it directly.
     os.execv(command[0], command)
 

@@ -1,0 +1,408 @@
+"""The app's own speed, measured in headless Chromium against the real server (issues 12 and 13).
+
+The server is ``scripts/serve.py`` (what ``make run`` starts) on a free loopback port, with a
+run store of its own in a temporary folder. Two server starts are measured:
+
+* fresh: nothing cached on disk yet (a new install's first start);
+* restart: the same folder again, so the disk cache the first start wrote is there.
+
+Each start: Home is opened, then every page is reached through the sidebar's links (first
+visit after the start), then every page again (revisit). Then Inside the network: open
+after the first visit with the bundled MLP, switch to the bundled CNN and back, Step
+pressed several times on each; and on the Predict page, 20 strokes drawn one after another on a
+cleared canvas, each timed from releasing the mouse to the answer on the page.
+
+Two times per figure: ``script`` is from the browser seeing the script start running to
+seeing it finish (the server's script time plus the websocket's delivery, no drawing);
+``shown`` is from the click (or the mouse release) until the script has finished and every
+Plotly chart on the page is drawn. Targets apply to ``shown`` except where noted.
+The load average (1 min) is printed with each figure: the machine is shared.
+
+    python benchmarks/page_speed.py [--strokes 20] [--steps 5] [--save]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import ROOT, emit, machine, record_headlines, table
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+PAGES = (("", "Home"), ("explore", "Explore the data"), ("preprocess", "Preprocess"),
+         ("train", "Train a network"), ("runs", "Runs"), ("predict", "Draw and predict"),
+         ("sweep", "Sweep"), ("inside", "Inside the network"))
+FIRST_VISIT_TARGET_S = 2.0
+REVISIT_TARGET_S = 0.5
+INSIDE_OPEN_TARGET_S = 2.0
+STEP_TARGET_S = 0.5
+TIMEOUT_MS = 120_000
+RUN_SEEN_TIMEOUT_MS = 20_000
+
+# Counts the script runs the page sees finish (and when each started and ended), whatever the
+# page: the app element's data-test-script-state goes "running" -> "notRunning" on every run.
+RUN_WATCHER = """
+window.__runs = {done: 0, startedAt: null, doneAt: null};
+new MutationObserver((records) => {
+  for (const record of records) {
+    const state = record.target.getAttribute('data-test-script-state');
+    if (state === 'running' && record.oldValue !== 'running') window.__runs.startedAt = performance.now();
+    if (state === 'notRunning' && record.oldValue !== 'notRunning') {
+      window.__runs.done += 1; window.__runs.doneAt = performance.now();
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+ALL_CHARTS_DRAWN = "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p._fullLayout)"
+APP_IDLE = ("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+            " return app && app.getAttribute('data-test-script-state') === 'notRunning'"
+            " && !document.querySelector('[data-testid=\"stStatusWidget\"]'); }")
+
+
+@dataclass
+class Timing:
+    """One measured interaction: seconds until the script finished and until the page was drawn."""
+
+    script: float
+    shown: float
+    load: float
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``scripts/serve.py`` on a free loopback port with ``home`` as MNIST_LAB_HOME; its URL once healthy."""
+    port = free_port()
+    log = log_path.open("w")
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port)],
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "MNIST_LAB_HOME": str(home)})
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not answer /_stcore/health within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def runs_done(page) -> int:
+    return int(page.evaluate("() => window.__runs.done"))
+
+
+def settle(page, runs_before: int, started: float, page_started: float, ready=None) -> Timing:
+    """Wait for the page to show the result (``ready()``, else a script run after ``runs_before``
+    finished), the script to be idle and every chart drawn. A run too short for the browser to
+    show its "running" state has no script time (nan)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if ready is None:
+        # A run the browser never shows as running (a page switch right after a fragment's run):
+        # then idle and drawn decide.
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(f"() => window.__runs.done > {runs_before}", timeout=RUN_SEEN_TIMEOUT_MS)
+    else:
+        ready()
+    page.wait_for_function(APP_IDLE, timeout=TIMEOUT_MS)
+    page.wait_for_function(ALL_CHARTS_DRAWN, timeout=TIMEOUT_MS)
+    shown = time.perf_counter() - started
+    run = page.evaluate("() => window.__runs")
+    seen = run["startedAt"] is not None and run["startedAt"] >= page_started and run["doneAt"] >= run["startedAt"]
+    script = (run["doneAt"] - run["startedAt"]) / 1000 if seen else float("nan")
+    return Timing(script, shown, load_average())
+
+
+def page_clock(page) -> float:
+    return float(page.evaluate("() => performance.now()"))
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def timed(page, action, what: str = "", ready=None) -> Timing:
+    """Do ``action`` (a click...) and time it until the page has settled (see :func:`settle`)."""
+    before = runs_done(page)
+    page_started = page_clock(page)
+    started = time.perf_counter()
+    action()
+    timing = settle(page, before, started, page_started, ready)
+    if what:
+        progress(f"  {what}: script {timing.script:.2f} s, shown {timing.shown:.2f} s (load {timing.load:.2f})")
+    return timing
+
+
+def switch_to(page, path: str) -> Timing:
+    """Follow the sidebar's link to ``path`` (no reload: the same session, as a user switches pages)."""
+    link = page.locator(f'[data-testid="stSidebar"] a[href="{path}"]').first
+    return timed(page, link.click, f"to {path or 'home'}")
+
+
+def visit_every_page(page, url: str) -> tuple[dict[str, Timing], dict[str, Timing]]:
+    """Home by URL, then each page by the sidebar (first visit), then each page again (revisit)."""
+    started = time.perf_counter()
+    page.goto(url)
+    first = {"Home": settle(page, 0, started, 0.0)}
+    for path, label in PAGES[1:]:
+        first[label] = switch_to(page, path)
+    again = {}
+    for path, label in PAGES:
+        again[label] = switch_to(page, path)
+    return first, again
+
+
+def choose_model(page, name: str) -> None:
+    """Pick ``name`` in the Inside page's model box (the click that opens it is retried: after a
+    fragment rerun the first click may only focus it)."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Model")
+    option = page.get_by_role("option", name=name)
+    for _ in range(5):
+        box.click()
+        try:
+            option.wait_for(state="visible", timeout=3000)
+            break
+        except Exception:   # not open yet: Escape closes a half-open box, then try again
+            page.keyboard.press("Escape")
+    option.click()
+
+
+def inside_figures(page, steps: int) -> dict[str, Timing | list[Timing]]:
+    """Inside after its first visit (MLP), the CNN after its first visit, and Step (MLP)."""
+    figures: dict[str, Timing | list[Timing]] = {}
+    switch_to(page, "predict")
+    figures["Inside open, MLP"] = switch_to(page, "inside")
+    timed(page, lambda: choose_model(page, "Bundled CNN"), "the CNN's first visit")
+    timed(page, lambda: choose_model(page, "Bundled MLP (default)"))
+    figures["Inside switch to CNN"] = timed(page, lambda: choose_model(page, "Bundled CNN"), "switch to the CNN")
+    figures["Step (CNN)"] = press_step(page, steps)
+    timed(page, lambda: choose_model(page, "Bundled MLP (default)"))
+    figures["Step (MLP)"] = press_step(page, steps)
+    return figures
+
+
+def press_step(page, times: int) -> list[Timing]:
+    """Press Step ``times`` times, each timed until "Steps taken" shows the new count and the page is drawn."""
+    step = page.get_by_role("button", name="Step")
+    taken = (page.locator('[data-testid="stMetric"]').filter(has_text="Steps taken")
+             .locator('[data-testid="stMetricValue"]'))
+    measured = []
+    for _ in range(times):
+        step.scroll_into_view_if_needed()
+        expected = str(int(taken.inner_text()) + 1)
+
+        def counted(expected: str = expected) -> None:
+            page.wait_for_function("([selector, text]) => [...document.querySelectorAll(selector)].some("
+                                   "m => m.innerText.includes('Steps taken') && m.querySelector("
+                                   "'[data-testid=\"stMetricValue\"]').innerText.trim() === text)",
+                                   arg=['[data-testid="stMetric"]', expected], timeout=TIMEOUT_MS)
+        measured.append(timed(page, step.click, "Step", ready=counted))
+    return measured
+
+
+def stroke_figures(page, strokes: int) -> list[Timing]:
+    """Draw a "1" on a cleared canvas ``strokes`` times: mouse release -> answer shown."""
+    switch_to(page, "predict")
+    answer = page.locator(".predicted-digit")
+    times = []
+    for _ in range(strokes):
+        canvas = page.locator("canvas.upper-canvas")
+        canvas.first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(200)   # fabric.js binds its mouse handlers just after mounting
+        box = canvas.first.bounding_box()
+        page.mouse.move(box["x"] + 140, box["y"] + 40)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 140, box["y"] + 240, steps=20)
+        page_started = page_clock(page)
+        released = time.perf_counter()
+        page.mouse.up()
+        answer.wait_for(state="visible", timeout=TIMEOUT_MS)
+        answered = time.perf_counter() - released
+        timing = settle(page, 0, released, page_started, ready=lambda: None)
+        times.append(Timing(timing.script, answered, timing.load))
+        progress(f"  stroke {len(times)}: answer {answered:.2f} s, script {timing.script:.2f} s (load {timing.load:.2f})")
+        page.mouse.move(5, 5)
+        timed(page, page.get_by_role("button", name="Clear the canvas").click)
+        answer.wait_for(state="detached", timeout=TIMEOUT_MS)
+    return times
+
+
+SERVER_TIMES_SCRIPT = """
+import json, sys, time
+from streamlit.testing.v1 import AppTest
+pages = sys.argv[1:]
+at = AppTest.from_file("app.py", default_timeout=300)
+times = {}
+for visit in ("first", "again"):
+    for page in pages:
+        started = time.perf_counter()
+        if page == "app.py" and visit == "first":
+            at.run()
+        else:
+            at.switch_page(page)
+            at.run()
+        times[f"{visit}|{page}"] = time.perf_counter() - started
+print(json.dumps(times))
+"""
+
+
+def server_script_times(home: Path) -> dict[str, float]:
+    """Each page's script time in a new server-side process (AppTest, no browser, no warm-up thread):
+    first visit in page order, then every page again. ``home`` is MNIST_LAB_HOME (its disk cache)."""
+    pages = ["app.py"] + [f"pages/{path}.py" for path, _ in PAGES[1:]]
+    done = subprocess.run([sys.executable, "-c", SERVER_TIMES_SCRIPT, *pages], cwd=ROOT, capture_output=True,
+                          text=True, check=True, env={**os.environ, "MNIST_LAB_HOME": str(home)})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def median_timing(timings: list[Timing]) -> Timing:
+    """Medians of the times (script: over the runs the browser saw), and the highest load seen."""
+    scripts = [t.script for t in timings if t.script == t.script]
+    return Timing(statistics.median(scripts) if scripts else float("nan"), statistics.median(t.shown for t in timings),
+                  max(t.load for t in timings))
+
+
+def verdict(seconds: float, target: float) -> str:
+    return "met" if seconds < target else "missed"
+
+
+def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]]]:
+    """Measure everything; return the report's rows and the headline rows."""
+    from playwright.sync_api import sync_playwright
+
+    rows: list[list[object]] = []
+    headlines: list[list[object]] = []
+
+    def add(figure: str, timing: Timing, target: float | None, what_target: str = "shown") -> None:
+        value = timing.shown if what_target == "shown" else timing.script
+        mark = verdict(value, target) if target is not None else ""
+        rows.append([figure, f"{timing.script:.2f}", f"{timing.shown:.2f}",
+                     f"< {target:g} s ({what_target})" if target is not None else "", mark, f"{timing.load:.2f}"])
+
+    with tempfile.TemporaryDirectory(prefix="page-speed-") as folder, sync_playwright() as playwright:
+        home = Path(folder) / "lab-home"
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for start in ("fresh", "restart"):
+                process, url = start_server(home, Path(folder) / f"server-{start}.log")
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.add_init_script(RUN_WATCHER)
+                page = context.new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                try:
+                    first, again = visit_every_page(page, url)
+                    for label, timing in first.items():
+                        add(f"{start}: first visit, {label}", timing, FIRST_VISIT_TARGET_S)
+                    for label, timing in again.items():
+                        add(f"{start}: revisit, {label}", timing, REVISIT_TARGET_S, "script")
+                    slowest_first = max(first.values(), key=lambda t: t.shown)
+                    slowest_again = max(again.values(), key=lambda t: t.script)
+                    headlines.append([f"slowest first page visit after a {start} start (shown)",
+                                      f"{slowest_first.shown:.2f} s", f"target < {FIRST_VISIT_TARGET_S:g} s",
+                                      verdict(slowest_first.shown, FIRST_VISIT_TARGET_S)])
+                    headlines.append([f"slowest revisit, script time ({start} start)", f"{slowest_again.script:.2f} s",
+                                      f"target < {REVISIT_TARGET_S:g} s", verdict(slowest_again.script, REVISIT_TARGET_S)])
+                    if start == "restart":
+                        for figure, measured in inside_figures(page, steps).items():
+                            if isinstance(measured, list):
+                                timing = median_timing(measured)
+                                add(f"{figure}, median of {len(measured)}", timing, STEP_TARGET_S)
+                                headlines.append([f"Inside: {figure} median", f"{timing.shown:.2f} s",
+                                                  f"target < {STEP_TARGET_S:g} s", verdict(timing.shown, STEP_TARGET_S)])
+                            else:
+                                add(figure, measured, INSIDE_OPEN_TARGET_S)
+                                headlines.append([f"Inside: {figure}", f"{measured.shown:.2f} s",
+                                                  f"target < {INSIDE_OPEN_TARGET_S:g} s",
+                                                  verdict(measured.shown, INSIDE_OPEN_TARGET_S)])
+                        stroke_times = stroke_figures(page, strokes)
+                        timing = median_timing(stroke_times)
+                        add(f"stroke to answer, median of {len(stroke_times)}", timing, None)
+                        rows.append([f"stroke to answer, slowest of {len(stroke_times)}",
+                                     f"{max(t.script for t in stroke_times):.2f}",
+                                     f"{max(t.shown for t in stroke_times):.2f}", "", "", f"{timing.load:.2f}"])
+                        headlines.append([f"Predict: stroke to answer, median of {len(stroke_times)}",
+                                          f"{timing.shown:.2f} s", "earlier: 0.5-0.9 s (issue 12)", "reported"])
+                finally:
+                    context.close()
+                    stop_server(process)
+        finally:
+            browser.close()
+    return rows, headlines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strokes", type=int, default=20, help="strokes drawn on the Predict canvas")
+    parser.add_argument("--steps", type=int, default=5, help="Step presses per model on the Inside page")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/page_speed.md")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).is_file():
+        sys.exit(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    described = machine()
+    server_rows = []
+    with tempfile.TemporaryDirectory(prefix="page-speed-server-") as folder:
+        for start in ("fresh", "restart"):
+            progress(f"server-side script times, {start} start")
+            times = server_script_times(Path(folder))
+            for (path, label) in PAGES:
+                script = "app.py" if not path else f"pages/{path}.py"
+                first, again = times[f"first|{script}"], times[f"again|{script}"]
+                server_rows.append([f"{start}: {label}", f"{first:.2f}", verdict(first, FIRST_VISIT_TARGET_S),
+                                    f"{again:.2f}", verdict(again, REVISIT_TARGET_S), f"{load_average():.2f}"])
+    rows, headlines = run(args.strokes, args.steps)
+    slowest = max(server_rows[len(PAGES):], key=lambda row: float(row[1]))
+    headlines.append([f"slowest server-side first visit after a restart ({slowest[0]})", f"{slowest[1]} s",
+                      f"target < {FIRST_VISIT_TARGET_S:g} s", slowest[2]])
+    text = "\n".join([
+        "# The app's own speed (headless Chromium, scripts/serve.py)", "", described, "",
+        "script: the script's run as the browser sees it start and finish (server time, no drawing); "
+        "shown: from the click or mouse release until the script is done and every chart drawn. "
+        "load: 1-minute load average after the measurement (2 cores, shared).", "",
+        table(["figure", "script seen by the browser (s)", "shown (s)", "target", "met?", "load"], rows),
+        "",
+        "## Server-side script time per page (AppTest in a new process, no browser, no warm-up thread)", "",
+        "fresh: empty MNIST_LAB_HOME; restart: the same folder again, with the disk cache the first wrote. "
+        f"Targets: first visit < {FIRST_VISIT_TARGET_S:g} s, revisit < {REVISIT_TARGET_S:g} s.", "",
+        table(["page", "first visit (s)", "met?", "revisit (s)", "met?", "load"], server_rows),
+    ])
+    emit("page_speed", text, args.save)
+    record_headlines("page_speed", headlines)
+
+
+if __name__ == "__main__":
+    main()
