@@ -14,11 +14,10 @@ from dashboard.page import setup_page
 
 setup_page("Train", "🏋️")
 
-from dashboard import jobs, presets, run_views, runs, share_setup, sweep_views  # noqa: E402
+from dashboard import jobs, presets, run_views, share_setup, state, sweep_views  # noqa: E402
 from dashboard import train_controls as controls
 from dashboard.architecture import architecture_table, describe_config  # noqa: E402
 from dashboard.data import current_dataset_or_stop, current_preprocess_config, n_features, split_counts  # noqa: E402
-from dashboard import state  # noqa: E402
 from dashboard.training_job import (  # noqa: E402
     advance_to_next_job,
     attach_job,
