@@ -54,6 +54,7 @@ PREPROCESS_PREVIEW_SEED = "preprocess_preview_seed"
 TRAIN_OWNER = "train_owner"
 TRAIN_JOB = "train_job"                 # the job shown live (the object: the session holds its results)
 TRAIN_NEXT_JOB = "train_next_job"       # this session's second job, waiting behind the first
+SESSION_RUNS_NOTE = "session_runs_note"  # which runs the session let go of to stay within its memory share
 TRAIN_START_ERROR = "train_start_error" # why the last Start was refused (one running + one queued per user)
 TRAIN_HARVESTED = "train_harvested"
 TRAIN_RUN_COUNTER = "train_run_counter"

@@ -82,3 +82,30 @@ def test_one_user_holds_one_running_and_one_queued_run_and_a_third_start_says_wh
     assert at.session_state[state.TRAIN_NEXT_JOB] is None
     assert at.session_state[state.JOB_ID] == first.id
     assert not at.exception
+
+
+def test_a_session_keeps_a_bounded_number_of_runs_and_says_which_it_let_go(monkeypatch):
+    import streamlit as st
+
+    from dashboard import runs
+
+    monkeypatch.setattr(runs, "MAX_SESSION_RUNS", 3)
+    st.session_state.clear()
+
+    def run(name: str, in_store: bool) -> runs.RunRecord:
+        record = runs.RunRecord(id=name, name=name, model=None, train_config=None, preprocess_config=None,
+                                scaler=None, result=None)
+        record.in_store = in_store
+        return record
+
+    for name, stored in (("upload", False), ("a", True), ("b", True), ("c", True)):
+        runs.add_run(run(name, stored))
+    assert [r.id for r in runs.session_runs()] == ["upload", "b", "c"]  # the stored one goes first
+    assert "3 most recent runs" in runs.session_runs_note() and "not stored" not in runs.session_runs_note()
+    runs.add_run(run("d", False))
+    runs.add_run(run("e", False))
+    assert [r.id for r in runs.session_runs()] == ["upload", "d", "e"]
+    runs.add_run(run("f", False))
+    assert [r.id for r in runs.session_runs()] == ["d", "e", "f"]
+    assert "now gone from this session: upload" in runs.session_runs_note()
+    st.session_state.clear()
