@@ -37,7 +37,7 @@ import numpy as np
 from nnlib.layer_health import HealthEvent
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 
-from .scratch import remove_orphans
+from .scratch import remove_legacy_folders, remove_orphans
 
 QUEUED, RUNNING, PAUSED = "queued", "running", "paused"
 COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
@@ -448,6 +448,7 @@ class JobRegistry:
         self._running: set[str] = set()
         self._ended: deque[str] = deque(maxlen=MAX_REMEMBERED_ENDED)
         remove_orphans()  # the job folders a killed server left behind
+        remove_legacy_folders()  # and those of earlier versions
 
     # ------------------------------------------------------------------ public
     def start(self, owner: str, tasks: list[JobTask], description: str = "", *,
