@@ -4,12 +4,13 @@ Starts the real server (``scripts/serve.py`` on a free loopback port, with a run
 its own), then ramps up N users, one every ``--ramp`` seconds, each a fresh Chromium
 context (one browser session) of one shared browser:
 
-* every user opens every page (Home, Explore, Preprocess, Train, Predict, Inside, Runs,
-  Sweep) through the sidebar, as a student clicks, and draws three digits (1, 0, 7) on
-  Predict;
-* a third of them (users 0, 3, 6...) first open a teacher's Train link (a small network,
-  1 epoch on ``--train-size`` images), press Start, watch their place in the line until
-  their run trains, then browse the other pages and come back for the result.
+* every user opens Home, then every page (Explore, Preprocess, Train, Predict, Inside, Runs,
+  Sweep) through the sidebar, as a student clicks (one session), and draws three digits
+  (1, 0, 7) on Predict;
+* a third of them (users 0, 3, 6...) instead come in through a teacher's Train link (a small
+  network, 1 epoch on ``--train-size`` images), press Start, watch their place in the line
+  until their run trains, then browse the other pages in the same session and come back to
+  Train for the result.
 
 It reports p50/p95 page-load time (navigation to the script settled), stroke-to-answer time
 on Predict, each training user's queue wait (press to training, as the server's run store
@@ -283,6 +284,10 @@ async def start_training(page, url: str, result: UserResult, train_size: int, ep
     result.errors.append("the training run did not start in time")
 
 
+def progress(result: UserResult, what: str) -> None:
+    print(f"  user {result.index}: {what}", file=sys.stderr, flush=True)
+
+
 async def one_user(browser, url: str, result: UserResult, train_size: int, epochs: int) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
@@ -290,23 +295,30 @@ async def one_user(browser, url: str, result: UserResult, train_size: int, epoch
     try:
         if result.trains:
             await start_training(page, url, result, train_size, epochs)
-        started = time.perf_counter()
-        await page.goto(url)
-        result.page_loads.append(await settled(page, started))
+            progress(result, "training started; places seen: " + "; ".join(result.places_seen))
+        else:  # the others start at Home (a training user came in through the link, and stays in that session)
+            started = time.perf_counter()
+            await page.goto(url)
+            result.page_loads.append(await settled(page, started))
         for path in PAGES:
             if result.trains and path == "train":
                 continue  # seen first
             result.page_loads.append(await open_in_sidebar(page, path))
+            progress(result, f"{path} {result.page_loads[-1]:.2f} s")
             if await page.locator('[data-testid="stException"]').count():
                 result.errors.append(f"exception box on {path}")
             if path == "predict":
                 await draw_digits(page, result)
+                progress(result, "strokes " + ", ".join(f"{s:.2f}" for s in result.strokes))
         if result.trains:
             await open_in_sidebar(page, "train")
             await page.get_by_text("Completed:").first.wait_for(state="visible", timeout=TRAIN_TIMEOUT_S * 1000)
             result.trained = True
+            progress(result, "training completed")
     except Exception as error:  # a timeout or a missing element is counted, the others go on
         result.errors.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+        progress(result, result.errors[-1])
+        await page.screenshot(path=str(Path(tempfile.gettempdir()) / f"classroom-user{result.index}.png"))
     finally:
         await context.close()
 
