@@ -212,13 +212,12 @@ async def settled(page, started: float) -> float:
 
 async def open_in_sidebar(page, path: str) -> float:
     """Click the sidebar's link to ``path`` (one session, as a student navigates); load seconds."""
+    from dashboard.page import PAGES as LINKS
+
+    label = next(label for file, label, _ in LINKS if file == f"pages/{path}.py")
     started = time.perf_counter()
-    link = page.locator(f'[data-testid="stSidebar"] a[href$="/{path}"]')
-    if await link.count():
-        await link.first.click()
-        await page.wait_for_url(f"**/{path}*", timeout=SETTLE_TIMEOUT_MS)
-    else:
-        await page.goto(f"{page.url.split('?')[0].rsplit('/', 1)[0]}/{path}")
+    await page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label).first.click()
+    await page.wait_for_url(f"**/{path}*", timeout=SETTLE_TIMEOUT_MS)
     return await settled(page, started)
 
 
