@@ -289,6 +289,7 @@ def progress(result: UserResult, what: str) -> None:
 
 async def one_user(browser, url: str, result: UserResult, train_size: int, epochs: int) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(SETTLE_TIMEOUT_MS)
     page = await context.new_page()
     page.on("pageerror", lambda error: result.errors.append(f"page error: {error}"))
     try:
