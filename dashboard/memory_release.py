@@ -1,12 +1,21 @@
 """Give memory back to the system once sessions have gone: a collector thread per server.
 
-When a student closes a tab, Streamlit drops the session (a minute later, see
-``server.disconnectedSessionTTL`` in ``.streamlit/config.toml``) and Python frees its runs,
-models and figures. But glibc keeps freed heap pages in its arenas (one per busy thread: a
-Streamlit server runs a script thread per session), so the server's resident memory stays at
-its peak after the class has left. Every ``PERIOD_SECONDS`` this thread collects reference
-cycles and asks glibc to return free pages (``malloc_trim(0)``, all arenas), so the server
-returns near its baseline. Where glibc is not the C library, only the collection runs.
+When a student closes a tab, Streamlit keeps the session for a reconnect, then drops it from
+its session storage (a minute later, ``server.disconnectedSessionTTL`` in
+``.streamlit/config.toml``). Two things kept the memory anyway, measured with
+``benchmarks/classroom.py``:
+
+* Streamlit 1.67 drops an expired session without shutting it down, so the session's images
+  (media files), dataframe sources and uploaded files stay in the runtime's managers for
+  good. :class:`SessionReaper` hooks the storage's removal callback and shuts such sessions
+  down (unless they reconnected), as Streamlit does for a session that ends at once.
+* glibc keeps freed heap pages in its arenas (one per busy thread: a script thread per
+  session), so the resident memory stays at its peak. ``malloc_trim(0)`` returns them.
+
+Every ``PERIOD_SECONDS`` the releaser expires the storage, shuts the dropped sessions down,
+collects reference cycles and trims the heap. It reaches into Streamlit's runtime by
+attribute; where a version lays it out differently, the reaper stays off (and says so in
+``SessionReaper.hooked``) and the collection and trim still run.
 """
 from __future__ import annotations
 
@@ -14,7 +23,9 @@ import ctypes
 import ctypes.util
 import gc
 import threading
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -42,13 +53,65 @@ def release_memory() -> None:
         trim()
 
 
-class MemoryReleaser:
-    """A daemon thread calling :func:`release_memory` every ``period`` seconds until stopped."""
+class SessionReaper:
+    """Shuts down the sessions that Streamlit's session storage drops (expired or evicted).
 
-    def __init__(self, period: float = PERIOD_SECONDS) -> None:
+    ``manager`` is the runtime's session manager (``Runtime.instance()._session_mgr``).
+    """
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+        self.shut_down = 0
+        self._dropped: deque[Any] = deque()
+        cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+        self._cache = cache if hasattr(cache, "_on_remove") and hasattr(cache, "expire") else None
+        self.hooked = self._cache is not None
+        if self._cache is not None:
+            previous = self._cache._on_remove
+
+            def on_remove(key: Any, info: Any) -> None:
+                if previous is not None:
+                    previous(key, info)
+                self._dropped.append(info.session)
+
+            self._cache._on_remove = on_remove
+
+    def reap(self) -> int:
+        """Expire the storage and shut down the sessions it dropped that did not reconnect."""
+        if self._cache is None:
+            return 0
+        lock = getattr(self.manager, "_storage_lock", None) or threading.Lock()
+        with lock:
+            self._cache.expire()
+        active = {info.session.id for info in self.manager.list_active_sessions()}
+        count = 0
+        while self._dropped:
+            session = self._dropped.popleft()
+            if session.id not in active:
+                session.shutdown()
+                count += 1
+        self.shut_down += count
+        return count
+
+
+def runtime_session_reaper() -> SessionReaper | None:
+    """A reaper on this server's Streamlit runtime, or None outside a running server."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    return SessionReaper(Runtime.instance()._session_mgr)
+
+
+class MemoryReleaser:
+    """A daemon thread that, every ``period`` seconds until stopped, shuts down the sessions
+    Streamlit dropped (when given a ``reaper``) and calls :func:`release_memory`."""
+
+    def __init__(self, period: float = PERIOD_SECONDS, reaper: SessionReaper | None = None) -> None:
         if period <= 0:
             raise ValueError(f"period must be positive seconds, got {period}")
         self.period = period
+        self.reaper = reaper
         self.rounds = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-release", daemon=True)
@@ -56,6 +119,8 @@ class MemoryReleaser:
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
+            if self.reaper is not None:
+                self.reaper.reap()
             release_memory()
             self.rounds += 1
 
@@ -67,4 +132,4 @@ class MemoryReleaser:
 @st.cache_resource(show_spinner=False)
 def start_memory_releaser() -> MemoryReleaser:
     """The server's one releaser (started by the first page any session opens)."""
-    return MemoryReleaser()
+    return MemoryReleaser(reaper=runtime_session_reaper())

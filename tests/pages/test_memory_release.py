@@ -45,3 +45,51 @@ def test_the_releaser_runs_every_period_until_stopped():
     assert releaser.rounds == rounds
     with pytest.raises(ValueError, match="period must be positive seconds, got 0"):
         memory_release.MemoryReleaser(period=0)
+
+
+def test_the_reaper_shuts_down_sessions_the_storage_drops_unless_they_reconnected():
+    from streamlit.runtime.caching.ttl_cache import TTLCache
+
+    class Session:
+        def __init__(self, session_id):
+            self.id, self.shutdowns = session_id, 0
+
+        def shutdown(self):
+            self.shutdowns += 1
+
+    class Info:
+        def __init__(self, session):
+            self.session = session
+
+    now = [0.0]
+
+    class Storage:
+        _cache = TTLCache(maxsize=10, ttl=60, timer=lambda: now[0])
+
+    class Manager:
+        _session_storage = Storage()
+        active: list = []
+
+        def list_active_sessions(self):
+            return [Info(session) for session in self.active]
+
+    manager = Manager()
+    reaper = memory_release.SessionReaper(manager)
+    assert reaper.hooked
+    gone, back, fresh = Session("gone"), Session("back"), Session("fresh")
+    for session in (gone, back):
+        manager._session_storage._cache[session.id] = Info(session)
+    now[0] = 30.0
+    manager._session_storage._cache[fresh.id] = Info(fresh)
+    del manager._session_storage._cache["back"]   # a reconnect takes it out of the storage...
+    manager.active = [back]                          # ...and makes it active again
+    now[0] = 61.0
+    assert reaper.reap() == 1
+    assert (gone.shutdowns, back.shutdowns, fresh.shutdowns) == (1, 0, 0)
+    now[0] = 91.0
+    assert reaper.reap() == 1 and fresh.shutdowns == 1 and reaper.shut_down == 2
+
+
+def test_without_the_runtime_layout_the_reaper_stays_off():
+    reaper = memory_release.SessionReaper(object())
+    assert not reaper.hooked and reaper.reap() == 0
