@@ -100,7 +100,11 @@ def runtime_session_reaper() -> SessionReaper | None:
 
     if not Runtime.exists():
         return None
-    return SessionReaper(Runtime.instance()._session_mgr)
+    try:  # a test's runtime (AppTest) is a mock without a session manager
+        manager = Runtime.instance()._session_mgr
+    except AttributeError:
+        return None
+    return SessionReaper(manager)
 
 
 class MemoryReleaser:
