@@ -6,7 +6,6 @@ from pathlib import Path
 import streamlit as st
 
 from .data import render_dataset_picker
-from .memory_release import start_memory_releaser
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +25,6 @@ PAGES = (
 def setup_page(title: str, icon: str, layout: str = "wide") -> None:
     """Set the page config, draw the labelled page list and the dataset picker."""
     st.set_page_config(page_title=f"{title} · MNIST Lab", page_icon=icon, layout=layout)
-    start_memory_releaser()  # once per server: gives the memory of gone sessions back
     linked = [page for page in PAGES if (APP_ROOT / page[0]).is_file()]
     with st.sidebar:
         st.markdown("### MNIST Lab")
