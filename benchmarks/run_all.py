@@ -27,7 +27,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("drawn_digits", ()),
     ("drawn_digits_cnn", ("--model", "data/models/cnn.npz", "--out", "benchmarks/results/drawn_digits_cnn.md")),
     ("page_speed", ("--save",)),
-    ("classroom", ("--save",)),
+    ("classroom", ("--users", "5,10,20", "--save")),
     ("bench_sweep", ("--save",)),
     ("bench_diagnose", ("--save",)),
 )

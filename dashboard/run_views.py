@@ -55,6 +55,8 @@ def runs_table_and_comparison(listed: list[runs.RunRecord]) -> None:
                  column_config={key: st.column_config.NumberColumn(format="percent") for key in ACCURACY_COLUMNS})
     st.caption(f"This dataset's {len(listed)} most recent runs, from every session "
                f"(at most {runs.RECENT_RUNS} here; all of them on the Runs page).")
+    if runs.session_runs_note():
+        st.caption(runs.session_runs_note())
     names = {run.id: run.name for run in listed}
     current = [run_id for run_id in st.session_state.get(state.TRAIN_COMPARE_SELECTION, []) if run_id in names]
     st.session_state[state.TRAIN_COMPARE_SELECTION] = current or list(names)[:4][::-1]

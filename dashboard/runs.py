@@ -26,6 +26,7 @@ from . import jobs, state
 from .architecture import describe_model
 
 RECENT_RUNS = 50   # the Train page lists the dataset's newest runs, up to this many
+MAX_SESSION_RUNS = 16   # runs whose details (model, validation outputs) one session keeps in memory
 USABLE_STATUSES = (COMPLETED, STOPPED, INTERRUPTED)   # runs whose model file can answer on Predict
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -75,14 +76,36 @@ class RunRecord:
 
 
 def session_runs() -> list[RunRecord]:
-    """The runs trained or uploaded in this session, oldest first (no cap: the store keeps all)."""
+    """The runs trained or uploaded in this session, oldest first (at most ``MAX_SESSION_RUNS``)."""
     return st.session_state.setdefault(state.RUNS, [])
+
+
+def session_runs_note() -> str | None:
+    """What the session let go of to stay within its share of the server's memory, or None."""
+    return st.session_state.get(state.SESSION_RUNS_NOTE)
+
+
+def _keep_within_budget(kept: list[RunRecord]) -> list[RunRecord]:
+    """The newest ``MAX_SESSION_RUNS`` runs; the oldest go first, those the store keeps before
+    an upload or an unrecorded run that only this session has."""
+    dropped: list[RunRecord] = []
+    while len(kept) > MAX_SESSION_RUNS:
+        victim = next((run for run in kept if run.in_store), kept[0])
+        kept = [run for run in kept if run is not victim]
+        dropped.append(victim)
+    if dropped:
+        lost = [run.name for run in dropped if not run.in_store]
+        st.session_state[state.SESSION_RUNS_NOTE] = (
+            f"This session keeps the details of its {MAX_SESSION_RUNS} most recent runs in the server's memory, "
+            "which the whole class shares. Older runs stay in the run store (the Runs page, or pick them below)"
+            + (f"; not stored, and now gone from this session: {', '.join(lost)}." if lost else "."))
+    return kept
 
 
 def add_run(run: RunRecord) -> None:
     """Keep ``run``'s details in this session (a run with the same id is replaced)."""
     kept = session_runs()
-    kept[:] = [other for other in kept if other.id != run.id] + [run]
+    kept[:] = _keep_within_budget([other for other in kept if other.id != run.id] + [run])
 
 
 def _config(factory: Any, data: dict[str, Any] | None) -> Any:

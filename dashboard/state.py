@@ -52,6 +52,10 @@ PREPROCESS_PREVIEW_SEED = "preprocess_preview_seed"
 # Train page: this session's owner token in the job registry, runs already taken from jobs,
 # and a counter that numbers the runs.
 TRAIN_OWNER = "train_owner"
+TRAIN_JOB = "train_job"                 # the job shown live (the object: the session holds its results)
+TRAIN_NEXT_JOB = "train_next_job"       # this session's second job, waiting behind the first
+SESSION_RUNS_NOTE = "session_runs_note"  # which runs the session let go of to stay within its memory share
+TRAIN_START_ERROR = "train_start_error" # why the last Start was refused (one running + one queued per user)
 TRAIN_HARVESTED = "train_harvested"
 TRAIN_RUN_COUNTER = "train_run_counter"
 TRAIN_LAST_CM_SELECTION = "train_last_cm_selection"

@@ -3,7 +3,13 @@ and draw its progress.
 
 The job itself runs outside the script (:mod:`dashboard.jobs`); these functions only
 start it, set its pause/stop events (as button callbacks) and read its snapshot. Its id is
-kept in the session and in the URL (``?job=...``), so a refresh finds it again.
+kept in the session and in the URL (``?job=...``), so a refresh finds it again; the URL is
+a capability (whoever has it may watch and stop the job), and the page says so.
+
+A session is one user of the server's fair queue (its owner token): it may hold one job
+training and one more waiting behind it (the Start button queues the next run while one
+trains; a third press is refused with the reason). The session keeps its job objects, so
+their results stay while the session lives and go when it ends (a closed tab).
 """
 from __future__ import annotations
 
@@ -11,35 +17,72 @@ import secrets
 
 import streamlit as st
 
-from experiments.jobs import KEEP_FINISHED_SECONDS
+from experiments.jobs import KEEP_FINISHED_SECONDS, OwnerLimitError
 from nnlib.training import TrainConfig
 
 from . import health_charts, jobs, presets, state, train_charts
 from .architecture import describe_config
 from .data import current_dataset, current_preprocess_config, n_features
-from .runs import next_run_number
+from .runs import harvest_job, next_run_number
 from .train_controls import controls_config
 
 QUERY_JOB = "job"  # the URL parameter that holds the job id
 
 
+def session_owner() -> str:
+    """This session's token in the job registry (one user of the fair queue)."""
+    return st.session_state.setdefault(state.TRAIN_OWNER, secrets.token_urlsafe(16))
+
+
 def attach_job() -> jobs.TrainingJob | None:
-    """This session's job: from the session, or from the URL after a refresh."""
+    """This session's job: the one it holds, else from the registry by id, or from the URL
+    after a refresh."""
     registry = jobs.get_registry()
-    owner = st.session_state.setdefault(state.TRAIN_OWNER, secrets.token_urlsafe(16))
-    job = registry.get(st.session_state.get(state.JOB_ID))
+    owner = session_owner()
+    held = st.session_state.get(state.TRAIN_JOB)
+    job_id = st.session_state.get(state.JOB_ID)
+    job = held if held is not None and held.id == job_id else registry.get(job_id)
     if job is None:
         job = registry.get(st.query_params.get(QUERY_JOB))
         if job is not None and job.owner != owner:
             st.session_state[state.TRAIN_OWNER] = job.owner  # a refresh: the job's owner is us
         if job is None and st.query_params.get(QUERY_JOB):
             st.session_state[state.JOB_GONE_NOTE] = gone_job_note(registry.was_evicted(st.query_params[QUERY_JOB]))
+    _show(job)
+    return job
+
+
+def _show(job: jobs.TrainingJob | None) -> None:
+    """Make ``job`` the one this session shows live (in the session and the URL)."""
     st.session_state[state.JOB_ID] = job.id if job is not None else None
+    st.session_state[state.TRAIN_JOB] = job
     if job is not None:
         st.query_params[QUERY_JOB] = job.id
     elif QUERY_JOB in st.query_params:
         del st.query_params[QUERY_JOB]
-    return job
+
+
+def next_job() -> jobs.TrainingJob | None:
+    """The run this session queued behind its current one (None if none)."""
+    return st.session_state.get(state.TRAIN_NEXT_JOB)
+
+
+def harvest_session_jobs(job: jobs.TrainingJob | None) -> list:
+    """The new finished runs of the shown job and of the queued next one."""
+    return harvest_job(job) + harvest_job(next_job())
+
+
+def advance_to_next_job(job: jobs.TrainingJob | None) -> jobs.TrainingJob | None:
+    """Once the shown job has ended, the queued next one (if any) becomes the shown job."""
+    waiting = next_job()
+    if waiting is not None and waiting.finished and not waiting.outputs:
+        st.session_state[state.TRAIN_NEXT_JOB] = None  # cancelled before it started
+        return job
+    if waiting is None or (job is not None and job.active):
+        return job
+    st.session_state[state.TRAIN_NEXT_JOB] = None
+    _show(waiting)
+    return waiting
 
 
 def gone_job_note(evicted: bool) -> str:
@@ -54,22 +97,42 @@ def gone_job_note(evicted: bool) -> str:
 
 
 def current_job() -> jobs.TrainingJob | None:
-    """This session's job in the registry, or None (never started, or evicted)."""
-    return jobs.get_registry().get(st.session_state.get(state.JOB_ID))
+    """The job this session shows, or None (never started, or a dropped link)."""
+    held = st.session_state.get(state.TRAIN_JOB)
+    job_id = st.session_state.get(state.JOB_ID)
+    return held if held is not None and held.id == job_id else jobs.get_registry().get(job_id)
+
+
+def cancel_queued(job_id: str) -> None:
+    """Cancel button of a queued job: it leaves the line (only this session's own jobs)."""
+    jobs.get_registry().cancel(job_id, session_owner())
 
 
 def start_training(configs: list[TrainConfig] | None = None) -> None:
-    """Start button: one job for this session (a second click gets the running one)."""
+    """Start button: this session's job, or its next one queued behind a job that trains.
+
+    A double click gets the job already asked for; a third job (one training and one
+    waiting already) is refused, and the reason shows next to the button.
+    """
     configs = configs or [controls_config()]
     dataset = current_dataset()
     labelled = [(f"#{next_run_number()} {describe_config(config, n_features(dataset), dataset.n_classes)}", config)
                 for config in configs]
     tasks = jobs.train_tasks(dataset, current_preprocess_config(), labelled)
-    job, _ = jobs.get_registry().start(st.session_state[state.TRAIN_OWNER], tasks,
-                                       description=f"{len(tasks)} run(s)")
-    st.session_state[state.JOB_ID] = job.id
+    shown = current_job()
+    queue_next = shown is not None and shown.active
+    st.session_state.pop(state.TRAIN_START_ERROR, None)
+    try:
+        job, _ = jobs.get_registry().start(session_owner(), tasks, description=f"{len(tasks)} run(s)",
+                                           queue_next=queue_next)
+    except OwnerLimitError as error:
+        st.session_state[state.TRAIN_START_ERROR] = str(error)
+        return
     st.session_state.pop(state.JOB_GONE_NOTE, None)
-    st.query_params[QUERY_JOB] = job.id
+    if queue_next and job is not shown:
+        st.session_state[state.TRAIN_NEXT_JOB] = job
+    else:
+        _show(job)
 
 
 def start_seed_study() -> None:
@@ -105,6 +168,7 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
     run_part = f"run {progress.task_index + 1} of {progress.task_count} · " if progress.task_count > 1 else ""
     if snap.status == jobs.QUEUED:
         st.info(snap.message, icon="⏳")
+        st.button("✖ Cancel: leave the line", key="train_cancel_button", on_click=cancel_queued, args=(snap.id,))
     elif snap.active:
         st.progress(progress.fraction, text=(
             f"{'Paused · ' if snap.status == jobs.PAUSED else ''}{run_part}epoch {progress.epoch} of "
@@ -122,6 +186,25 @@ def _status_line(snap: jobs.JobSnapshot) -> None:
         st.error(snap.message, icon="🛑")
         with st.expander("Details"):
             st.code(snap.error or "")
+
+
+CAPABILITY_NOTE = ("This page's address (its `?job=` part) opens this training job from any browser: "
+                   "whoever has it can watch, pause and stop it. Share it only with people you trust; "
+                   "nobody else on the server can see or find your job.")
+
+
+def _next_job_line() -> None:
+    """This session's queued next run: its place in line and a button to cancel it."""
+    waiting = next_job()
+    if waiting is None:
+        return
+    snap = waiting.snapshot()
+    if snap.status == jobs.QUEUED:
+        st.info(f"**Your next run** ({waiting.description}): {snap.message}", icon="⏭")
+        st.button("✖ Cancel the next run", key="train_cancel_next_button", on_click=cancel_queued,
+                  args=(snap.id,))
+    elif snap.finished and snap.outputs_count == 0:
+        st.caption(f"Your next run: {snap.message}")
 
 
 def _layer_health(snap: jobs.JobSnapshot) -> None:
@@ -154,6 +237,9 @@ def live_progress(job_active_at_start: bool) -> None:
         return
     snap = job.snapshot()
     _status_line(snap)
+    if snap.active:
+        st.caption(CAPABILITY_NOTE)
+    _next_job_line()
     if snap.history or snap.step_losses:
         figure = train_charts.live_curves(snap.history, snap.step_epochs, snap.step_losses,
                                           title=snap.progress.task_label,

@@ -22,8 +22,8 @@ How many tasks train at once is not an executor's business: the one
 from __future__ import annotations
 
 import os
+import shutil
 import socket
-import tempfile
 import threading
 import traceback
 import uuid
@@ -48,6 +48,7 @@ from .child import (
     train_job,
     training_job,
 )
+from .scratch import new_job_folder
 
 EXECUTOR_NAMES = ("local", "ray")
 # OpenBLAS threads of each training process. Measured on 2 cores (benchmarks/app_overhead.py):
@@ -282,10 +283,13 @@ def _train_on_ray(job: dict[str, Any], arrays: dict[str, Any], relay: Any, task_
     try:
         dataset = Dataset(name=arrays["name"], x_train=arrays["x_train"], y_train=arrays["y_train"],
                           x_test=arrays["x_test"], y_test=arrays["y_test"], class_names=tuple(arrays["class_names"]))
-        with tempfile.TemporaryDirectory(prefix="mnist-lab-ray-") as folder:
-            done = train_job({**job, "folder": folder}, dataset, writer, control)
-            return {"done": done, "model": (Path(folder) / MODEL_FILE).read_bytes(),
-                    "outputs": (Path(folder) / OUTPUTS_FILE).read_bytes()}
+        folder = new_job_folder()  # named for this worker: a later registry on this host removes it if the worker died
+        try:
+            done = train_job({**job, "folder": str(folder)}, dataset, writer, control)
+            return {"done": done, "model": (folder / MODEL_FILE).read_bytes(),
+                    "outputs": (folder / OUTPUTS_FILE).read_bytes()}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     except Exception as error:
         return {"error": {"message": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}}
     finally:

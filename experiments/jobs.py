@@ -12,7 +12,9 @@ A reader (a page, a sweep, the CLI) takes :meth:`TrainingJob.snapshot`, a consis
 copy, and presses Pause / Resume / Stop through the job's
 :class:`nnlib.training.TrainingControl`, which reaches nnlib between steps. Jobs are keyed
 by an unguessable id (a page keeps it in the session and the URL, so one session cannot
-guess another's). Finished jobs are evicted after ``keep_finished_seconds``.
+guess another's). Each owner (a browser session) holds at most one running and one queued
+job. Finished jobs are evicted after ``keep_finished_seconds``; the session that started a
+job keeps the job object, so its results go when the session goes.
 
 A job runs one or more :class:`JobTask` in turn; each task leaves a :class:`TaskOutput`
 (model, result, validation outputs, and the id of its run in the store when it has one).
@@ -35,7 +37,7 @@ import numpy as np
 from nnlib.layer_health import HealthEvent
 from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 
-from .scratch import remove_orphans
+from .scratch import remove_legacy_folders, remove_orphans
 
 QUEUED, RUNNING, PAUSED = "queued", "running", "paused"
 COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
@@ -43,10 +45,12 @@ ACTIVE_STATUSES = frozenset({QUEUED, RUNNING, PAUSED})
 FINISHED_STATUSES = frozenset({COMPLETED, STOPPED, DIVERGED, FAILED})
 
 MAX_RUNNING_JOBS = 2          # jobs training at the same time on one server
-KEEP_FINISHED_SECONDS = 30 * 60
+KEEP_FINISHED_SECONDS = 5 * 60  # the session that started a job keeps it; the registry only briefly
 MAX_FINISHED_JOBS = 64        # finished jobs kept at most, oldest evicted first
 MAX_STEP_POINTS = 2_000       # step-loss points kept per task (averaged in windows beyond)
 QUEUE_POLL_SECONDS = 0.2
+MAX_RUNNING_PER_OWNER = 1     # one user (browser session) trains one network at a time...
+MAX_QUEUED_PER_OWNER = 1      # ...and may have one more waiting in line
 MAX_REMEMBERED_ENDED = 4_096  # ids of evicted jobs remembered, to tell "cleared" from "never here"
 JOB_ID_BYTES = 18             # secrets.token_urlsafe: 24 characters, 144 random bits
 
@@ -174,6 +178,8 @@ class JobSnapshot:
     finished_at: float | None
     stop_requested: bool
     health: list[HealthEvent] = field(default_factory=list)   # the current task's, one per epoch
+    running_ahead: int = 0           # while queued: networks training now (anyone's)
+    behind_own_run: bool = False     # while queued: waiting for its owner's running job to end
 
     @property
     def active(self) -> bool:
@@ -214,6 +220,8 @@ class TrainingJob:
         self._outputs: list[TaskOutput] = []
         self._health: list[list[HealthEvent]] = [[] for _ in tasks]   # per task, one event per epoch
         self._queue_position: int | None = None
+        self._running_ahead = 0
+        self._behind_own_run = False
         self._started_at: float | None = None
         self._finished_at: float | None = None
 
@@ -260,6 +268,7 @@ class TrainingJob:
                 finished_at=self._finished_at,
                 stop_requested=self.control.stop.is_set(),
                 health=list(self._health[self._progress.task_index]),
+                running_ahead=self._running_ahead, behind_own_run=self._behind_own_run,
             )
 
     def health_of(self, task_index: int) -> list[HealthEvent]:
@@ -305,17 +314,19 @@ class TrainingJob:
             self.control.pause.clear()
             if self._status == PAUSED:
                 self._status = RUNNING
-            self._message = "Stopping after the current step."
+            self._message = ("Cancelling: leaving the line." if self._status == QUEUED
+                             else "Stopping after the current step.")
             return True
 
     # ------------------------------------------------------------------ written by the thread
-    def _set_queue_position(self, position: int | None, max_running: int) -> None:
+    def _set_queue_position(self, position: int | None, running: int, behind_own_run: bool,
+                            max_running: int) -> None:
         with self._lock:
-            if position != self._queue_position and self._status == QUEUED:
-                self._queue_position = position
-                if position is not None:
-                    self._message = (f"Queued: number {position} in line. This server trains "
-                                     f"{max_running} network(s) at a time; yours starts when one finishes.")
+            if self._status != QUEUED or self.control.stop.is_set():
+                return
+            self._queue_position, self._running_ahead, self._behind_own_run = position, running, behind_own_run
+            if position is not None:
+                self._message = queue_message(position, running, behind_own_run, max_running)
 
     def _begin_task(self, index: int) -> None:
         task = self.tasks[index]
@@ -324,7 +335,7 @@ class TrainingJob:
                 self._started_at = time.time()
             if self._status == QUEUED:
                 self._status = PAUSED if self.control.pause.is_set() else RUNNING
-            self._queue_position = None
+            self._queue_position, self._running_ahead, self._behind_own_run = None, 0, False
             self._progress = Progress(task_index=index, task_count=len(self.tasks),
                                       task_label=task.label, epochs=task.epochs)
             self._history = {}
@@ -364,9 +375,29 @@ class TrainingJob:
             self._status = status
             self._message = message
             self._error = error
-            self._queue_position = None
+            self._queue_position, self._running_ahead, self._behind_own_run = None, 0, False
             self._finished_at = time.time()
             self.control.pause.clear()
+
+
+def ordinal(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``... ``11th``, ``21st``."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def queue_message(position: int, running: int, behind_own_run: bool, max_running: int) -> str:
+    """What a queued job's owner reads: their place in line, how many train ahead, and why."""
+    place = f"{ordinal(position)} in line, {running} running ahead"
+    if behind_own_run:
+        return (f"Queued behind your own run ({place}): each user trains one network at a time, so this "
+                f"one starts when yours finishes. This server trains {max_running} network(s) at a time.")
+    return (f"Queued: {place}. This server trains {max_running} network(s) at a time for everyone, "
+            "in the order they were asked for; yours starts when a slot frees up.")
+
+
+class OwnerLimitError(RuntimeError):
+    """A user asked for more training than one running and one queued job at a time."""
 
 
 def final_status(results: list[Any], stop_requested: bool) -> tuple[str, str]:
@@ -391,9 +422,11 @@ def final_status(results: list[Any], stop_requested: bool) -> tuple[str, str]:
 class JobRegistry:
     """Every training job of the server, by id; starts their threads and caps how many train.
 
-    Thread-safe. ``start`` refuses a second active job for the same owner (a double click
-    on Start gets the job already running), and evicts finished jobs older than
-    ``keep_finished_seconds`` (or beyond ``max_finished``).
+    Thread-safe. Jobs train in the order they were asked for, at most ``max_running`` at once
+    and one per owner; an owner may hold one running and one queued job (:meth:`start`).
+    Finished jobs older than ``keep_finished_seconds`` (or beyond ``max_finished``) are
+    dropped: the session that started a job holds the job object itself, so its results live
+    as long as that session and no longer (a closed tab releases them).
     """
 
     def __init__(self, max_running: int = MAX_RUNNING_JOBS,
@@ -403,6 +436,8 @@ class JobRegistry:
         if max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
         self.max_running = max_running
+        self.max_running_per_owner = MAX_RUNNING_PER_OWNER
+        self.max_queued_per_owner = MAX_QUEUED_PER_OWNER
         self.keep_finished_seconds = keep_finished_seconds
         self.max_finished = max_finished
         self._clock = clock
@@ -413,19 +448,26 @@ class JobRegistry:
         self._running: set[str] = set()
         self._ended: deque[str] = deque(maxlen=MAX_REMEMBERED_ENDED)
         remove_orphans()  # the job folders a killed server left behind
+        remove_legacy_folders()  # and those of earlier versions
 
     # ------------------------------------------------------------------ public
-    def start(self, owner: str, tasks: list[JobTask], description: str = "") -> tuple[TrainingJob, bool]:
+    def start(self, owner: str, tasks: list[JobTask], description: str = "", *,
+              queue_next: bool = False) -> tuple[TrainingJob, bool]:
         """Start a job for ``owner``; returns ``(job, created)``.
 
-        If ``owner`` already has an active job, that job is returned with ``created=False``
-        and nothing new starts.
+        Each owner (one browser session) holds at most ``max_running_per_owner`` running and
+        ``max_queued_per_owner`` queued jobs. Without ``queue_next``, an owner's active job is
+        returned with ``created=False`` and nothing new starts (a double click on Start).
+        With ``queue_next``, a second job joins the line behind the owner's running one, and
+        :class:`OwnerLimitError` says why when the owner already holds all they may.
         """
         with self._lock:
             self._evict_locked()
-            for job in self._jobs.values():
-                if job.owner == owner and job.active:
-                    return job, False
+            own = self._active_of_locked(owner)
+            if own and not queue_next:
+                return own[0], False
+            if own:
+                self._check_owner_limit_locked(own)
             job_id = new_job_id()
             job = TrainingJob(job_id, owner, tasks, description=description)
             self._jobs[job_id] = job
@@ -435,6 +477,23 @@ class JobRegistry:
             job._thread = thread
         thread.start()
         return job, True
+
+    def jobs_of(self, owner: str) -> list[TrainingJob]:
+        """``owner``'s active jobs (queued, running or paused), in the order they were asked for."""
+        with self._lock:
+            return self._active_of_locked(owner)
+
+    def cancel(self, job_id: str | None, owner: str) -> bool:
+        """Take ``owner``'s queued job out of the line (or stop it, if it has started); True if it
+        was active. A job of another owner is left alone (False)."""
+        with self._lock:
+            job = self._jobs.get(job_id) if job_id else None
+        if job is None or job.owner != owner:
+            return False
+        stopped = job.stop()
+        with self._slots:
+            self._slots.notify_all()
+        return stopped
 
     def get(self, job_id: str | None) -> TrainingJob | None:
         """The job with this id, or None (unknown, evicted, or no id)."""
@@ -476,15 +535,40 @@ class JobRegistry:
         with self._lock:
             return len(self._jobs)
 
-    # ------------------------------------------------------------------ slots
+    # ------------------------------------------------------------------ owners and slots
+    def _active_of_locked(self, owner: str) -> list[TrainingJob]:
+        return sorted((job for job in self._jobs.values() if job.owner == owner and job.active),
+                      key=lambda job: job.created_at)
+
+    def _check_owner_limit_locked(self, own: list[TrainingJob]) -> None:
+        queued = sum(job.id in self._waiting for job in own)
+        running = len(own) - queued
+        if queued >= self.max_queued_per_owner:
+            raise OwnerLimitError(
+                f"You already have {running} network(s) training and {queued} waiting in line, the most one "
+                f"user may hold: this server trains {self.max_running} network(s) at a time for everyone. "
+                "Cancel the one waiting, or start another when yours has finished.")
+        if running > self.max_running_per_owner:  # pragma: no cover - the slots never allow it
+            raise OwnerLimitError(f"You already have {running} networks training.")
+
+    def _next_eligible_locked(self) -> str | None:
+        """The first waiting job (in arrival order) whose owner has no job training now."""
+        busy = {self._jobs[job_id].owner for job_id in self._running}
+        for job_id in self._waiting:
+            if self._jobs[job_id].owner not in busy or self.max_running_per_owner > 1:
+                return job_id
+        return None
+
     def _update_queue_positions_locked(self) -> None:
-        free = self.max_running - len(self._running)
-        for position, job_id in enumerate(self._waiting):
-            place = position - free + 1  # 1 = next to start once a slot frees up
-            self._jobs[job_id]._set_queue_position(place if place > 0 else None, self.max_running)
+        busy = {self._jobs[job_id].owner for job_id in self._running}
+        running = len(self._running)
+        for position, job_id in enumerate(self._waiting, start=1):
+            job = self._jobs[job_id]
+            job._set_queue_position(position, running, job.owner in busy, self.max_running)
 
     def _acquire_slot(self, job: TrainingJob) -> bool:
-        """Block until ``job`` may train (FIFO); False if it was stopped while waiting."""
+        """Block until ``job`` may train (arrival order, one job per owner); False if it was
+        cancelled while waiting."""
         with self._slots:
             while True:
                 if job.control.stop.is_set():
@@ -492,8 +576,8 @@ class JobRegistry:
                     self._update_queue_positions_locked()
                     self._slots.notify_all()
                     return False
-                if self._waiting[0] == job.id and len(self._running) < self.max_running:
-                    self._waiting.popleft()
+                if len(self._running) < self.max_running and self._next_eligible_locked() == job.id:
+                    self._waiting.remove(job.id)
                     self._running.add(job.id)
                     self._update_queue_positions_locked()
                     self._slots.notify_all()
@@ -511,7 +595,7 @@ class JobRegistry:
     def _work(self, job: TrainingJob) -> None:
         """The thread body: wait for a slot, run the tasks in turn, record how it ended."""
         if not self._acquire_slot(job):
-            job._finish(STOPPED, "Stopped before it started (it was still queued).")
+            job._finish(STOPPED, "Cancelled before it started (it was waiting in line).")
             return
         results: list[Any] = []
         try:

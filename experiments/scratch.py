@@ -5,18 +5,23 @@ server removes the folder when the job ends, but a server killed mid-job (``kill
 crash, a power cut) cannot: before, each such job left its folder in ``/tmp`` for good. Now
 every folder lives under :func:`scratch_root` and its name starts with the owner's pid and
 start time; :func:`remove_orphans` (called when a job registry starts) removes the folders
-whose owner is no longer alive.
+whose owner is no longer alive. Earlier versions made ``mnist-lab-train-*`` (local jobs) and
+``mnist-lab-ray-*`` (Ray tasks) straight in the temporary folder, without an owner in the
+name: :func:`remove_legacy_folders` removes those not touched for ``LEGACY_MAX_AGE_SECONDS``.
 """
 from __future__ import annotations
 
 import shutil
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 from .owners import current_owner, owner_alive
 
 SCRATCH_FOLDER = "mnist-lab-jobs"
+LEGACY_PREFIXES = ("mnist-lab-train-", "mnist-lab-ray-")
+LEGACY_MAX_AGE_SECONDS = 60 * 60   # no current version makes them; an hour guards a server of an older one
 
 
 def scratch_root() -> Path:
@@ -62,4 +67,25 @@ def remove_orphans(root: Path | None = None) -> list[Path]:
     return removed
 
 
-__all__ = ["SCRATCH_FOLDER", "folder_owner_alive", "new_job_folder", "remove_orphans", "scratch_root"]
+def remove_legacy_folders(root: Path | None = None, max_age: float = LEGACY_MAX_AGE_SECONDS,
+                          now: float | None = None) -> list[Path]:
+    """Remove the job folders earlier versions left in ``root`` (the temporary folder) that
+    nobody has touched for ``max_age`` seconds; returns them."""
+    root = root or Path(tempfile.gettempdir())
+    now = time.time() if now is None else now
+    removed = []
+    for prefix in LEGACY_PREFIXES:
+        for folder in root.glob(f"{prefix}*"):
+            try:
+                if folder.is_symlink() or not folder.is_dir() or now - folder.stat().st_mtime < max_age:
+                    continue
+            except OSError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                removed.append(folder)
+    return removed
+
+
+__all__ = ["LEGACY_PREFIXES", "SCRATCH_FOLDER", "folder_owner_alive", "new_job_folder", "remove_legacy_folders",
+           "remove_orphans", "scratch_root"]

@@ -14,17 +14,28 @@ from dashboard.page import setup_page
 
 setup_page("Train", "🏋️")
 
-from dashboard import jobs, presets, run_views, runs, share_setup, sweep_views  # noqa: E402
+from dashboard import jobs, presets, run_views, share_setup, state, sweep_views  # noqa: E402
 from dashboard import train_controls as controls
 from dashboard.architecture import architecture_table, describe_config  # noqa: E402
 from dashboard.data import current_dataset_or_stop, current_preprocess_config, n_features, split_counts  # noqa: E402
-from dashboard.training_job import attach_job, live_progress, start_seed_study, start_training, stop_training, toggle_pause  # noqa: E402
+from dashboard.training_job import (  # noqa: E402
+    advance_to_next_job,
+    attach_job,
+    harvest_session_jobs,
+    live_progress,
+    next_job,
+    start_seed_study,
+    start_training,
+    stop_training,
+    toggle_pause,
+)
 from nnlib.builders import describe_network  # noqa: E402
 
 POLL_SECONDS = 0.75  # the live fragment's period: each poll costs Streamlit a rerun (see benchmarks/app_overhead.py)
 
 job = attach_job()
-new_runs = runs.harvest_job(job)
+new_runs = harvest_session_jobs(job)
+job = advance_to_next_job(job)
 run_views.add_to_comparison(new_runs)
 controls.set_defaults(st.session_state)
 job_active_at_start = job is not None and job.active
@@ -58,8 +69,8 @@ st.subheader("Presets")
 study_col, *preset_cols = st.columns(1 + len(presets.LOADABLE))
 with study_col:
     st.markdown(f"**{presets.SEED_STUDY.title}**: {presets.SEED_STUDY.summary}")
-    st.button("Run the seed study (4 networks)", on_click=start_seed_study, key=presets.SEED_STUDY.button_key,
-              disabled=job_active_at_start, width="stretch")
+    st.button("Run the seed study (4 networks)" if not job_active_at_start else "Queue the seed study next",
+              on_click=start_seed_study, key=presets.SEED_STUDY.button_key, width="stretch")
     st.caption(presets.SEED_STUDY.measured)
 for column, preset in zip(preset_cols, presets.LOADABLE):
     with column:
@@ -105,17 +116,23 @@ with table_col:
 # ---------------------------------------------------------------------- start / pause / stop
 status = job.status if job is not None else None
 button_cols = st.columns([1, 1, 1, 3])
-button_cols[0].button("▶ Start training", type="primary", on_click=start_training, key="train_start_button",
-                      disabled=job_active_at_start, width="stretch")
+button_cols[0].button("▶ Start training" if not job_active_at_start else "⏭ Queue another run", type="primary",
+                      on_click=start_training, key="train_start_button", width="stretch",
+                      help=None if not job_active_at_start else
+                      "Each user may have one network training and one waiting in line; the next one "
+                      "starts when this one finishes (and a server slot is free).")
 button_cols[1].button("▶ Resume" if status == jobs.PAUSED else "⏸ Pause", on_click=toggle_pause,
                       key="train_pause_button", disabled=status not in (jobs.RUNNING, jobs.PAUSED),
                       width="stretch")
 button_cols[2].button("⏹ Stop", on_click=stop_training, key="train_stop_button",
                       disabled=not job_active_at_start, width="stretch")
 button_cols[3].caption(describe_config(config, n_pixels, dataset.n_classes))
+if st.session_state.get(state.TRAIN_START_ERROR):
+    st.warning(st.session_state[state.TRAIN_START_ERROR], icon="🚦")
 
 # ---------------------------------------------------------------------- live progress
-st.fragment(live_progress, run_every=POLL_SECONDS if job_active_at_start else None)(job_active_at_start)
+polling = job_active_at_start or next_job() is not None
+st.fragment(live_progress, run_every=POLL_SECONDS if polling else None)(job_active_at_start)
 
 from dashboard.lr_finder_view import draw_lr_finder  # noqa: E402  (issue 14: diagnosing tools)
 

@@ -3,6 +3,7 @@ trains, a real server killed mid-run, local and Ray giving the same network, Ray
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments import executors
+from experiments import executors, scratch
 from experiments.executors import ExecutorError, LocalExecutor, TrainingRequest, make_executor
 from experiments.jobs import JobRegistry
 from experiments.store import RunStore
@@ -89,16 +90,47 @@ SERVER = textwrap.dedent("""
 """)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.slow
-def test_a_run_in_flight_when_the_server_is_killed_is_interrupted_with_its_last_epoch(tmp_path):
+def test_a_run_in_flight_when_the_server_is_killed_is_interrupted_with_its_last_epoch(tmp_path, monkeypatch):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
-                              text=True)
+                              text=True, env={**os.environ, "TMPDIR": str(temp)})
     try:
         run_id = server.stdout.readline().strip()
         assert run_id, "the server process printed no run id"
+        trainers = _children(server.pid)
+        assert trainers, "the server has no training process"
     finally:
         server.kill()  # SIGKILL: no clean-up of any kind
         server.wait(10)
+    # No orphan: the training process notices its server has gone and ends.
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in trainers):
+        assert time.monotonic() < deadline, "a training process outlived its killed server"
+        time.sleep(0.1)
+    # Its job folder is left behind, and the next server's registry removes it.
+    left = list((temp / scratch.SCRATCH_FOLDER).iterdir())
+    assert left, "the killed server's job folder was expected under the scratch root"
+    monkeypatch.setattr(scratch, "scratch_root", lambda: temp / scratch.SCRATCH_FOLDER)
+    JobRegistry()
+    assert not any(folder.exists() for folder in left)
     store = RunStore(tmp_path)
     run = store.get_run(run_id)
     assert run.status == "interrupted" and run.epochs_completed >= 2

@@ -496,3 +496,96 @@ def test_the_dataset_file_round_trips_without_pickle(tmp_path, small_mnist):
     assert back.name == small_mnist.name and back.class_names == small_mnist.class_names
     for key in ("x_train", "y_train", "x_test", "y_test"):
         assert np.array_equal(getattr(back, key), getattr(small_mnist, key))
+
+
+# ---------------------------------------------------------------------- fairness between users
+def test_jobs_of_different_owners_start_in_arrival_order_and_know_their_place():
+    registry = jobs.JobRegistry(max_running=1)
+    gates = {name: threading.Semaphore(0) for name in "abcd"}
+    started = []
+
+    def task(name):
+        scripted = ScriptedTask(epochs=1, steps=1, gate=gates[name])
+        run = scripted.run
+
+        def recording_run(callback, control):
+            started.append(name)
+            return run(callback, control)
+        return jobs.JobTask(label=name, epochs=1, run=recording_run)
+
+    job_a, _ = registry.start("owner-a", [task("a")])
+    wait_until(lambda: job_a.status == "running")
+    queued = [registry.start(f"owner-{name}", [task(name)])[0] for name in "bcd"]
+    wait_until(lambda: queued[2].snapshot().queue_position == 3)
+    snaps = [job.snapshot() for job in queued]
+    assert [snap.queue_position for snap in snaps] == [1, 2, 3]
+    assert [snap.running_ahead for snap in snaps] == [1, 1, 1]
+    assert "2nd in line, 1 running ahead" in snaps[1].message
+    assert "3rd in line" in snaps[2].message
+    for name in "abcd":
+        gates[name].release()
+    assert all(job.join(WAIT) for job in [job_a, *queued])
+    assert started == ["a", "b", "c", "d"]
+    assert [job.snapshot().started_at for job in queued] == sorted(job.snapshot().started_at for job in queued)
+
+
+def test_an_owner_holds_one_running_and_one_queued_job_and_a_third_is_refused():
+    registry = jobs.JobRegistry(max_running=2)
+    gate = threading.Semaphore(0)
+    running, created = registry.start("owner-a", [ScriptedTask(epochs=1, steps=1, gate=gate).task()])
+    wait_until(lambda: running.status == "running")
+    # A plain second start (a double click) gets the running job back.
+    assert registry.start("owner-a", [ScriptedTask().task()]) == (running, False)
+    # Asked for on purpose, a second job waits behind the owner's own run, although a slot is free.
+    nxt, created_next = registry.start("owner-a", [ScriptedTask(epochs=1, steps=1).task()], queue_next=True)
+    assert created and created_next and nxt is not running
+    wait_until(lambda: nxt.snapshot().queue_position == 1)
+    time.sleep(0.3)
+    snap = nxt.snapshot()
+    assert snap.status == "queued" and snap.behind_own_run and "behind your own run" in snap.message
+    with pytest.raises(jobs.OwnerLimitError, match="1 network\\(s\\) training and 1 waiting in line"):
+        registry.start("owner-a", [ScriptedTask().task()], queue_next=True)
+    assert [job.id for job in registry.jobs_of("owner-a")] == [running.id, nxt.id]
+    # Another owner is not held up by owner-a's queued job: it takes the free slot at once.
+    other, _ = registry.start("owner-b", [ScriptedTask(epochs=1, steps=1, gate=gate).task()])
+    wait_until(lambda: other.status == "running")
+    assert nxt.status == "queued"
+    gate.release()
+    gate.release()
+    assert running.join(WAIT) and other.join(WAIT) and nxt.join(WAIT)
+    assert nxt.status == "completed" and nxt.snapshot().started_at >= running.snapshot().finished_at
+
+
+def test_a_queued_owner_cannot_queue_a_second_job():
+    registry = jobs.JobRegistry(max_running=1)
+    gate = threading.Semaphore(0)
+    first, _ = registry.start("owner-a", [ScriptedTask(epochs=1, steps=1, gate=gate).task()])
+    waiting, _ = registry.start("owner-b", [ScriptedTask(epochs=1, steps=1).task()])
+    with pytest.raises(jobs.OwnerLimitError, match="0 network\\(s\\) training and 1 waiting"):
+        registry.start("owner-b", [ScriptedTask().task()], queue_next=True)
+    gate.release()
+    assert first.join(WAIT) and waiting.join(WAIT)
+
+
+def test_cancel_takes_a_queued_job_out_of_line_and_moves_the_others_up():
+    registry = jobs.JobRegistry(max_running=1)
+    gate = threading.Semaphore(0)
+    first, _ = registry.start("owner-a", [ScriptedTask(epochs=1, steps=1, gate=gate).task()])
+    second, _ = registry.start("owner-b", [ScriptedTask(epochs=1, steps=1).task()])
+    third, _ = registry.start("owner-c", [ScriptedTask(epochs=1, steps=1).task()])
+    wait_until(lambda: third.snapshot().queue_position == 2)
+    assert not registry.cancel(second.id, "owner-c")  # not yours: nothing happens
+    assert second.status == "queued"
+    assert registry.cancel(second.id, "owner-b")
+    assert second.join(WAIT) and second.status == "stopped" and second.outputs == []
+    assert "Cancelled before it started" in second.snapshot().message
+    wait_until(lambda: third.snapshot().queue_position == 1)
+    assert "1st in line" in third.snapshot().message
+    assert registry.counts()["queued"] == 1
+    gate.release()
+    assert first.join(WAIT) and third.join(WAIT) and third.status == "completed"
+
+
+def test_ordinals_read_as_english():
+    assert [jobs.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]

@@ -41,3 +41,21 @@ def test_a_registry_remembers_evicted_jobs_to_tell_them_from_unknown_ones():
     assert registry.get(job.id) is None
     assert registry.was_evicted(job.id)
     assert not registry.was_evicted("from-before-a-restart") and not registry.was_evicted(None)
+
+
+def test_folders_of_earlier_versions_are_removed_once_nobody_has_touched_them_for_an_hour(tmp_path):
+    import os
+    import time
+
+    now = time.time()
+    old_train, old_ray, fresh, other = (tmp_path / name for name in
+                                        ("mnist-lab-train-abc", "mnist-lab-ray-def", "mnist-lab-train-new", "keep-me"))
+    for folder in (old_train, old_ray, fresh, other):
+        folder.mkdir()
+        (folder / "dataset.npz").write_bytes(b"x")
+    for folder in (old_train, old_ray, other):
+        os.utime(folder, (now - 2 * scratch.LEGACY_MAX_AGE_SECONDS,) * 2)
+    removed = scratch.remove_legacy_folders(tmp_path, now=now)
+    assert sorted(removed) == sorted([old_train, old_ray])
+    assert not old_train.exists() and not old_ray.exists()
+    assert fresh.is_dir() and other.is_dir()
