@@ -178,7 +178,7 @@ class FastPath:
                 runner = FastConv2D(layer)
             elif _conv_relu_pool_at(layers, index - 1):
                 runner = PassThrough()                      # the ReLUMaxPool after it applies the ReLU
-            elif _conv_relu_pool_at(layers, index - 2):
+            elif isinstance(layer, MaxPool2D) and _conv_relu_pool_at(layers, index - 2):
                 runner = ReLUMaxPool(layer)
             elif previous is not None and previous.fresh_output and layer.kind in IN_PLACE_ACTIVATIONS:
                 runner = IN_PLACE_ACTIVATIONS[layer.kind]()
