@@ -10,6 +10,10 @@ with no transpose. Backward is two more products: ``cols.T @ g`` for the kernels
 shifted image). The rest of nnlib sees flat ``(n, 784)`` rows:
 a :class:`Reshape` turns them into images at the start of the network, a :class:`Flatten`
 turns feature maps back into rows before the Dense layers.
+
+This is the plain maths. The training loop runs the same layers through
+:mod:`nnlib.fast_conv` (reused arrays, the bias inside the product, the input gradient by
+whole image rows, ReLU fused with max-pooling), tested equal to these.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .conv import Conv2D, MaxPool2D
+from .fast_conv import FastConv2D, PassThrough, ReLUMaxPool
 from .layers import Dense, Layer
 from .model import Sequential
 from .optimizers import Adam, Optimizer
@@ -147,8 +149,16 @@ class InPlaceTanh:
 IN_PLACE_ACTIVATIONS: dict[str, Callable[[], Runner]] = {"ReLU": InPlaceReLU, "Tanh": InPlaceTanh}
 
 
+def _conv_relu_pool_at(layers: Sequence[Layer], index: int) -> bool:
+    """True when ``layers[index:index + 3]`` are Conv2D, ReLU, MaxPool2D (fused by the fast path)."""
+    return (index >= 0 and index + 2 < len(layers) and isinstance(layers[index], Conv2D)
+            and layers[index + 1].kind == "ReLU" and isinstance(layers[index + 2], MaxPool2D))
+
+
 class FastPath:
     """A model's layers as the training loop runs them: :class:`FastDense` for Dense,
+    :class:`~nnlib.fast_conv.FastConv2D` for Conv2D, one
+    :class:`~nnlib.fast_conv.ReLUMaxPool` for a Conv2D's ReLU and the MaxPool2D after it,
     in-place activations after a layer with a fresh output, the layer itself otherwise.
 
     The runners share the layers' parameters and gradients, so an optimiser step sees
@@ -158,16 +168,23 @@ class FastPath:
     def __init__(self, model: Sequential, active_inputs: np.ndarray | None = None) -> None:
         self.model = model
         self.runners: list[Layer | Runner] = []
-        previous: Layer | None = None
-        for index, layer in enumerate(model.layers):
+        layers = model.layers
+        for index, layer in enumerate(layers):
+            previous = layers[index - 1] if index else None
+            runner: Layer | Runner
             if isinstance(layer, Dense):
-                runner: Layer | Runner = FastDense(layer, active_inputs if index == 0 else None)
+                runner = FastDense(layer, active_inputs if index == 0 else None)
+            elif isinstance(layer, Conv2D):
+                runner = FastConv2D(layer)
+            elif _conv_relu_pool_at(layers, index - 1):
+                runner = PassThrough()                      # the ReLUMaxPool after it applies the ReLU
+            elif isinstance(layer, MaxPool2D) and _conv_relu_pool_at(layers, index - 2):
+                runner = ReLUMaxPool(layer)
             elif previous is not None and previous.fresh_output and layer.kind in IN_PLACE_ACTIVATIONS:
                 runner = IN_PLACE_ACTIVATIONS[layer.kind]()
             else:
                 runner = layer
             self.runners.append(runner)
-            previous = layer
         parametrised = [i for i, layer in enumerate(model.layers) if layer.params]
         self.first_trainable = parametrised[0] if parametrised else len(model.layers)
 

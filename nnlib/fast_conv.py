@@ -1,0 +1,230 @@
+"""The fast path of a CNN: what the training loop runs in place of Conv2D, ReLU and MaxPool2D.
+
+The maths is that of :class:`nnlib.conv.Conv2D` and :class:`nnlib.conv.MaxPool2D`, which
+stay the plain reference a reader learns from; this module holds the tricks that make a
+CNN's epoch faster (``tests/unit/test_fast_conv.py`` checks each against the plain layers):
+
+* :class:`FastConv2D`: the patch matrix is written once per step into an array kept from
+  step to step, with a last column of ones so that one matrix product adds the bias in
+  the forward pass and sums the bias gradient in the backward pass. For images with few
+  channels (the first convolution: one) the patch matrix is stored transposed, one row
+  per kernel position, so that it is built from ``k * k`` long copies instead of many
+  short ones. The input gradient is ``k`` matrix products with a block-Toeplitz matrix
+  made of the kernels ("one product per kernel row"), whose results are added onto whole
+  image rows: long, contiguous additions instead of ``k * k`` strided ones (col2im).
+* :class:`ReLUMaxPool`: a ReLU followed by a max-pooling, in one runner. ReLU and max
+  commute, ``relu(max(window)) = max(relu(window))``, so it pools first and applies the
+  ReLU to the pooled map, four times smaller; the gradient goes to each window's first
+  largest value where that value is positive, exactly as the two plain layers give it.
+
+The arrays a training step returns are only valid until the next training step;
+``training=False`` runs the plain layers and keeps nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .conv import Conv2D, MaxPool2D
+
+# Below this many input channels the patch matrix is stored transposed (rows = kernel
+# positions): its k * k * channels copies are then image-sized, not channel-sized.
+TRANSPOSED_PATCHES_BELOW = 4
+# The input gradient's block-Toeplitz products cover output columns in blocks of at least
+# this many kernel widths (narrower blocks waste fewer multiplications by zero, but make more,
+# smaller products).
+TOEPLITZ_BLOCK_KERNELS = 1
+
+
+def _reused(buffers: dict[str, np.ndarray], key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An array of ``shape`` kept in ``buffers`` under ``key``, reallocated only when it changes."""
+    buffer = buffers.get(key)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = buffers[key] = np.empty(shape, dtype=dtype)
+    return buffer
+
+
+class FastConv2D:
+    """:class:`~nnlib.conv.Conv2D` for training: reused patch matrix, bias in the product,
+    input gradient by row-wise block-Toeplitz products."""
+
+    def __init__(self, layer: Conv2D) -> None:
+        self.layer = layer
+        k, c = layer.kernel_size, layer.in_channels
+        self.patch_size = k * k * c
+        self.transposed = c < TRANSPOSED_PATCHES_BELOW
+        self._buffers: dict[str, np.ndarray] = {}
+        self._patches: np.ndarray | None = None     # (rows, patch + 1), possibly a transposed view
+        self._padded_shape: tuple[int, ...] | None = None
+
+    # -------------------------------------------------------------- forward
+    def _patch_matrix(self, x: np.ndarray) -> np.ndarray:
+        """im2col with a column of ones: ``(n * h' * w', k * k * c + 1)``, written into a reused buffer."""
+        k, c = self.layer.kernel_size, self.layer.in_channels
+        n, height, width = x.shape[:3]
+        h, w = height - k + 1, width - k + 1
+        rows, size = n * h * w, self.patch_size
+        if self.transposed:
+            stored = _reused(self._buffers, "patchesT", (size + 1, rows), x.dtype)
+            positions = stored[:size].reshape(k, k, c, n, h, w)
+            for i in range(k):
+                for j in range(k):
+                    np.copyto(positions[i, j], x[:, i:i + h, j:j + w, :].transpose(3, 0, 1, 2))
+            stored[size] = 1
+            return stored.T
+        stored = _reused(self._buffers, "patches", (rows, size + 1), x.dtype)
+        windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (n, h', w', c, k, k), no copy
+        np.copyto(stored[:, :size].reshape(n, h, w, k, k, c), windows.transpose(0, 1, 2, 4, 5, 3))
+        stored[:, size] = 1
+        return stored
+
+    def _weights_with_bias(self, dtype: np.dtype) -> np.ndarray:
+        """``W`` as a ``(k * k * c, filters)`` matrix with ``b`` as one more row."""
+        layer = self.layer
+        weights = _reused(self._buffers, "weights", (self.patch_size + 1, layer.out_channels), dtype)
+        weights[:-1] = layer.params["W"].reshape(self.patch_size, layer.out_channels)
+        weights[-1] = layer.params["b"]
+        return weights
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        layer = self.layer
+        if not training:
+            return layer.forward(x)
+        if x.ndim != 4 or x.shape[3] != layer.in_channels:
+            raise ValueError(f"Conv2D expects (n, height, width, {layer.in_channels}) images, got {x.shape}")
+        p, k = layer.padding, layer.kernel_size
+        if p:
+            x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+        if x.shape[1] < k or x.shape[2] < k:
+            raise ValueError(f"images of {x.shape[1]}x{x.shape[2]} are smaller than the {k}x{k} kernel")
+        dtype = np.result_type(x, layer.params["W"])
+        self._padded_shape = x.shape
+        patches = self._patches = self._patch_matrix(x.astype(dtype, copy=False))
+        n, h, w = len(x), x.shape[1] - k + 1, x.shape[2] - k + 1
+        out = _reused(self._buffers, "out", (n * h * w, layer.out_channels), dtype)
+        np.matmul(patches, self._weights_with_bias(dtype), out=out)
+        return out.reshape(n, h, w, layer.out_channels)
+
+    # -------------------------------------------------------------- backward
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Fill ``grads``; return dL/dx (``None`` when ``input_grad`` is False)."""
+        if self._patches is None or self._padded_shape is None:
+            raise RuntimeError("FastConv2D.backward called before a training forward")
+        layer = self.layer
+        filters = layer.out_channels
+        g = np.ascontiguousarray(grad_out).reshape(-1, filters)
+        both = _reused(self._buffers, "grads", (self.patch_size + 1, filters), g.dtype)
+        np.matmul(self._patches.T, g, out=both)     # dL/dW and, from the column of ones, dL/db
+        layer.grads["W"][...] = both[:-1].reshape(layer.grads["W"].shape)
+        layer.grads["b"][...] = both[-1]
+        if not input_grad:
+            return None
+        grad_x = self._input_gradient(g.reshape(grad_out.shape))
+        p = layer.padding
+        return grad_x[:, p:grad_x.shape[1] - p, p:grad_x.shape[2] - p, :] if p else grad_x
+
+    def _input_gradient(self, grad_out: np.ndarray) -> np.ndarray:
+        r"""dL/d(padded input), one image row at a time.
+
+        Output row ``r`` reads input rows ``r .. r + k - 1``; kernel row ``i`` maps output row
+        ``r`` (all its columns and filters, ``w' * f`` numbers) onto input row ``r + i`` (all its
+        columns and channels, ``W * c``) by the matrix ``T_i[(x', f), (x, c)] = W[i, x - x', c, f]``
+        (zero unless ``0 <= x - x' < k``). So ``dX[:, r + i] += dY[:, r] @ T_i.T``-like products,
+        one per kernel row, added onto whole rows. The output columns are cut into blocks so
+        that each product only spans the columns its block can reach.
+        """
+        layer = self.layer
+        k, c, f = layer.kernel_size, layer.in_channels, layer.out_channels
+        n, h, w = grad_out.shape[:3]
+        width = self._padded_shape[2]
+        grad_rows = grad_out.reshape(n * h, w * f)
+        grad_x = _reused(self._buffers, "grad_x", self._padded_shape, grad_out.dtype)
+        grad_x[...] = 0
+        image_rows = grad_x.reshape(n, self._padded_shape[1], width * c)
+        kernels = layer.params["W"].transpose(3, 0, 1, 2)  # (f, i, j, c)
+        for start, stop in self._column_blocks(width, w):
+            first, last = max(0, start - k + 1), min(w, stop)         # output columns reaching the block
+            toeplitz = _reused(self._buffers, f"toeplitz{start}", ((last - first) * f, k, stop - start, c),
+                               grad_out.dtype)
+            toeplitz[...] = 0
+            for column in range(first, last):
+                # the kernel columns j with start <= column + j < stop
+                lo, hi = max(0, start - column), min(k, stop - column)
+                toeplitz[(column - first) * f:(column - first + 1) * f, :, column + lo - start:column + hi - start] = \
+                    kernels[:, :, lo:hi]
+            product = _reused(self._buffers, f"product{start}", (n * h, k * (stop - start) * c), grad_out.dtype)
+            np.matmul(grad_rows[:, first * f:last * f], toeplitz.reshape((last - first) * f, -1), out=product)
+            contributions = product.reshape(n, h, k, (stop - start) * c)
+            for i in range(k):
+                image_rows[:, i:i + h, start * c:stop * c] += contributions[:, :, i]
+        return grad_x
+
+    def _column_blocks(self, width: int, out_width: int) -> list[tuple[int, int]]:
+        """Input-column blocks ``[start, stop)`` for the input gradient's products."""
+        k = self.layer.kernel_size
+        block = max(k * TOEPLITZ_BLOCK_KERNELS, -(-width // 2)) if width >= 2 * k else width
+        return [(start, min(width, start + block)) for start in range(0, width, block)]
+
+
+class PassThrough:
+    """A layer whose work another runner does (the ReLU that :class:`ReLUMaxPool` applies)."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        return grad_out
+
+
+class ReLUMaxPool:
+    """ReLU then :class:`~nnlib.conv.MaxPool2D` in one runner: pool, then ReLU on the pooled map."""
+
+    def __init__(self, pool: MaxPool2D) -> None:
+        self.pool = pool
+        self._buffers: dict[str, np.ndarray] = {}
+        self._x: np.ndarray | None = None
+        self._masks: list[np.ndarray] = []
+
+    def _views(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.pool._views(x)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.ndim != 4:
+            raise ValueError(f"MaxPool2D expects (n, height, width, channels), got {x.shape}")
+        if not training:
+            return self.pool.forward(np.maximum(x, 0))
+        views = self._views(x)
+        out = _reused(self._buffers, "out", views[0].shape, x.dtype)
+        np.copyto(out, views[0])
+        for view in views[1:]:
+            np.maximum(out, view, out=out)
+        self._x = x
+        self._masks = self._first_positive_maxima(views, out)
+        return np.maximum(out, 0, out=out)
+
+    def _first_positive_maxima(self, views: list[np.ndarray], out: np.ndarray) -> list[np.ndarray]:
+        """One boolean mask per window position: where it holds the window's first largest
+        value and that value is positive (a ReLU passes no gradient below zero)."""
+        taken = _reused(self._buffers, "taken", out.shape, np.dtype(bool))
+        np.less_equal(out, 0, out=taken)
+        masks = []
+        for index, view in enumerate(views):
+            mask = _reused(self._buffers, f"mask{index}", out.shape, np.dtype(bool))
+            np.equal(view, out, out=mask)
+            np.greater(mask, taken, out=mask)           # mask and not taken
+            if index < len(views) - 1:
+                np.logical_or(taken, mask, out=taken)
+            masks.append(mask)
+        return masks
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        if self._x is None:
+            raise RuntimeError("ReLUMaxPool.backward called before a training forward")
+        p = self.pool.pool
+        grad = _reused(self._buffers, "grad", self._x.shape, grad_out.dtype)
+        h, w = grad_out.shape[1] * p, grad_out.shape[2] * p
+        grad[:, h:], grad[:, :h, w:] = 0, 0  # rows and columns that no window covers
+        for mask, view in zip(self._masks, self._views(grad)):
+            np.multiply(grad_out, mask, out=view)
+        return grad
