@@ -77,7 +77,7 @@ with net_col:
         controls.draw_stack(controls.CONV_LAYERS)
     controls.draw_stack(controls.DENSE_LAYERS, "Hidden layers (dense, after the convolutions)"
                         if controls.is_cnn() else None)
-    for control in (controls.ACTIVATION, controls.INIT, controls.DROPOUT):
+    for control in (controls.ACTIVATION, controls.INIT, controls.DROPOUT, controls.BATCH_NORM):
         controls.draw(control)
 with opt_col:
     controls.draw(controls.OPTIMIZER)
@@ -92,7 +92,7 @@ with opt_col:
 config = controls.controls_config()
 with table_col:
     rows, parameter_count = architecture_table(config.hidden_sizes, config.activation, config.dropout,
-                                               n_pixels, dataset.n_classes, config.conv_channels)
+                                               n_pixels, dataset.n_classes, config.conv_channels, config.batch_norm)
     st.metric("Parameters", f"{parameter_count:,}")
     st.markdown(f"Layers: **{describe_network(config, n_pixels, dataset.n_classes)}**")
     st.dataframe(rows, hide_index=True, width="stretch")
