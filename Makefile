@@ -61,6 +61,7 @@ bench: $(VENV)/.dev-deps
 	$(PY) benchmarks/bench_cnn.py
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_diagnose.py
+	$(PY) benchmarks/bench_records.py
 
 ## Retrain the bundled models: the default MLP (data/models/default.npz) and the CNN (data/models/cnn.npz).
 model: $(VENV)/.run-deps

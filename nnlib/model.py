@@ -25,8 +25,7 @@ from .jsonable import dumps
 from .layers import DEFAULT_DTYPE, Layer, layer_from_config
 from .losses import SoftmaxCrossEntropy, softmax
 from .metrics import per_class_accuracy
-from .model_file import (FILE_FORMAT, FILE_FORMAT_VERSION, HEADER_KEY, open_model_archive, read_buffer, read_header,
-                         read_parameter)
+from .model_file import FILE_FORMAT, FILE_FORMAT_VERSION, HEADER_KEY, open_model_archive, read_buffer, read_header, read_parameter
 from .version import __version__
 
 __all__ = ["FILE_FORMAT", "FILE_FORMAT_VERSION", "HEADER_KEY", "ModelFileError", "Sequential"]

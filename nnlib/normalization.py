@@ -51,7 +51,8 @@ class BatchNorm(Layer):
 
     (the last line is the chain rule through the mean and the variance, which both
     depend on every ``x`` of the feature). The running variance stores the unbiased
-    estimate ``var * m / (m - 1)``.
+    estimate ``var * m / (m - 1)``. After an inference pass, ``backward`` differentiates the
+    fixed affine map the running averages make (see :meth:`_inference_backward`).
     """
 
     kind = "BatchNorm"
@@ -76,6 +77,7 @@ class BatchNorm(Layer):
                         "running_var": np.ones(self.features, self.dtype)}
         self._x_hat: np.ndarray | None = None
         self._inv_std: np.ndarray | None = None
+        self._inference_input: np.ndarray | None = None   # the input of an inference pass, for its backward
 
     def _check(self, x: np.ndarray) -> None:
         if x.ndim < 2 or x.shape[-1] != self.features:
@@ -88,12 +90,15 @@ class BatchNorm(Layer):
         if not training:
             inv_std = 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
             scale = (gamma * inv_std).astype(x.dtype, copy=False)
+            self._x_hat, self._inv_std, self._inference_input = None, inv_std, x
             return x * scale + (beta - self.buffers["running_mean"] * scale).astype(x.dtype, copy=False)
-        axes = tuple(range(x.ndim - 1))
-        count = x.size // self.features
-        mean = x.mean(axis=axes)
-        centred = x - mean
-        var = np.mean(centred * centred, axis=axes)
+        self._inference_input = None
+        rows = x.reshape(-1, self.features)          # one row per value of each feature
+        count = len(rows)
+        ones = np.ones(count, dtype=x.dtype)
+        mean = ones @ rows / count                    # column sums as a matrix product: one fast pass
+        centred = rows - mean
+        var = np.einsum("ij,ij->j", centred, centred) / count
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype, copy=False)
         x_hat = centred
         x_hat *= inv_std
@@ -103,23 +108,43 @@ class BatchNorm(Layer):
         running_mean += self.momentum * mean
         running_var *= 1 - self.momentum
         running_var += self.momentum * var * (count / max(count - 1, 1))
-        return x_hat * gamma + beta
+        out = x_hat * gamma.astype(x.dtype, copy=False)
+        out += beta.astype(x.dtype, copy=False)
+        return out.reshape(x.shape)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Fill ``grads`` (gamma, beta) and return dL/dx (``None`` when ``input_grad`` is False)."""
+        if self._inference_input is not None and self._inv_std is not None:
+            return self._inference_backward(grad_out, input_grad)
         if self._x_hat is None or self._inv_std is None:
-            raise RuntimeError("BatchNorm.backward called before a training forward pass")
-        x_hat, g = self._x_hat, grad_out
-        axes = tuple(range(g.ndim - 1))
-        grad_beta = g.sum(axis=axes)
-        grad_gamma = np.sum(g * x_hat, axis=axes)
+            raise RuntimeError("BatchNorm.backward called before forward")
+        x_hat = self._x_hat
+        g = grad_out.reshape(-1, self.features)
+        count = len(g)
+        grad_beta = np.ones(count, dtype=g.dtype) @ g
+        grad_gamma = np.einsum("ij,ij->j", g, x_hat)
         self.grads["beta"][...] = grad_beta
         self.grads["gamma"][...] = grad_gamma
         if not input_grad:
             return None
-        count = g.size // self.features
-        scale = self.params["gamma"] * self._inv_std / count
-        return (g * count - grad_beta - x_hat * grad_gamma) * scale
+        # dL/dx = gamma * inv_std / m * (m g - dL/dbeta - x_hat dL/dgamma), in three passes
+        scale = (self.params["gamma"] * self._inv_std).astype(g.dtype, copy=False)
+        grad_in = g * scale
+        grad_in -= x_hat * (grad_gamma * scale / count).astype(g.dtype, copy=False)
+        grad_in -= (grad_beta * scale / count).astype(g.dtype, copy=False)
+        return grad_in.reshape(grad_out.shape)
+
+    def _inference_backward(self, grad_out: np.ndarray, input_grad: bool) -> np.ndarray | None:
+        """Backward through an inference pass (the Inside page's one-image step): with the running
+        averages fixed the layer is the affine map ``y = gamma * x_hat + beta``, so
+        ``dL/dx = g * gamma * inv_std`` and the mean and variance carry no gradient."""
+        assert self._inference_input is not None and self._inv_std is not None
+        g = grad_out
+        axes = tuple(range(g.ndim - 1))
+        x_hat = (self._inference_input - self.buffers["running_mean"]) * self._inv_std
+        self.grads["beta"][...] = g.sum(axis=axes)
+        self.grads["gamma"][...] = np.sum(g * x_hat, axis=axes)
+        return g * (self.params["gamma"] * self._inv_std).astype(g.dtype, copy=False) if input_grad else None
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "features": self.features, "momentum": self.momentum, "eps": self.eps}

@@ -66,7 +66,7 @@ for column, preset in zip(preset_cols, presets.LOADABLE):
         st.markdown(f"**{preset.title}**: {preset.summary}")
         st.button("Load these settings", on_click=controls.apply_config, args=(preset.config,),
                   key=preset.button_key, width="stretch")
-        st.caption(f"Measured: {preset.measured}")
+        st.caption(f"Measured: {preset.measured} Data: {preset.data_text} (set on the Preprocess page).")
 
 # ---------------------------------------------------------------------- controls
 st.subheader("Network and optimiser")

@@ -196,6 +196,8 @@ def test_batch_norm_inference_gradients_use_the_running_statistics():
     numeric = numerical_gradient(lambda: float(np.sum(layer.forward(x, training=False))), x)
     expected = layer.params["gamma"] / np.sqrt(layer.buffers["running_var"] + layer.eps)
     np.testing.assert_allclose(numeric, np.broadcast_to(expected, x.shape), rtol=1e-6)
+    # backward after an inference pass differentiates that same fixed map, parameters included
+    check_layer(layer, x, rng, training=False)
 
 
 @pytest.mark.parametrize("network", ["mlp", "cnn"])

@@ -57,7 +57,7 @@ def test_bad_shapes_and_settings_get_clear_messages():
         BatchNorm(3, momentum=0)
     with pytest.raises(ValueError, match="positive number of features"):
         BatchNorm(0)
-    with pytest.raises(RuntimeError, match="before a training forward"):
+    with pytest.raises(RuntimeError, match="before forward"):
         BatchNorm(3).backward(np.zeros((2, 3), np.float32))
 
 
