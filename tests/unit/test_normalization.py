@@ -133,3 +133,14 @@ def test_model_file_refuses_damaged_batch_norm_layers():
                             (wrong_width, "normalises 3 features but gets 2"), (bad_momentum, "momentum = 2")]:
         with pytest.raises(ModelFileError, match=message):
             Sequential.load(_rewritten(model, change))
+
+
+def test_a_copy_keeps_the_running_averages_and_the_fingerprint_sees_them():
+    from nnlib.introspect import copy_model, model_fingerprint
+
+    model, x = _trained_cnn()
+    copied = copy_model(model)
+    np.testing.assert_allclose(copied.predict_proba(x), model.predict_proba(x), rtol=1e-6)
+    before = model_fingerprint(model)
+    model.layers[2].buffers["running_mean"] += 1
+    assert model_fingerprint(model) != before
