@@ -96,8 +96,8 @@ def test_training_a_preset_with_overrides(tmp_path):
 @pytest.mark.slow
 def test_batch_norm_from_the_command_line(tmp_path):
     path = tmp_path / "bn.npz"
-    code, out, err = run("train", "--train-size", "600", "--epochs", "2", "--layers", "32", "--batch-norm", "on",
-                         "--out", str(path), "--json")
+    code, out, err = run("train", "--train-size", "2000", "--epochs", "2", "--layers", "32", "--batch-size", "64",
+                         "--batch-norm", "on", "--out", str(path), "--json")
     assert code == 0, err
     assert "with batch norm" in err
     report = json.loads(out.strip().splitlines()[-1])
