@@ -55,7 +55,11 @@ with st.expander("The preprocessing config in use"):
 
 # ---------------------------------------------------------------------- presets
 st.subheader("Presets")
-study_col, *preset_cols = st.columns(1 + len(presets.LOADABLE))
+PRESETS_PER_ROW = 4
+# The seed study and the first presets on one row, the records on the next.
+study_col, *preset_cols = st.columns(PRESETS_PER_ROW)
+for _ in range(PRESETS_PER_ROW - 1, len(presets.LOADABLE), PRESETS_PER_ROW):
+    preset_cols += st.columns(PRESETS_PER_ROW)
 with study_col:
     st.markdown(f"**{presets.SEED_STUDY.title}**: {presets.SEED_STUDY.summary}")
     st.button("Run the seed study (4 networks)", on_click=start_seed_study, key=presets.SEED_STUDY.button_key,
