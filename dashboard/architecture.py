@@ -14,19 +14,21 @@ def describe_config(config: TrainConfig, n_features: int, n_classes: int) -> str
     sizes = describe_network(config, n_features, n_classes, sep="-")[1:-1]
     batch = "full batch" if config.batch_size is None else f"batch {config.batch_size}"
     length = f"{config.epochs} iterations" if config.batch_size is None else f"{config.epochs} epochs"
-    return f"[{sizes}] {config.optimizer} lr {config.learning_rate:g}, {batch}, {length}"
+    norm = " + batch norm" if config.batch_norm else ""
+    return f"[{sizes}]{norm} {config.optimizer} lr {config.learning_rate:g}, {batch}, {length}"
 
 
 @functools.lru_cache(maxsize=64)
 def architecture_table(hidden_sizes: tuple[int, ...], activation: str, dropout: float, n_features: int,
-                       n_classes: int, conv_channels: tuple[int, ...] = ()) -> tuple[list[dict], int]:
+                       n_classes: int, conv_channels: tuple[int, ...] = (),
+                       batch_norm: bool = False) -> tuple[list[dict], int]:
     """The layers of the network these settings build: rows for a table, and the parameter count.
 
     Built with ``nnlib.builders.build_network`` (cached by settings), so the table is what
     trains; ``output`` is each layer's output shape for one image.
     """
     config = TrainConfig(hidden_sizes=hidden_sizes, conv_channels=conv_channels, activation=activation,
-                         dropout=dropout, seed=0)
+                         dropout=dropout, batch_norm=batch_norm, seed=0)
     model = build_network(config, input_size=n_features, n_classes=n_classes)
     rows = []
     for row, shape in zip(model.layer_table(), model.output_shapes()):

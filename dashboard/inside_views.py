@@ -121,6 +121,22 @@ def input_block(predictor: Predictor, choice: InputChoice, mode: str) -> None:
         code_panel(*functions, expanded=False)
 
 
+BATCH_NORM_EQUATION = (r"\hat z = \frac{z - \mu_{\mathrm{running}}}{\sqrt{\sigma^2_{\mathrm{running}} + \epsilon}},"
+                       r"\qquad z' = \gamma \, \hat z + \beta")
+
+
+def batch_norm_note(model: Any, stage: Stage) -> None:
+    """The stage's BatchNorm layer, when it has one: where it sits and its equation at inference."""
+    norm = next((model.layers[i] for i in range(stage.first_index, stage.last_index + 1)
+                 if model.layers[i].kind == "BatchNorm"), None)
+    if norm is None:
+        return
+    st.markdown(f"**BatchNorm** ({norm.features} features) sits between this layer and its activation: each "
+                "feature is rescaled with the mean and variance averaged while training, then scaled by γ and "
+                "shifted by β (both learned). The activation reads z′, not Z.")
+    st.latex(BATCH_NORM_EQUATION)
+
+
 def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, survey: SurveyData,
                 stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
     """A hidden Dense layer: Z and A as unit strips, the most active units, equations, shapes, code."""
@@ -148,6 +164,7 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
                     + f" · {int(np.count_nonzero(a > 0))} of {len(a)} units are on for this image.")
     with right:
         equations(text.dense_equations(number, stage.activation, first))
+        batch_norm_note(model, stage)
         shapes_note(*text.dense_shapes(number, layer.in_features, layer.out_features, first))
         code_panel(Dense.forward, type(model.layers[activation_index]).forward)
     with st.container(border=True):
@@ -207,6 +224,7 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
     with right:
         pixel_explanation(predictor, trace, stage.first_index, channel, pixel)
         equations(text.conv_equations(stage.activation))
+        batch_norm_note(model, stage)
         if pool_index is not None:
             st.latex(text.POOL_EQUATION)
         input_shape = trace.input_of(stage.first_index).shape[1:]

@@ -1,72 +1,69 @@
-"""The Train page's presets: each config with what it sets up and the figure measured for it.
+"""The Train page's presets: nnlib's named recipes (:mod:`nnlib.presets`) with a button each.
 
-The figures are quoted here and nowhere else in the app; the README's "Measured" table
-quotes the same runs. ``measured`` names the data and hardware each figure comes from.
+The configs, titles and measured figures live in nnlib, so the command line
+(``python -m nnlib train --preset NAME``) offers exactly what the page offers; this module
+only adds the button keys and reads the seed study's base config from here (a page test
+shortens it).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from nnlib import presets as recipes
+from nnlib.presets import CNN_TRAIN, FAST_AND_ACCURATE_TRAIN, SEED_STUDY_ARCHITECTURES, SEED_STUDY_TRAIN, Preset
 from nnlib.training import TrainConfig
+
+__all__ = ["CNN_TRAIN", "FAST_AND_ACCURATE_TRAIN", "SEED_STUDY_ARCHITECTURES", "SEED_STUDY_TRAIN", "TrainPreset",
+           "LOADABLE", "SEED_STUDY", "seed_study_configs"]
 
 
 @dataclass(frozen=True)
-class Preset:
-    """A named config: ``summary`` says what it trains, ``measured`` what it reached."""
+class TrainPreset:
+    """A preset as the Train page shows it: the recipe and the key of its button."""
 
-    title: str
+    recipe: Preset
     button_key: str
-    summary: str
-    measured: str
-    config: TrainConfig
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    @property
+    def title(self) -> str:
+        return self.recipe.title
+
+    @property
+    def summary(self) -> str:
+        return self.recipe.summary
+
+    @property
+    def measured(self) -> str:
+        return self.recipe.measured
+
+    @property
+    def data_text(self) -> str:
+        """The data the figure was measured on (set it on the Preprocess page to match)."""
+        return self.recipe.data_text()
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.recipe.config
 
 
-# The seed study trained four networks by full-batch gradient descent for 150 iterations.
-# Its write-up names the best, [784, 256, 128, 64, 10] (92% validation), and the worst,
-# [784, 32, 10] (83%); it does not name the two in between, so we pick [784, 128, 64, 10]
-# and [784, 128, 10]. Learning rate 0.1 with the study's initialisation reproduces 92%.
-SEED_STUDY_ARCHITECTURES: tuple[tuple[int, ...], ...] = ((256, 128, 64), (128, 64), (128,), (32,))
-SEED_STUDY_TRAIN = TrainConfig(hidden_sizes=(256, 128, 64), activation="relu", init="seed",
-                               optimizer="sgd", learning_rate=0.1, batch_size=None, epochs=150)
-FAST_AND_ACCURATE_TRAIN = TrainConfig(hidden_sizes=(512, 256), activation="relu", init="he",
-                                      optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=10,
-                                      schedule="cosine")
-CNN_TRAIN = TrainConfig(conv_channels=(16, 32), hidden_sizes=(128,), activation="relu", init="he",
-                        optimizer="adam", learning_rate=2e-3, batch_size=128, epochs=4, schedule="cosine")
+# The first keys predate the records; later presets are keyed by their name.
+BUTTON_KEYS = {"seed-study-best": "train_preset_seed_button", "fast": "train_preset_fast_button",
+               "cnn": "train_preset_cnn_button"}
 
-SEED_STUDY = Preset(
-    title="Seed study", button_key="train_seed_study_button",
-    summary="four networks, full-batch gradient descent (SGD, rate 0.1, the study's initialisation), "
-            "150 iterations each.",
-    measured="The study names [784, 256, 128, 64, 10] (92% validation) and [784, 32, 10] (83%); it does not "
-             "name its two middle networks, so we chose [784, 128, 64, 10] and [784, 128, 10]. "
-             "It trained on 42,000 images (33,600 / 8,400): set 42,000 on the Preprocess page to match it; "
-             "the run uses the data above. On that split we measured 92.1%, 90.9%, 89.9% and 83.7% validation. "
-             "Expect several minutes on a small server.",
-    config=SEED_STUDY_TRAIN)
-SEED_STUDY_BEST = Preset(
-    title="Seed study's best network", button_key="train_preset_seed_button",
-    summary="[784, 256, 128, 64, 10] in the controls: full batch, 150 iterations.",
-    measured="92.1% validation on the study's 42,000-image split.",
-    config=SEED_STUDY_TRAIN)
-FAST_AND_ACCURATE = Preset(
-    title="Fast and accurate", button_key="train_preset_fast_button",
-    summary="[784, 512, 256, 10], Adam, mini-batches of 128, cosine schedule, 10 epochs.",
-    measured="98.2% validation, 98.4% test after 10 epochs on 48,000 training images (about 30 s on one core); "
-             "[784, 256, 128, 10] stops at 97.9%.",
-    config=FAST_AND_ACCURATE_TRAIN)
-CNN_99 = Preset(
-    title="CNN, 99%", button_key="train_preset_cnn_button",
-    summary="two 5x5 convolutions (16 and 32 filters, each with a 2x2 max-pool), then 128 units; Adam, "
-            "cosine schedule, 4 epochs: 80,202 parameters, a third of the MLP's.",
-    measured="99.19% test after 4 epochs (99.09% after 3), 48 s on all 60,000 images with 2 cores "
-             "(benchmarks/results/cnn.md).",
-    config=CNN_TRAIN)
-
-# The presets whose button loads their settings into the controls (the seed study runs instead).
-LOADABLE: tuple[Preset, ...] = (SEED_STUDY_BEST, FAST_AND_ACCURATE, CNN_99)
+SEED_STUDY = TrainPreset(recipes.SEED_STUDY, "train_seed_study_button")
+SEED_STUDY_BEST, FAST_AND_ACCURATE, CNN_99 = (TrainPreset(recipes.PRESETS[name], BUTTON_KEYS[name])
+                                              for name in ("seed-study-best", "fast", "cnn"))
+# The presets whose button loads their settings into the controls (the seed study runs instead):
+# every preset of the command line, in its order.
+LOADABLE: tuple[TrainPreset, ...] = tuple(
+    TrainPreset(recipe, BUTTON_KEYS.get(name, f"train_preset_{name.replace('-', '_')}_button"))
+    for name, recipe in recipes.PRESETS.items())
 
 
 def seed_study_configs(seed: int = 0) -> list[TrainConfig]:
     """The seed study's four networks (same optimiser, init and iterations; different layers)."""
-    return [replace(SEED_STUDY_TRAIN, hidden_sizes=sizes, seed=seed) for sizes in SEED_STUDY_ARCHITECTURES]
+    return recipes.seed_study_configs(seed, base=SEED_STUDY_TRAIN)

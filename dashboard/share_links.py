@@ -35,13 +35,15 @@ FULL_BATCH_WORD = "full"    # batch=full: every step uses all training images
 ALL_IMAGES = "all"          # n=all: every training image
 
 # Link key -> the Train control it sets (the layer stacks are the two list keys below).
-# Two keys are written only when they matter: ``conv`` for a CNN, ``momentum`` for the
-# momentum optimiser; a link without them leaves those controls as they were.
+# Three keys are written only when they matter: ``conv`` for a CNN, ``momentum`` for the
+# momentum optimiser, ``bn=on`` for batch normalisation; a link without the first two leaves
+# those controls as they were, a link with a valid network (``net``) but no ``bn`` turns it off.
 TRAIN_KEYS: dict[str, controls.Control] = {
     "net": controls.NETWORK,
     "act": controls.ACTIVATION,
     "init": controls.INIT,
     "dropout": controls.DROPOUT,
+    "bn": controls.BATCH_NORM,
     "opt": controls.OPTIMIZER,
     "lr": controls.LEARNING_RATE,
     "momentum": controls.MOMENTUM,
@@ -91,6 +93,8 @@ def _single(raw: Any) -> str:
 
 # ---------------------------------------------------------------------- writing
 def _control_text(control: controls.Control, value: Any) -> str:
+    if isinstance(value, bool):
+        return control.format(value)
     if value == controls.FULL_BATCH:
         return FULL_BATCH_WORD
     if isinstance(value, float):
@@ -111,6 +115,8 @@ def train_query(values: Mapping[str, Any]) -> dict[str, str]:
     query["layers"] = _sizes_text(controls.DENSE_LAYERS.sizes(values))
     for link_key, control in TRAIN_KEYS.items():
         if link_key == "net" or (control is controls.MOMENTUM and values[controls.OPTIMIZER.key] != "momentum"):
+            continue
+        if control is controls.BATCH_NORM and not values[control.key]:
             continue
         query[link_key] = _control_text(control, values[control.key])
     return query
@@ -153,6 +159,10 @@ def _choice(link_key: str, control: controls.Control, text: str) -> Any:
     if control is controls.BATCH_SIZE and text == FULL_BATCH_WORD:
         return controls.FULL_BATCH
     for option in control.options:
+        if isinstance(option, bool):
+            if text == control.format(option):
+                return option
+            continue
         if isinstance(option, str):
             if text == option:
                 return option
@@ -230,6 +240,8 @@ def decode_train(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 values[TRAIN_KEYS[link_key].key] = control_value(link_key, text)
         except LinkValueError as problem:
             problems.append(str(problem))
+    if controls.NETWORK.key in values and "bn" not in params:   # a network read from the link, without batch norm
+        values[controls.BATCH_NORM.key] = False
     return values, problems
 
 

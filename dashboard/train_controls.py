@@ -46,8 +46,9 @@ def _batch_from_config(value: int | None) -> Any:
 class Control:
     """One training control: its widget (kind, label, choices or range) and its TrainConfig field.
 
-    ``widget`` is ``"radio"``, ``"selectbox"``, ``"select_slider"``, ``"slider"`` or
-    ``"number_input"``; ``options`` are the choices of the first three, ``bounds`` the
+    ``widget`` is ``"radio"``, ``"selectbox"``, ``"select_slider"``, ``"slider"``,
+    ``"number_input"`` or ``"toggle"`` (options ``(False, True)``); ``options`` are the choices
+    of the first three and the toggle, ``bounds`` the
     ``(min, max, step)`` of the last two. ``field`` is None for the rows that shape the
     network (read through a :class:`LayerStack`).
     """
@@ -122,6 +123,10 @@ INIT = Control(state.TRAIN_INIT, "Initialiser", "selectbox", "he", "init", optio
                       "small": "Small N(0, 0.01²)"})
 DROPOUT = Control(state.TRAIN_DROPOUT, "Dropout", "slider", 0.0, "dropout", bounds=(0.0, 0.5, 0.05),
                   to_config=float, help="Share of hidden units switched off at random in each training step.")
+BATCH_NORM = Control(state.TRAIN_BATCH_NORM, "Batch normalisation", "toggle", False, "batch_norm",
+                     options=(False, True), names={False: "off", True: "on"}, to_config=bool,
+                     help="Rescale each unit's (or filter's) outputs to mean 0 and variance 1 over the batch, "
+                          "between each hidden layer and its activation: steadier, often faster learning.")
 OPTIMIZER = Control(state.TRAIN_OPTIMIZER, "Optimiser", "radio", "adam", "optimizer",
                     options=("sgd", "momentum", "adam"), names={"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"},
                     horizontal=True)
@@ -147,7 +152,7 @@ SEED = Control(state.TRAIN_SEED, "Seed", "number_input", 0, "seed", bounds=(0, 1
 
 # The field table: every control of the Train page, in the order the page shows them.
 CONTROLS: tuple[Control, ...] = (NETWORK, CONV_LAYERS.count, DENSE_LAYERS.count, ACTIVATION, INIT, DROPOUT,
-                                 OPTIMIZER, LEARNING_RATE, MOMENTUM, BATCH_SIZE, EPOCHS, L2, SCHEDULE, SEED)
+                                 BATCH_NORM, OPTIMIZER, LEARNING_RATE, MOMENTUM, BATCH_SIZE, EPOCHS, L2, SCHEDULE, SEED)
 STACKS: tuple[LayerStack, ...] = (CONV_LAYERS, DENSE_LAYERS)
 
 
@@ -281,6 +286,8 @@ def draw(control: Control, label: str | None = None) -> None:
         st.slider(label, *control.bounds[:2], step=control.bounds[2], **common)
     elif control.widget == "number_input":
         st.number_input(label, *control.bounds[:2], step=control.bounds[2], **common)
+    elif control.widget == "toggle":
+        st.toggle(label, **common)
     else:
         raise ValueError(f"{control.key}: unknown widget kind {control.widget!r}")
 

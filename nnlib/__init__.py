@@ -19,6 +19,7 @@ from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .metrics import accuracy, confusion_matrix, per_class_accuracy, precision_recall
 from .model import ModelFileError, Sequential
+from .normalization import BatchNorm
 from .optimizers import SGD, Adam, Momentum, make_optimizer
 from .preprocessing import PreparedData, PreprocessConfig, Scaler, prepare
 from .schedules import Constant, Cosine, StepDecay, make_schedule
@@ -31,7 +32,7 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "models" 
 __all__ = [
     "Conv2D", "Flatten", "MaxPool2D", "Reshape", "build_cnn",
     "Dataset", "DatasetError", "ImageFileError", "available_datasets", "load_dataset", "load_mnist",
-    "Dense", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh",
+    "BatchNorm", "Dense", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh",
     "MeanSquaredError", "SoftmaxCrossEntropy",
     "accuracy", "confusion_matrix", "per_class_accuracy", "precision_recall",
     "ModelFileError", "Sequential", "build_mlp",

@@ -16,13 +16,15 @@ from numpy.typing import DTypeLike
 from .conv import Conv2D, Flatten, MaxPool2D, Reshape
 from .layers import DEFAULT_DTYPE, Dense, Dropout, Layer, make_activation
 from .model import Sequential
+from .normalization import BatchNorm
 from .train_config import TrainConfig
 
 
 def build_mlp(hidden_sizes: Sequence[int], activation: str = "relu", init: str = "he",
               dropout: float = 0.0, input_size: int = 784, n_classes: int = 10,
-              seed: int | np.random.Generator = 0, dtype: DTypeLike = DEFAULT_DTYPE) -> Sequential:
-    """A multilayer perceptron: ``[Dense -> activation (-> Dropout)] * len(hidden_sizes) -> Dense``.
+              seed: int | np.random.Generator = 0, dtype: DTypeLike = DEFAULT_DTYPE,
+              batch_norm: bool = False) -> Sequential:
+    """A multilayer perceptron: ``[Dense (-> BatchNorm) -> activation (-> Dropout)] * len(hidden_sizes) -> Dense``.
 
     ``build_mlp([256, 128, 64])`` is the seed study's best network, [784, 256, 128, 64, 10].
     The output layer has no activation: it gives logits. All random choices (initial
@@ -36,6 +38,8 @@ def build_mlp(hidden_sizes: Sequence[int], activation: str = "relu", init: str =
     width = int(input_size)
     for size in hidden_sizes:
         layers.append(Dense(width, size, init=init, rng=rng, dtype=dtype))
+        if batch_norm:
+            layers.append(BatchNorm(size, dtype=dtype))
         layers.append(make_activation(activation))
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
@@ -47,9 +51,10 @@ def build_mlp(hidden_sizes: Sequence[int], activation: str = "relu", init: str =
 def build_cnn(conv_channels: Sequence[int] = (16, 32), hidden_sizes: Sequence[int] = (128,),
               kernel_size: int = 5, activation: str = "relu", init: str = "he", dropout: float = 0.0,
               input_size: int = 784, n_classes: int = 10, seed: int | np.random.Generator = 0,
-              dtype: DTypeLike = DEFAULT_DTYPE) -> Sequential:
-    """A LeNet-style CNN on flat square images: ``[Conv2D -> activation -> MaxPool2D(2)]``
-    per entry of ``conv_channels``, then Flatten and the Dense layers of ``hidden_sizes``.
+              dtype: DTypeLike = DEFAULT_DTYPE, batch_norm: bool = False) -> Sequential:
+    """A LeNet-style CNN on flat square images: ``[Conv2D (-> BatchNorm) -> activation -> MaxPool2D(2)]``
+    per entry of ``conv_channels``, then Flatten and the Dense layers of ``hidden_sizes``
+    (each followed by a BatchNorm too when ``batch_norm``).
 
     ``build_cnn((16, 32), (128,))`` on MNIST: 28x28x1 -> 24x24x16 -> 12x12x16 -> 8x8x32 ->
     4x4x32 -> 512 -> 128 -> 10, with about 80,000 parameters. "valid" convolutions; each
@@ -68,15 +73,20 @@ def build_cnn(conv_channels: Sequence[int] = (16, 32), hidden_sizes: Sequence[in
         if side < kernel_size:
             raise ValueError(f"{len(channels)} convolution stages of {kernel_size}x{kernel_size} do not fit "
                              f"{math.isqrt(int(input_size))}x{math.isqrt(int(input_size))} images")
-        layers += [Conv2D(previous, count, kernel_size, init=init, rng=rng, dtype=dtype),
-                   make_activation(activation), MaxPool2D(2)]
+        layers.append(Conv2D(previous, count, kernel_size, init=init, rng=rng, dtype=dtype))
+        if batch_norm:
+            layers.append(BatchNorm(count, dtype=dtype))
+        layers += [make_activation(activation), MaxPool2D(2)]
         side, previous = (side - kernel_size + 1) // 2, count
     if side < 1:
         raise ValueError("the images are too small for these convolution stages")
     layers.append(Flatten())
     width = side * side * previous
     for size in hidden_sizes:
-        layers += [Dense(width, int(size), init=init, rng=rng, dtype=dtype), make_activation(activation)]
+        layers.append(Dense(width, int(size), init=init, rng=rng, dtype=dtype))
+        if batch_norm:
+            layers.append(BatchNorm(int(size), dtype=dtype))
+        layers.append(make_activation(activation))
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
         width = int(size)
@@ -89,9 +99,10 @@ def build_network(config: TrainConfig, input_size: int = 784, n_classes: int = 1
     if config.conv_channels:
         return build_cnn(config.conv_channels, config.hidden_sizes, activation=config.activation,
                          init=config.init, dropout=config.dropout, input_size=input_size,
-                         n_classes=n_classes, seed=config.seed)
+                         n_classes=n_classes, seed=config.seed, batch_norm=config.batch_norm)
     return build_mlp(config.hidden_sizes, activation=config.activation, init=config.init,
-                     dropout=config.dropout, input_size=input_size, n_classes=n_classes, seed=config.seed)
+                     dropout=config.dropout, input_size=input_size, n_classes=n_classes, seed=config.seed,
+                     batch_norm=config.batch_norm)
 
 
 def describe_network(config: TrainConfig, input_size: int = 784, n_classes: int = 10, sep: str = ", ") -> str:

@@ -5,6 +5,8 @@ that redraws itself on a terminal, one line per epoch otherwise); results go to 
 and with ``--json`` the last line of stdout is one JSON object, for scripts::
 
     python -m nnlib train --layers 256,128,64 --optimizer adam --epochs 10 --out model.npz --json
+    python -m nnlib train --preset cnn --epochs 2      # a named recipe, one flag overridden
+    python -m nnlib train --list-presets
     python -m nnlib evaluate --model model.npz --json
     python -m nnlib predict --model model.npz digit.png --json
 """
@@ -27,6 +29,7 @@ from .imaging import load_image, to_mnist_style
 from .jsonable import dumps
 from .model import Sequential
 from .preprocessing import PreprocessConfig, Scaler, prepare
+from .presets import PRESETS, Preset, get_preset
 from .training import EndEvent, EpochEvent, Event, StepEvent, TrainConfig, train
 
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3}
@@ -145,36 +148,110 @@ def _at_least(name: str, minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _on_off(name: str) -> Callable[[str], bool]:
+    """An argparse type: on/off (also yes/no, true/false, 1/0)."""
+    def parse(text: str) -> bool:
+        word = text.strip().lower()
+        if word in ("on", "yes", "true", "1"):
+            return True
+        if word in ("off", "no", "false", "0"):
+            return False
+        raise argparse.ArgumentTypeError(f"{name} expects on or off, got {text!r}")
+    return parse
+
+
+def _train_size(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    return _at_least("--train-size", 2)(text)
+
+
+def _augment(text: str) -> AugmentConfig | None:
+    if text.strip().lower() in ("none", "off"):
+        return None
+    try:
+        shift, rotation, scale, noise = (float(v) for v in text.split(","))
+        return AugmentConfig(max_shift_px=shift, max_rotation_deg=rotation, max_scale=scale, noise_std=noise)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--augment expects four numbers SHIFT,ROTATION,SCALE,NOISE "
+                                         f"(or 'none'), got {text!r} ({error})") from None
+
+
+# What each flag a preset can set takes when neither the command line nor a preset gives it.
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "layers": (256, 128, 64), "conv": (), "activation": "relu", "init": "he", "dropout": 0.0, "batch_norm": False,
+    "optimizer": "adam", "lr": None, "momentum": 0.9, "nesterov": False, "l2": 0.0, "schedule": "constant",
+    "batch_size": 128, "epochs": 10, "train_size": None, "val_split": 0.2, "augment": None, "seed": 0,
+}
+
+
+def preset_arguments(preset: Preset) -> dict[str, Any]:
+    """The command-line values (by argparse dest) that reproduce ``preset``."""
+    config = preset.config
+    return {"layers": config.hidden_sizes, "conv": config.conv_channels, "activation": config.activation,
+            "init": config.init, "dropout": config.dropout, "batch_norm": config.batch_norm,
+            "optimizer": config.optimizer, "lr": config.learning_rate, "momentum": config.momentum,
+            "nesterov": config.nesterov, "l2": config.l2, "schedule": config.schedule,
+            "batch_size": config.batch_size, "epochs": config.epochs, "train_size": preset.train_size,
+            "val_split": preset.val_fraction, "augment": preset.augment, "seed": config.seed}
+
+
+def resolve_train_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill every training flag left out: from ``--preset`` when given, else from :data:`TRAIN_DEFAULTS`.
+
+    A flag given on the command line always wins. ValueError for an unknown preset name.
+    """
+    name = getattr(args, "preset", None)
+    base = preset_arguments(get_preset(name)) if name is not None else TRAIN_DEFAULTS
+    for dest, value in base.items():
+        if not hasattr(args, dest):
+            setattr(args, dest, value)
+    if not hasattr(args, "preset"):
+        args.preset = None
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train_cmd = commands.add_parser("train", help="train an MLP (or a CNN with --conv) and optionally save it")
+    train_cmd = commands.add_parser("train", help="train an MLP (or a CNN with --conv) and optionally save it",
+                                    description="Flags not given take the --preset's value, else their default.")
+    train_cmd.add_argument("--preset", default=argparse.SUPPRESS, metavar="NAME",
+                           help=f"start from a named recipe ({', '.join(PRESETS)}); other flags override it")
+    train_cmd.add_argument("--list-presets", action="store_true", default=argparse.SUPPRESS,
+                           help="list the presets with what they train and what they reached, then exit")
     train_cmd.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, or a folder/.csv/.npz path")
-    train_cmd.add_argument("--layers", type=_layers, default=(256, 128, 64), help="hidden sizes, e.g. 256,128,64")
-    train_cmd.add_argument("--conv", type=_conv, default=(), metavar="16,32",
+    # The flags a preset sets have no argparse default (argparse.SUPPRESS): one given on the
+    # command line is then told apart from one left out, which resolve_train_arguments fills.
+    train_cmd.add_argument("--layers", type=_layers, default=argparse.SUPPRESS, help="hidden sizes, e.g. 256,128,64")
+    train_cmd.add_argument("--conv", type=_conv, default=argparse.SUPPRESS, metavar="16,32",
                            help="a CNN: filters of each 5x5 convolution + 2x2 max-pool stage before the "
                                 "--layers (default: none, an MLP)")
-    train_cmd.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
-    train_cmd.add_argument("--init", default="he", choices=["he", "glorot", "seed", "small"])
-    train_cmd.add_argument("--dropout", type=_fraction("--dropout"), default=0.0, help="dropout rate in [0, 1)")
-    train_cmd.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
-    train_cmd.add_argument("--lr", type=_positive_float("--lr"), default=None,
+    train_cmd.add_argument("--activation", default=argparse.SUPPRESS, choices=["relu", "leaky_relu", "tanh", "sigmoid"])
+    train_cmd.add_argument("--init", default=argparse.SUPPRESS, choices=["he", "glorot", "seed", "small"])
+    train_cmd.add_argument("--dropout", type=_fraction("--dropout"), default=argparse.SUPPRESS,
+                           help="dropout rate in [0, 1)")
+    train_cmd.add_argument("--batch-norm", type=_on_off("--batch-norm"), default=argparse.SUPPRESS,
+                           metavar="on|off", help="batch normalisation before each hidden activation (default off)")
+    train_cmd.add_argument("--optimizer", default=argparse.SUPPRESS, choices=["sgd", "momentum", "adam"])
+    train_cmd.add_argument("--lr", type=_positive_float("--lr"), default=argparse.SUPPRESS,
                            help="learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
-    train_cmd.add_argument("--momentum", type=_fraction("--momentum"), default=0.9)
-    train_cmd.add_argument("--nesterov", action="store_true")
-    train_cmd.add_argument("--l2", type=float, default=0.0, help="L2 weight decay")
-    train_cmd.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
-    train_cmd.add_argument("--batch-size", type=_batch_size, default=128, help="samples per step, or 'full'")
-    train_cmd.add_argument("--epochs", type=_at_least("--epochs", 1), default=10)
-    train_cmd.add_argument("--train-size", type=_at_least("--train-size", 2), default=None,
-                           help="use the first N training images")
-    train_cmd.add_argument("--val-split", type=_fraction("--val-split"), default=0.2,
-                           help="fraction held out for validation, in [0, 1)")
+    train_cmd.add_argument("--momentum", type=_fraction("--momentum"), default=argparse.SUPPRESS)
+    train_cmd.add_argument("--nesterov", action="store_true", default=argparse.SUPPRESS)
+    train_cmd.add_argument("--l2", type=float, default=argparse.SUPPRESS, help="L2 weight decay")
+    train_cmd.add_argument("--schedule", default=argparse.SUPPRESS, choices=["constant", "step", "cosine"])
+    train_cmd.add_argument("--batch-size", type=_batch_size, default=argparse.SUPPRESS,
+                           help="samples per step, or 'full'")
+    train_cmd.add_argument("--epochs", type=_at_least("--epochs", 1), default=argparse.SUPPRESS)
+    train_cmd.add_argument("--train-size", type=_train_size, default=argparse.SUPPRESS,
+                           help="use the first N training images ('all' for every one)")
+    train_cmd.add_argument("--val-split", type=_fraction("--val-split"), default=argparse.SUPPRESS,
+                           help="fraction held out for validation, in [0, 1) (default 0.2)")
     train_cmd.add_argument("--scaling", default="unit", choices=["unit", "standardize", "none"])
-    train_cmd.add_argument("--augment", default=None, metavar="SHIFT,ROTATION,SCALE,NOISE",
-                           help="random augmentation of training batches, e.g. 2,10,0.1,0")
-    train_cmd.add_argument("--seed", type=int, default=0)
+    train_cmd.add_argument("--augment", type=_augment, default=argparse.SUPPRESS, metavar="SHIFT,ROTATION,SCALE,NOISE",
+                           help="random augmentation of training batches, e.g. 2,10,0.1,0 ('none' for off)")
+    train_cmd.add_argument("--seed", type=int, default=argparse.SUPPRESS)
     train_cmd.add_argument("--out", type=Path, default=None, help="save the model to this .npz")
     train_cmd.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
@@ -194,30 +271,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------- commands
+def command_list_presets(out: TextIO, as_json: bool) -> dict[str, Any]:
+    """``train --list-presets``: each preset's name, what it trains and what it reached."""
+    listed = [{"name": preset.name, "title": preset.title, "summary": preset.summary,
+               "measured": preset.measured, "data": preset.data_text(), "config": preset.config.to_dict()}
+              for preset in PRESETS.values()]
+    if not as_json:
+        for entry in listed:
+            out.write(f"{entry['name']}: {entry['title']}\n  {entry['summary']}\n  data: {entry['data']}\n"
+                      f"  measured: {entry['measured']}\n")
+    return {"presets": listed}
+
+
 def command_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[str, Any]:
-    augment = None
-    if args.augment:
-        try:
-            shift, rotation, scale, noise = (float(v) for v in args.augment.split(","))
-        except ValueError:
-            raise ValueError(f"--augment expects four numbers SHIFT,ROTATION,SCALE,NOISE, got {args.augment!r}") from None
-        augment = AugmentConfig(max_shift_px=shift, max_rotation_deg=rotation, max_scale=scale, noise_std=noise)
+    if getattr(args, "list_presets", False):
+        return command_list_presets(out, args.json)
     dataset = load_dataset(args.dataset)
     prepared = prepare(dataset, PreprocessConfig(train_size=args.train_size, val_fraction=args.val_split,
-                                                 seed=args.seed, scaling=args.scaling, augment=augment))
+                                                 seed=args.seed, scaling=args.scaling, augment=args.augment))
     config = TrainConfig(
         hidden_sizes=args.layers, conv_channels=args.conv, activation=args.activation, init=args.init, dropout=args.dropout,
-        optimizer=args.optimizer,
+        batch_norm=args.batch_norm, optimizer=args.optimizer,
         learning_rate=DEFAULT_LEARNING_RATES[args.optimizer] if args.lr is None else args.lr,
         momentum=args.momentum, nesterov=args.nesterov, batch_size=args.batch_size, epochs=args.epochs,
         l2=args.l2, schedule=args.schedule, seed=args.seed)
+    if args.preset is not None:
+        err.write(f"preset {args.preset}: {get_preset(args.preset).title}\n")
     err.write(f"{dataset.name}: {len(prepared.x_train):,} training / {len(prepared.x_val):,} validation images; "
-              f"network {describe_network(config, prepared.x_train.shape[1], len(prepared.class_names))}, "
-              f"{config.optimizer} lr {config.learning_rate:g}, batch {config.batch_size or 'full'}\n")
+              f"network {describe_network(config, prepared.x_train.shape[1], len(prepared.class_names))}"
+              f"{' with batch norm' if config.batch_norm else ''}, "
+              f"{config.optimizer} lr {config.learning_rate:g}, batch {config.batch_size or 'full'}"
+              f"{', augmented' if args.augment is not None else ''}\n")
     model, result = train(prepared, config, callbacks=[ProgressBar(err)])
     train_scores = model.evaluate(prepared.x_train, prepared.y_train)
     model.metadata["metrics"]["train_accuracy_final"] = train_scores["accuracy"]
     report = {
+        "preset": args.preset,
         "status": result.status,
         "message": result.message,
         "train_accuracy": train_scores["accuracy"],
@@ -293,6 +382,7 @@ def command_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> dict[
             "status": "failed" if failed == len(predictions) else "completed"}
 
 
+TRAINING_COMMANDS = ("train", "lr-find")   # the commands with the training flags (and --preset)
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
 COMMANDS.update(DIAGNOSE_COMMANDS)
 
@@ -304,6 +394,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
+        if args.command in TRAINING_COMMANDS:
+            resolve_train_arguments(args)
         report = COMMANDS[args.command](args, out, err)
     except (ValueError, OSError) as error:
         err.write(f"error: {error}\n")

@@ -47,7 +47,7 @@ def add_diagnose_commands(commands: Any, train_cmd: argparse.ArgumentParser) -> 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         hidden_sizes=args.layers, conv_channels=args.conv, activation=args.activation, init=args.init,
-        dropout=args.dropout, optimizer=args.optimizer,
+        dropout=args.dropout, batch_norm=args.batch_norm, optimizer=args.optimizer,
         learning_rate=args.lr or DEFAULT_LEARNING_RATES[args.optimizer], momentum=args.momentum,
         nesterov=args.nesterov, batch_size=args.batch_size, epochs=max(1, args.epochs), l2=args.l2,
         schedule=args.schedule, seed=args.seed)

@@ -45,11 +45,13 @@ def model_fingerprint(model: Sequential) -> str:
     for layer in model.layers:
         for name in sorted(layer.params):
             digest.update(np.ascontiguousarray(layer.params[name]).tobytes())
+        for name in sorted(layer.buffers):   # BatchNorm's running averages change its answers too
+            digest.update(np.ascontiguousarray(layer.buffers[name]).tobytes())
     return digest.hexdigest()
 
 
 def copy_model(model: Sequential) -> Sequential:
-    """An independent copy of ``model``: same layers, same weights, same metadata.
+    """An independent copy of ``model``: same layers, same weights (and buffers), same metadata.
 
     What the copy learns leaves the original untouched (the weights are copied, not shared).
     """
@@ -58,6 +60,8 @@ def copy_model(model: Sequential) -> Sequential:
     for source, target in zip(model.layers, layers, strict=True):
         for name, value in source.params.items():
             target.params[name][...] = value
+        for name, value in source.buffers.items():
+            target.buffers[name][...] = value
     return Sequential(layers, metadata=json.loads(json.dumps(model.metadata, default=str)))
 
 

@@ -49,10 +49,11 @@ class Stage:
 def network_stages(model: Sequential) -> list[Stage]:
     """The model's stages, from the input to the logits.
 
-    A stage starts at a layer with parameters (Conv2D or Dense) and runs up to the layer
-    before the next one with parameters (its activation, its pooling), a Flatten left out.
+    A stage starts at a layer with weights (Conv2D or Dense) and runs up to the layer
+    before the next one with weights (a BatchNorm, its activation, its pooling), a Flatten
+    left out.
     """
-    starts = [index for index, layer in enumerate(model.layers) if layer.params]
+    starts = [index for index, layer in enumerate(model.layers) if "W" in layer.params]
     stages = [Stage("input", -1, -1, None, False)]
     conv_count = hidden_count = 0
     for position, start in enumerate(starts):

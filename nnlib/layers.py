@@ -11,6 +11,8 @@ Every layer follows one small protocol (as micrograd's ``Module`` and numpy-ml's
   network: nobody needs the gradient with respect to the pixels);
 * ``params`` / ``grads``: dicts of arrays keyed by name (``"W"``, ``"b"``), updated in
   place by the optimisers, saved as they are by :meth:`Sequential.save`;
+* ``buffers``: arrays a layer keeps but does not train (BatchNorm's running averages),
+  saved and loaded with the parameters; empty for most layers;
 * ``config()``: a JSON-able dict from which :func:`layer_from_config` rebuilds the layer;
 * ``input_features`` / ``output_features``: the width a layer takes or gives when it
   fixes one (Dense, Reshape), else ``None``; ``is_convolution`` marks image layers whose
@@ -62,6 +64,7 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
 
     @property
     def input_features(self) -> int | None:

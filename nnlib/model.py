@@ -25,7 +25,7 @@ from .jsonable import dumps
 from .layers import DEFAULT_DTYPE, Layer, layer_from_config
 from .losses import SoftmaxCrossEntropy, softmax
 from .metrics import per_class_accuracy
-from .model_file import FILE_FORMAT, FILE_FORMAT_VERSION, HEADER_KEY, open_model_archive, read_header, read_parameter
+from .model_file import FILE_FORMAT, FILE_FORMAT_VERSION, HEADER_KEY, open_model_archive, read_buffer, read_header, read_parameter
 from .version import __version__
 
 __all__ = ["FILE_FORMAT", "FILE_FORMAT_VERSION", "HEADER_KEY", "ModelFileError", "Sequential"]
@@ -301,7 +301,7 @@ class Sequential:
             raise TypeError(f"model metadata must be JSON-able: {error}") from None
         arrays = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8)}
         for index, layer in enumerate(self.layers):
-            for name, value in layer.params.items():
+            for name, value in (*layer.params.items(), *layer.buffers.items()):
                 arrays[f"layer{index}.{name}"] = value
         if isinstance(path, (str, os.PathLike)):
             path = Path(path)
@@ -328,6 +328,8 @@ class Sequential:
             for index, layer in enumerate(layers):
                 for name, value in layer.params.items():
                     value[...] = read_parameter(archive, label, f"layer{index}.{name}", value.shape)
+                for name, value in layer.buffers.items():
+                    value[...] = read_buffer(archive, label, f"layer{index}.{name}", value.shape)
         model = cls(layers, metadata=header.metadata)
         if model.n_classes is None or model.input_size is None:
             raise ModelFileError(f"{label}: the network has no Dense layer, so it cannot classify")

@@ -16,7 +16,9 @@ allocation:
   :data:`~nnlib.limits.MAX_MODEL_PARAMETERS` (a 100,000 x 100,000 Dense is refused here);
   the layers' shapes walked for one image: they must fit together, and hold at most
   :data:`~nnlib.limits.MAX_SAMPLE_ACTIVATIONS` numbers at once;
-* each weight array: floats of exactly the shape the architecture needs, all finite.
+* each weight array: floats of exactly the shape the architecture needs, all finite;
+* each buffer (a BatchNorm layer's ``running_mean`` and ``running_var``): the same, and a
+  variance never negative.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import conv  # noqa: F401  (registers the image layers' kinds)
+from . import conv, normalization  # noqa: F401  (register the image and BatchNorm layers' kinds)
 from .bounded_io import CheckedNpz, read_bounded
 from .errors import ModelFileError
 from .initializers import INITIALIZERS
@@ -86,6 +88,14 @@ def _rate(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
 
 
+def _momentum(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
 def _finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -111,12 +121,17 @@ LAYER_FIELDS: dict[str, dict[str, tuple[FieldCheck, str, bool]]] = {
     "LeakyReLU": {"alpha": (_finite_number, "a finite number", False)},
     "Dropout": {"rate": (_rate, "a number in [0, 1)", False)},
     "Reshape": {"shape": (_shape, "a list of 1 to 4 positive integers", True)},
+    "BatchNorm": {"features": (_size, "a positive integer", True),
+                  "momentum": (_momentum, "a number in (0, 1]", False),
+                  "eps": (_positive_number, "a finite number > 0", False)},
 }
 
 
 def declared_parameters(config: dict[str, Any]) -> int:
-    """How many numbers a layer config's parameters hold, from its sizes (nothing allocated)."""
+    """How many numbers a layer config's parameters (and buffers) hold, from its sizes (nothing allocated)."""
     kind = config["kind"]
+    if kind == "BatchNorm":
+        return 4 * config["features"]   # gamma, beta, running mean, running variance
     if kind == "Dense":
         return config["in_features"] * config["out_features"] + config["out_features"]
     if kind == "Conv2D":
@@ -166,6 +181,10 @@ def _sample_numbers(layers: list[dict[str, Any]], label: str) -> int:
                 shape = (out_h, out_w, config["out_channels"])
             if min(shape[:2]) < 1:
                 raise ModelFileError(f"{label}: layer {index} ({kind}) leaves no pixels ({shape})")
+        elif kind == "BatchNorm" and shape is not None:
+            if shape[-1] != config["features"]:
+                raise ModelFileError(f"{label}: layer {index} (BatchNorm) normalises {config['features']} features "
+                                     f"but gets {shape[-1]}; the layers do not fit together")
         elif kind == "Flatten" and shape is not None:
             shape = (math.prod(shape),)
         largest = max(largest, 0 if shape is None else math.prod(shape))
@@ -307,5 +326,14 @@ def read_parameter(archive: CheckedNpz, label: str, key: str, shape: tuple[int, 
     return stored
 
 
+def read_buffer(archive: CheckedNpz, label: str, key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A layer's buffer (a running average), checked as a parameter; a variance must also be >= 0."""
+    stored = read_parameter(archive, label, key, shape)
+    if key.endswith("_var") and stored.size and float(stored.min()) < 0:
+        raise ModelFileError(f"{label}: array {key!r} is a variance but holds a negative value ({stored.min():g})")
+    return stored
+
+
 __all__ = ["FILE_FORMAT", "FILE_FORMAT_VERSION", "HEADER_KEY", "MODEL_DTYPES", "ModelFileError", "ModelHeader",
-           "check_header", "declared_parameters", "open_model_archive", "read_header", "read_parameter"]
+           "check_header", "declared_parameters", "open_model_archive", "read_buffer", "read_header",
+           "read_parameter"]

@@ -18,6 +18,8 @@ class TrainConfig:
     as the seed study did (150 "iterations" = 150 epochs of one step).
     ``conv_channels`` empty is an MLP; ``(16, 32)`` puts two 5x5 convolution + 2x2
     max-pool stages before the Dense layers of ``hidden_sizes`` (a CNN, :func:`nnlib.builders.build_cnn`).
+    ``batch_norm`` puts a :class:`~nnlib.normalization.BatchNorm` between every hidden
+    Dense or Conv2D layer and its activation.
     """
 
     hidden_sizes: tuple[int, ...] = (256, 128, 64)
@@ -25,6 +27,7 @@ class TrainConfig:
     activation: str = "relu"
     init: str = "he"
     dropout: float = 0.0
+    batch_norm: bool = False
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     momentum: float = 0.9
@@ -38,6 +41,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
         object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
+        if not isinstance(self.batch_norm, bool):
+            raise TypeError(f"batch_norm must be True or False, got {self.batch_norm!r}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:

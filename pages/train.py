@@ -66,7 +66,11 @@ with st.expander("The preprocessing config in use"):
 
 # ---------------------------------------------------------------------- presets
 st.subheader("Presets")
-study_col, *preset_cols = st.columns(1 + len(presets.LOADABLE))
+PRESETS_PER_ROW = 4
+# The seed study and the first presets on one row, the records on the next.
+study_col, *preset_cols = st.columns(PRESETS_PER_ROW)
+for _ in range(PRESETS_PER_ROW - 1, len(presets.LOADABLE), PRESETS_PER_ROW):
+    preset_cols += st.columns(PRESETS_PER_ROW)
 with study_col:
     st.markdown(f"**{presets.SEED_STUDY.title}**: {presets.SEED_STUDY.summary}")
     st.button("Run the seed study (4 networks)" if not job_active_at_start else "Queue the seed study next",
@@ -77,7 +81,7 @@ for column, preset in zip(preset_cols, presets.LOADABLE):
         st.markdown(f"**{preset.title}**: {preset.summary}")
         st.button("Load these settings", on_click=controls.apply_config, args=(preset.config,),
                   key=preset.button_key, width="stretch")
-        st.caption(f"Measured: {preset.measured}")
+        st.caption(f"Measured: {preset.measured} Data: {preset.data_text} (set on the Preprocess page).")
 
 # ---------------------------------------------------------------------- controls
 st.subheader("Network and optimiser")
@@ -88,7 +92,7 @@ with net_col:
         controls.draw_stack(controls.CONV_LAYERS)
     controls.draw_stack(controls.DENSE_LAYERS, "Hidden layers (dense, after the convolutions)"
                         if controls.is_cnn() else None)
-    for control in (controls.ACTIVATION, controls.INIT, controls.DROPOUT):
+    for control in (controls.ACTIVATION, controls.INIT, controls.DROPOUT, controls.BATCH_NORM):
         controls.draw(control)
 with opt_col:
     controls.draw(controls.OPTIMIZER)
@@ -103,7 +107,7 @@ with opt_col:
 config = controls.controls_config()
 with table_col:
     rows, parameter_count = architecture_table(config.hidden_sizes, config.activation, config.dropout,
-                                               n_pixels, dataset.n_classes, config.conv_channels)
+                                               n_pixels, dataset.n_classes, config.conv_channels, config.batch_norm)
     st.metric("Parameters", f"{parameter_count:,}")
     st.markdown(f"Layers: **{describe_network(config, n_pixels, dataset.n_classes)}**")
     st.dataframe(rows, hide_index=True, width="stretch")

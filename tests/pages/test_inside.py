@@ -13,7 +13,7 @@ import pytest
 
 from dashboard import inside_inputs, jobs, models, state
 from experiments.store import RunStore
-from nnlib.builders import build_mlp
+from nnlib.builders import build_cnn, build_mlp
 from nnlib.data import load_mnist
 from nnlib.introspect import model_fingerprint
 from nnlib.layer_survey import survey_layers
@@ -229,3 +229,23 @@ def test_the_text_toggle_switches_between_simple_words_and_maths():
     at.segmented_control(key=state.INSIDE_EXPLAIN_MODE).set_value("The maths").run()
     maths = " ".join(m.value for m in at.markdown)
     assert "flattened row-major" in maths and "The network never sees a picture" not in maths
+
+
+def test_a_stored_batch_norm_cnn_opens_with_its_own_answers(tmp_path, monkeypatch, mnist_test):
+    """BatchNorm layers ride along in their Dense or Conv2D stage; the page answers as the model does."""
+    monkeypatch.setenv("MNIST_LAB_HOME", str(tmp_path))
+    jobs._store_or_problem.clear()
+    model = build_cnn((4, 8), (16,), seed=2, batch_norm=True)
+    images, _ = mnist_test
+    model.forward(images[:64].reshape(64, -1) / np.float32(255), training=True)   # running averages move off 0/1
+    record = RunStore(tmp_path).import_model("tiny bn cnn", model)
+    try:
+        label = f"Stored run: tiny bn cnn ({record.id[:8]})"
+        at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, label),
+                                     at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 3)))
+        assert not at.exception
+        expected = model.predict_proba(images[3].reshape(1, -1) / np.float32(255))[0]
+        np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
+        assert "BatchNorm" in " ".join(element.value for element in [*at.markdown, *at.caption])
+    finally:
+        jobs._store_or_problem.clear()

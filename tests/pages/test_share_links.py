@@ -13,7 +13,7 @@ from .helpers import app_test
 
 # A setup far from the defaults in every control and every preprocessing field.
 TRAIN_LINK = {
-    "net": "cnn", "conv": "8-64", "layers": "512-64-16", "act": "tanh", "init": "glorot", "dropout": "0.15",
+    "net": "cnn", "conv": "8-64", "layers": "512-64-16", "act": "tanh", "init": "glorot", "dropout": "0.15", "bn": "on",
     "opt": "momentum", "lr": "0.02", "momentum": "0.8", "batch": "full", "epochs": "12", "l2": "0.0001",
     "schedule": "cosine", "seed": "4242",
     "n": "5000", "val": "0.1", "split_seed": "3", "scale": "standardize",
@@ -22,6 +22,7 @@ TRAIN_LINK = {
 EXPECTED_CONTROLS = [
     (controls.NETWORK, controls.CNN), (controls.CONV_LAYERS.count, 2), (controls.DENSE_LAYERS.count, 3),
     (controls.ACTIVATION, "tanh"), (controls.INIT, "glorot"), (controls.DROPOUT, 0.15),
+    (controls.BATCH_NORM, True),
     (controls.OPTIMIZER, "momentum"), (controls.LEARNING_RATE, 0.02), (controls.MOMENTUM, 0.8),
     (controls.BATCH_SIZE, controls.FULL_BATCH), (controls.EPOCHS, 12), (controls.L2, 1e-4),
     (controls.SCHEDULE, "cosine"), (controls.SEED, 4242),

@@ -226,3 +226,15 @@ def test_an_image_link_takes_the_last_of_repeated_values_and_spaces():
 def test_image_indices_outside_the_set_or_not_whole_numbers_are_refused(text):
     with pytest.raises(links.LinkValueError, match=r"image=.*expected a whole number from 0 to 9999"):
         links.decode_image(text, 10_000)
+
+
+def test_batch_norm_is_written_only_when_on_and_a_network_without_it_turns_it_off():
+    values = {**controls.default_values(), controls.BATCH_NORM.key: True}
+    query = links.train_query(values)
+    assert query["bn"] == "on"
+    assert round_trip(values)[controls.BATCH_NORM.key] is True
+    assert "bn" not in links.train_query(controls.default_values())
+    decoded, problems = links.decode_train({"net": "mlp"})
+    assert problems == [] and decoded[controls.BATCH_NORM.key] is False
+    decoded, problems = links.decode_train({"net": "mlp", "bn": "maybe"})
+    assert problems == ["bn='maybe': expected one of off, on"]

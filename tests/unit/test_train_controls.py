@@ -29,8 +29,8 @@ def test_the_table_covers_every_train_config_field_once():
     assert len(covered) == len(set(covered))
     # nesterov has no control: the page's momentum is classical momentum.
     assert set(covered) == {f.name for f in fields(TrainConfig)} - {"nesterov"}
-    assert len(controls.CONTROLS) == 14
-    assert len({control.key for control in controls.CONTROLS}) == 14
+    assert len(controls.CONTROLS) == 15   # 14 and the batch-norm toggle
+    assert len({control.key for control in controls.CONTROLS}) == 15
 
 
 @pytest.mark.parametrize("preset", ALL_PRESETS, ids=lambda preset: preset.title)
