@@ -149,16 +149,17 @@ class InPlaceTanh:
 IN_PLACE_ACTIVATIONS: dict[str, Callable[[], Runner]] = {"ReLU": InPlaceReLU, "Tanh": InPlaceTanh}
 
 
-def _conv_relu_pool_at(layers: Sequence[Layer], index: int) -> bool:
-    """True when ``layers[index:index + 3]`` are Conv2D, ReLU, MaxPool2D (fused by the fast path)."""
-    return (index >= 0 and index + 2 < len(layers) and isinstance(layers[index], Conv2D)
-            and layers[index + 1].kind == "ReLU" and isinstance(layers[index + 2], MaxPool2D))
+def _relu_pool_at(layers: Sequence[Layer], index: int) -> bool:
+    """True when ``layers[index:index + 2]`` are ReLU, MaxPool2D (fused by the fast path), as after
+    a Conv2D or a Conv2D's BatchNorm."""
+    return (index >= 0 and index + 1 < len(layers) and layers[index].kind == "ReLU"
+            and isinstance(layers[index + 1], MaxPool2D))
 
 
 class FastPath:
     """A model's layers as the training loop runs them: :class:`FastDense` for Dense,
     :class:`~nnlib.fast_conv.FastConv2D` for Conv2D, one
-    :class:`~nnlib.fast_conv.ReLUMaxPool` for a Conv2D's ReLU and the MaxPool2D after it,
+    :class:`~nnlib.fast_conv.ReLUMaxPool` for a ReLU and the MaxPool2D after it,
     in-place activations after a layer with a fresh output, the layer itself otherwise.
 
     The runners share the layers' parameters and gradients, so an optimiser step sees
@@ -176,9 +177,9 @@ class FastPath:
                 runner = FastDense(layer, active_inputs if index == 0 else None)
             elif isinstance(layer, Conv2D):
                 runner = FastConv2D(layer)
-            elif _conv_relu_pool_at(layers, index - 1):
+            elif _relu_pool_at(layers, index):
                 runner = PassThrough()                      # the ReLUMaxPool after it applies the ReLU
-            elif isinstance(layer, MaxPool2D) and _conv_relu_pool_at(layers, index - 2):
+            elif isinstance(layer, MaxPool2D) and _relu_pool_at(layers, index - 1):
                 runner = ReLUMaxPool(layer)
             elif previous is not None and previous.fresh_output and layer.kind in IN_PLACE_ACTIVATIONS:
                 runner = IN_PLACE_ACTIVATIONS[layer.kind]()
