@@ -14,9 +14,8 @@ from .figures import colour_image, upscale
 from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
-# Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
-# second on a busy 2-core machine; the page's Plotly drawing is most of its open time, so 250 by
-# default (the class clouds already show), more on request.
+# Points per panel: 250 by default (the class clouds already show), more on request. The panels
+# are WebGL traces; as SVG, five panels of 1,000 points took a busy 2-core machine a second to draw.
 MAP_POINTS = (250, 500, 1000, 2000)
 
 
@@ -31,8 +30,15 @@ def maps_figure(survey_key: str, points: int, _survey: SurveyData, class_names: 
 
 
 def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
-    """Every stage's 2-D map of the surveyed images; a click on a point shows its image."""
+    """Every stage's 2-D map of the surveyed images; a click on a point shows its image.
+
+    Drawn when the user asks (one toggle): the maps are the page's heaviest chart for the browser,
+    and the walk through the layers above should not wait for them.
+    """
     st.markdown(text.explain("learned", mode))
+    if not st.toggle("Show the layer maps", key=state.INSIDE_SHOW_MAPS,
+                     help=f"A 2-D map of {len(survey.indices):,} {what} images at every layer, side by side."):
+        return
     points = st.select_slider("Images per map", MAP_POINTS, value=MAP_POINTS[0], key=state.INSIDE_MAP_POINTS)
     figure = maps_figure(survey.key, int(points), survey, class_names)
     chart, picked = st.columns([6, 1])

@@ -18,7 +18,7 @@ from nnlib.data import load_mnist
 from nnlib.introspect import model_fingerprint
 from nnlib.layer_survey import survey_layers
 from nnlib.model import Sequential
-from tests.pages.helpers import app_test
+from tests.pages.helpers import app_test, plotly_figures
 from tests.pages.test_predict import CANVAS_KEY, canvas_value, drawing
 
 PAGE = "pages/inside.py"
@@ -229,3 +229,22 @@ def test_the_text_toggle_switches_between_simple_words_and_maths():
     at.segmented_control(key=state.INSIDE_EXPLAIN_MODE).set_value("The maths").run()
     maths = " ".join(m.value for m in at.markdown)
     assert "flattened row-major" in maths and "The network never sees a picture" not in maths
+
+
+def test_the_layer_maps_are_drawn_when_asked_for_with_every_stage_as_a_webgl_panel():
+    need(models.DEFAULT_MODEL_PATH)
+    at = inside_page()
+    assert not at.exception
+    assert not [f for f in plotly_figures(at) if f["layout"].get("annotations")]   # no maps before the toggle
+    at.toggle(key=state.INSIDE_SHOW_MAPS).set_value(True).run()
+    assert not at.exception
+    maps = [f for f in plotly_figures(at) if any("PC1+PC2" in a["text"] for a in f["layout"].get("annotations", []))]
+    assert len(maps) == 1
+    panels = [t for t in maps[0]["data"] if t.get("customdata")]
+    titles = [a["text"].split("<br>")[0] for a in maps[0]["layout"]["annotations"]]
+    assert len(panels) == len(titles) >= 3 and titles[0] == "input"
+    assert {t["type"] for t in maps[0]["data"]} == {"scattergl"}
+    assert all(len(t["customdata"]) == 250 for t in panels)
+    # the points of every panel are the same images: the same labels in the same order
+    labels = [[row[1] for row in t["customdata"]] for t in panels]
+    assert all(other == labels[0] for other in labels[1:]) and len(set(labels[0])) == 10
