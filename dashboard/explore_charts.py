@@ -103,15 +103,13 @@ def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
     """The images as points on their first two principal components, one colour per class.
 
     Each point's ``customdata`` is its image's index in the training set; hover shows it and the label.
-    Drawn with WebGL (``Scattergl``): thousands of SVG points took the browser seconds to draw,
-    and clicks and hover work the same way.
     """
     fig = go.Figure()
     groups = sorted(set(points.labels.tolist()))
     for label in groups:
         mask = points.labels == label
         name = class_names[label] if 0 <= label < len(class_names) else "unlabelled"
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(
             x=np.round(points.coords[mask, 0], 3), y=np.round(points.coords[mask, 1], 3),
             mode="markers", name=str(name),
             marker=dict(size=5, color=class_colour(int(label)), opacity=0.75),

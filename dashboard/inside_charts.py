@@ -2,10 +2,8 @@
 
 Pure functions, no Streamlit. Charts the user clicks (units, feature-map pixels, map points)
 are scatter traces whose ``customdata`` says what was clicked: Streamlit's selection events
-report points of scatter traces. The layer maps, thousands of points, are WebGL traces
-(``scattergl``: one canvas, where SVG makes an element per point); the small clickable grids stay
-SVG, as each WebGL chart costs the browser a context of its own. Each figure is built by one
-``go.Figure({...})`` call: Plotly validates a figure once per call, and a page of thirty figures stays fast that way.
+report points of scatter traces. Each figure is built by one ``go.Figure({...})`` call:
+Plotly validates a figure once per call, and a page of thirty figures stays fast that way.
 """
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ import plotly.graph_objects as go
 
 from .explore_charts import class_colour
 
-MAP_POINTS_TRACE = "scattergl"   # the layer maps' trace type (see above)
 UNITS_PER_ROW = 32
 MARGIN = dict(l=10, r=10, t=36, b=10)
 
@@ -152,7 +149,7 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
     for panel, (name, points, ratio) in enumerate(zip(stage_names, coords, ratios, strict=True), start=1):
         suffix = "" if panel == 1 else str(panel)
         start = (panel - 1) * (width + MAP_GAP)
-        data.append({"type": MAP_POINTS_TRACE, "x": np.round(points[:, 0], 3), "y": np.round(points[:, 1], 3),
+        data.append({"type": "scatter", "x": np.round(points[:, 0], 3), "y": np.round(points[:, 1], 3),
                      "mode": "markers", "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "showlegend": False,
                      "marker": {"size": 4, "color": labels, "colorscale": colour_scale, "cmin": -0.5,
                                 "cmax": n_colours - 0.5, "opacity": 0.7},
@@ -166,6 +163,6 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
                                       "xanchor": "center", "yanchor": "bottom", "showarrow": False})
     for label in sorted(set(labels.tolist())):
         name = class_names[label] if 0 <= label < len(class_names) else "?"
-        data.append({"type": MAP_POINTS_TRACE, "x": [None], "y": [None], "mode": "markers", "name": str(name),
+        data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": str(name),
                      "marker": {"size": 8, "color": class_colour(int(label))}, "hoverinfo": "skip"})
     return _figure(data, layout)

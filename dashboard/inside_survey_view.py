@@ -14,8 +14,10 @@ from .figures import colour_image, upscale
 from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
-# Points per panel: 250 by default (the class clouds already show), more on request. The panels
-# are WebGL traces; as SVG, five panels of 1,000 points took a busy 2-core machine a second to draw.
+# Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
+# second on a busy 2-core machine; 250 by default (the class clouds already show), more on request.
+# WebGL (scattergl) was slower at these sizes in headless Chromium's software WebGL (5 x 250
+# points: 0.4-0.8 s against 0.1-0.4 s as SVG), so the maps stay SVG and are drawn when asked for.
 MAP_POINTS = (250, 500, 1000, 2000)
 
 

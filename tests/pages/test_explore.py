@@ -62,7 +62,7 @@ def test_class_balance_counts_sum_to_the_dataset(mnist_page):
 
 
 def test_pca_map_has_the_chosen_number_of_points_coloured_by_label(mnist_page, mnist):
-    scatter = next(f for f in figures(mnist_page) if f["data"][0]["type"] == "scattergl")
+    scatter = next(f for f in figures(mnist_page) if f["data"][0]["type"] == "scatter")
     assert len(scatter["data"]) == 10
     total = 0
     for trace in scatter["data"]:
@@ -106,7 +106,7 @@ def test_many_of_one_class_and_the_enlarged_image(mnist):
 def test_map_size_control_changes_the_map():
     at = open_page()
     at.select_slider(key=state.EXPLORE_MAP_POINTS).set_value(1000).run()
-    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scattergl")
+    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
     assert sum(len(plotly_array(trace["customdata"])) for trace in scatter["data"]) == 1000
 
 
@@ -152,5 +152,5 @@ def test_unlabelled_csv_shows_samples_and_leaves_out_per_class_charts():
     assert len(captions) == 10 and all(c.startswith("? · #") for c in captions)
     kinds = [[t["type"] for t in f["data"]] for f in figures(at)]
     assert ["bar", "bar"] not in kinds and ["box"] * 10 not in kinds
-    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scattergl")
+    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
     assert scatter["data"][0]["name"] == "unlabelled" and len(plotly_array(scatter["data"][0]["customdata"])) == 40
