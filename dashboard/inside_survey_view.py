@@ -15,8 +15,9 @@ from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
 # Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
-# second on a busy 2-core machine; the page's Plotly drawing is most of its open time, so 250 by
-# default (the class clouds already show), more on request.
+# second on a busy 2-core machine; 250 by default (the class clouds already show), more on request.
+# WebGL (scattergl) was slower at these sizes in headless Chromium's software WebGL (5 x 250
+# points: 0.4-0.8 s against 0.1-0.4 s as SVG), so the maps stay SVG and are drawn when asked for.
 MAP_POINTS = (250, 500, 1000, 2000)
 
 
@@ -31,8 +32,15 @@ def maps_figure(survey_key: str, points: int, _survey: SurveyData, class_names: 
 
 
 def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
-    """Every stage's 2-D map of the surveyed images; a click on a point shows its image."""
+    """Every stage's 2-D map of the surveyed images; a click on a point shows its image.
+
+    Drawn when the user asks (one toggle): the maps are the page's heaviest chart for the browser,
+    and the walk through the layers above should not wait for them.
+    """
     st.markdown(text.explain("learned", mode))
+    if not st.toggle("Show the layer maps", key=state.INSIDE_SHOW_MAPS,
+                     help=f"A 2-D map of {len(survey.indices):,} {what} images at every layer, side by side."):
+        return
     points = st.select_slider("Images per map", MAP_POINTS, value=MAP_POINTS[0], key=state.INSIDE_MAP_POINTS)
     figure = maps_figure(survey.key, int(points), survey, class_names)
     chart, picked = st.columns([6, 1])

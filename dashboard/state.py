@@ -198,5 +198,6 @@ INSIDE_PIXEL_COL_PREFIX = "inside_pixel_col_"
 INSIDE_MAP_CHART_PREFIX = "inside_map_chart_"
 INSIDE_MAP_CHART = "inside_map_chart"
 INSIDE_MAP_POINTS = "inside_map_points"
+INSIDE_SHOW_MAPS = "inside_show_maps"        # the layer maps are drawn only when asked for
 INSIDE_STEP_BUTTON = "inside_step_button"
 INSIDE_RESET_BUTTON = "inside_reset_button"

@@ -141,7 +141,10 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
     shot(page, "mlp_5_backward_three_steps", heading="Backward: one step of learning")
     shot(page, "mlp_6_backward_first_layer_dW", text="The first layer's weights")
 
+    page.get_by_text("Show the layer maps").click()
     maps = charts(page).filter(has_text="PC1+PC2")
+    expect(maps).to_have_count(1, timeout=SETTLE_TIMEOUT_MS)
+    settle(page)
     maps.locator(".scatterlayer .point").nth(40).click(force=True)
     expect(page.get_by_text("Click a point to see its image.")).to_have_count(0, timeout=SETTLE_TIMEOUT_MS)
     settle(page)

@@ -18,7 +18,7 @@ from nnlib.data import load_mnist
 from nnlib.introspect import model_fingerprint
 from nnlib.layer_survey import survey_layers
 from nnlib.model import Sequential
-from tests.pages.helpers import app_test
+from tests.pages.helpers import app_test, plotly_figures
 from tests.pages.test_predict import CANVAS_KEY, canvas_value, drawing
 
 PAGE = "pages/inside.py"
@@ -249,3 +249,21 @@ def test_a_stored_batch_norm_cnn_opens_with_its_own_answers(tmp_path, monkeypatc
         assert "BatchNorm" in " ".join(element.value for element in [*at.markdown, *at.caption])
     finally:
         jobs._store_or_problem.clear()
+
+
+def test_the_layer_maps_are_drawn_when_asked_for_with_every_stage_as_a_panel():
+    need(models.DEFAULT_MODEL_PATH)
+    at = inside_page()
+    assert not at.exception
+    assert not [f for f in plotly_figures(at) if f["layout"].get("annotations")]   # no maps before the toggle
+    at.toggle(key=state.INSIDE_SHOW_MAPS).set_value(True).run()
+    assert not at.exception
+    maps = [f for f in plotly_figures(at) if any("PC1+PC2" in a["text"] for a in f["layout"].get("annotations", []))]
+    assert len(maps) == 1
+    panels = [t for t in maps[0]["data"] if t.get("customdata")]
+    titles = [a["text"].split("<br>")[0] for a in maps[0]["layout"]["annotations"]]
+    assert len(panels) == len(titles) >= 3 and titles[0] == "input"
+    assert all(len(t["customdata"]) == 250 for t in panels)
+    # the points of every panel are the same images: the same labels in the same order
+    labels = [[row[1] for row in t["customdata"]] for t in panels]
+    assert all(other == labels[0] for other in labels[1:]) and len(set(labels[0])) == 10
