@@ -35,11 +35,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=3)
     parser.add_argument("--period", type=float, default=10.0, help="seconds between two releaser rounds")
+    parser.add_argument("--report", type=Path, default=Path(tempfile.gettempdir()) / "memory-probe.jsonl",
+                        help="where the server appends its report lines (kept after the run)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace allocation sites (slower)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mnist-lab-memory-") as folder:
         home = Path(folder)
-        report = home / "memory.jsonl"
+        report = args.report
+        report.unlink(missing_ok=True)
         os.environ["MNIST_LAB_MEMORY_REPORT"] = str(report)
         os.environ["MNIST_LAB_MEMORY_PERIOD"] = str(args.period)
         if args.tracemalloc:
@@ -60,7 +63,8 @@ def main() -> None:
             stop_server(process)
     for name, line in (("baseline", baseline), ("after", after)):
         print(f"--- {name}")
-        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines")}))
+        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines", "caches_mb")}))
+        print(f"caches (MB): {json.dumps(line.get('caches_mb', {}))}")
     grown = {k: after.get("objects", {}).get(k, 0) - baseline.get("objects", {}).get(k, 0)
              for k in after.get("objects", {})}
     print("object growth:", json.dumps(dict(sorted(grown.items(), key=lambda kv: -kv[1])[:15])))

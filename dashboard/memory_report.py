@@ -65,11 +65,28 @@ def _runtime_holdings() -> dict[str, Any]:
     return held
 
 
+def _cache_sizes() -> dict[str, float]:
+    """MB held by each st.cache_resource / st.cache_data function (Streamlit's own estimate)."""
+    from streamlit.runtime.caching.cache_data_api import _data_caches
+    from streamlit.runtime.caching.cache_resource_api import _resource_caches
+
+    sizes: Counter[str] = Counter()
+    for caches in (_resource_caches, _data_caches):
+        try:
+            stats: list[Any] = list(caches.get_stats())
+        except Exception as error:  # noqa: BLE001 (an estimate failing must not stop the report)
+            sizes[f"error {type(error).__name__}"] += 0
+            continue
+        for stat in stats:
+            sizes[f"{stat.category_name} {stat.cache_name}".split(".")[-1]] += stat.byte_length / 2**20
+    return {name: round(mb, 2) for name, mb in sizes.most_common()}
+
+
 def memory_report(top: int = 25) -> dict[str, Any]:
     """The process's resident memory, what Streamlit holds, object counts and allocation sites."""
     counts = Counter(type(obj).__name__ for obj in gc.get_objects())
     report: dict[str, Any] = {"time": time.time(), "rss_mb": round(_rss_mb(), 1), **_runtime_holdings(),
-                              "objects": dict(counts.most_common(top))}
+                              "caches_mb": _cache_sizes(), "objects": dict(counts.most_common(top))}
     sessions = [obj for obj in gc.get_objects() if type(obj).__name__ == "AppSession"]
     report["app_session_objects"] = len(sessions)
     report["app_sessions_not_shut_down"] = sum(
