@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 import os
 import threading
 import time
@@ -38,6 +39,7 @@ import streamlit as st
 
 from .memory_report import append_memory_report
 
+_LOG = logging.getLogger(__name__)
 PERIOD_SECONDS = 30.0
 # Seconds between two rounds, when set (a debugging run shortens it).
 PERIOD_ENV = "MNIST_LAB_MEMORY_PERIOD"
@@ -162,7 +164,10 @@ class MemoryReleaser:
                 self.last_release_seconds = time.perf_counter() - started
                 self.releases += 1
             self.rounds += 1
-            append_memory_report()  # only when $MNIST_LAB_MEMORY_REPORT names a file
+            try:  # only when $MNIST_LAB_MEMORY_REPORT names a file; a debugging aid never stops the releaser
+                append_memory_report()
+            except Exception:  # noqa: BLE001
+                _LOG.exception("the memory report failed")
 
     def stop(self) -> None:
         self._stop.set()

@@ -65,21 +65,36 @@ def _runtime_holdings() -> dict[str, Any]:
     return held
 
 
+def _array_mb(value: Any, depth: int = 2) -> float:
+    """MB of the NumPy arrays in ``value``, looking ``depth`` levels into containers and objects."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.nbytes / 2**20 if value.base is None else 0.0
+    if depth <= 0:
+        return 0.0
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    elif hasattr(value, "__dict__"):
+        items = vars(value).values()
+    else:
+        return 0.0
+    return sum(_array_mb(item, depth - 1) for item in items)
+
+
 def _cache_sizes() -> dict[str, float]:
-    """MB held by each st.cache_resource / st.cache_data function (Streamlit's own estimate)."""
-    from streamlit.runtime.caching.cache_data_api import _data_caches
+    """Entries and MB of arrays held by each st.cache_resource function ("name entries": MB)."""
     from streamlit.runtime.caching.cache_resource_api import _resource_caches
 
-    sizes: Counter[str] = Counter()
-    for caches in (_resource_caches, _data_caches):
-        try:
-            stats: list[Any] = list(caches.get_stats())
-        except Exception as error:  # noqa: BLE001 (an estimate failing must not stop the report)
-            sizes[f"error {type(error).__name__}"] += 0
-            continue
-        for stat in stats:
-            sizes[f"{stat.category_name} {stat.cache_name}".split(".")[-1]] += stat.byte_length / 2**20
-    return {name: round(mb, 2) for name, mb in sizes.most_common()}
+    sizes: dict[str, float] = {}
+    for caches in list(getattr(_resource_caches, "_function_caches", {}).values()):
+        for cache in list(caches.values()):
+            entries = list(getattr(getattr(cache, "_mem_cache", None), "values", lambda: [])())
+            name = f"{getattr(cache, 'display_name', '?').split('.')[-1]} x{len(entries)}"
+            sizes[name] = round(sum(_array_mb(getattr(entry, "value", entry)) for entry in entries), 1)
+    return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 
 
 def memory_report(top: int = 25) -> dict[str, Any]:
