@@ -17,10 +17,14 @@ collects reference cycles and trims the heap. It reaches into Streamlit's runtim
 attribute; where a version lays it out differently, the reaper stays off (and says so in
 ``SessionReaper.hooked``) and the collection and trim still run.
 
-Not started by the pages yet: wired into ``dashboard.page.setup_page`` it made the Train
-page's live-chart browser test fail (tests/browser/test_train_live.py), and the classroom
-benchmark at N = 2 showed no drop in resident memory with it (431 MB after the sessions were
-dropped, 314 MB warm baseline). Both need a look before it is switched on.
+Started by every page (``dashboard.page.setup_page``). It once stalled the Train page's
+live chart (tests/browser/test_train_live.py): a full collection and a heap trim every round
+held the interpreter for most of a second under load, so now they run only after a session
+was shut down. The reaper also ignores the sessions the manager deletes from the storage itself
+(a reconnect, which goes on; a close, which the manager shuts down).
+
+``MNIST_LAB_MEMORY_REPORT`` (a file path) adds a report line per round
+(:mod:`dashboard.memory_report`); ``MNIST_LAB_MEMORY_PERIOD`` shortens the period.
 """
 from __future__ import annotations
 
