@@ -19,7 +19,7 @@ attribute; where a version lays it out differently, the reaper stays off (and sa
 
 Started by every page (``dashboard.page.setup_page``). It once stalled the Train page's
 live chart (tests/browser/test_train_live.py): a full collection and a heap trim every round
-held the interpreter for most of a second under load, so now they run only after a session
+can hold the interpreter for a good part of a second on a loaded machine, so now they run only after a session
 was shut down. The reaper also ignores the sessions the manager deletes from the storage itself
 (a reconnect, which goes on; a close, which the manager shuts down).
 
