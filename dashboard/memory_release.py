@@ -17,24 +17,36 @@ collects reference cycles and trims the heap. It reaches into Streamlit's runtim
 attribute; where a version lays it out differently, the reaper stays off (and says so in
 ``SessionReaper.hooked``) and the collection and trim still run.
 
-Not started by the pages yet: wired into ``dashboard.page.setup_page`` it made the Train
-page's live-chart browser test fail (tests/browser/test_train_live.py), and the classroom
-benchmark at N = 2 showed no drop in resident memory with it (431 MB after the sessions were
-dropped, 314 MB warm baseline). Both need a look before it is switched on.
+Started by every page (``dashboard.page.setup_page``). It once stalled the Train page's
+live chart (tests/browser/test_train_live.py): a full collection and a heap trim every round
+can hold the interpreter for a good part of a second on a loaded machine, so now they run only after a session
+was shut down. The reaper also ignores the sessions the manager deletes from the storage itself
+(a reconnect, which goes on; a close, which the manager shuts down).
+
+``MNIST_LAB_MEMORY_REPORT`` (a file path) adds a report line per round
+(:mod:`dashboard.memory_report`); ``MNIST_LAB_MEMORY_PERIOD`` shortens the period.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import gc
+import logging
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
+from .memory_report import append_memory_report
+
+_LOG = logging.getLogger(__name__)
 PERIOD_SECONDS = 30.0
+# Seconds between two rounds, when set (a debugging run shortens it).
+PERIOD_ENV = "MNIST_LAB_MEMORY_PERIOD"
 
 
 def _malloc_trim() -> Callable[[], object] | None:
@@ -68,31 +80,45 @@ class SessionReaper:
         self.manager = manager
         self.shut_down = 0
         self._dropped: deque[Any] = deque()
-        cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+        storage = getattr(manager, "_session_storage", None)
+        cache = getattr(storage, "_cache", None)
         self._cache = cache if hasattr(cache, "_on_remove") and hasattr(cache, "expire") else None
-        self.hooked = self._cache is not None
-        if self._cache is not None:
+        self.hooked = self._cache is not None and callable(getattr(storage, "delete", None))
+        if self._cache is not None and self.hooked:
+            # The manager deletes a stored session itself when it reconnects (the session goes
+            # on) or is closed (the manager shuts it down): those removals are not ours to reap.
+            deleting = threading.local()
+            delete = storage.delete
+
+            def delete_by_manager(session_id: str) -> None:
+                deleting.key = session_id
+                try:
+                    delete(session_id)
+                finally:
+                    deleting.key = None
+
             previous = self._cache._on_remove
 
             def on_remove(key: Any, info: Any) -> None:
                 if previous is not None:
                     previous(key, info)
-                self._dropped.append(info.session)
+                if getattr(deleting, "key", None) != key:
+                    self._dropped.append(info.session)
 
+            storage.delete = delete_by_manager
             self._cache._on_remove = on_remove
 
     def reap(self) -> int:
         """Expire the storage and shut down the sessions it dropped that did not reconnect."""
-        if self._cache is None:
+        if self._cache is None or not self.hooked:
             return 0
         lock = getattr(self.manager, "_storage_lock", None) or threading.Lock()
         with lock:
             self._cache.expire()
-        active = {info.session.id for info in self.manager.list_active_sessions()}
         count = 0
         while self._dropped:
             session = self._dropped.popleft()
-            if session.id not in active:
+            if not self.manager.is_active_session(session.id):
                 session.shutdown()
                 count += 1
         self.shut_down += count
@@ -114,7 +140,12 @@ def runtime_session_reaper() -> SessionReaper | None:
 
 class MemoryReleaser:
     """A daemon thread that, every ``period`` seconds until stopped, shuts down the sessions
-    Streamlit dropped (when given a ``reaper``) and calls :func:`release_memory`."""
+    Streamlit dropped (when given a ``reaper``) and, when it shut one down (every round
+    without a reaper), calls :func:`release_memory`.
+
+    Only then: a full collection and a heap trim hold the interpreter for a moment (most of a
+    second on a busy 2-core machine), which stalled the live charts of the sessions still
+    there when it ran every round whether or not anything had gone."""
 
     def __init__(self, period: float = PERIOD_SECONDS, reaper: SessionReaper | None = None) -> None:
         if period <= 0:
@@ -122,16 +153,25 @@ class MemoryReleaser:
         self.period = period
         self.reaper = reaper
         self.rounds = 0
+        self.releases = 0
+        self.last_release_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-release", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
-            if self.reaper is not None:
-                self.reaper.reap()
-            release_memory()
+            reaped = self.reaper.reap() if self.reaper is not None else None
+            if reaped is None or reaped > 0:
+                started = time.perf_counter()
+                release_memory()
+                self.last_release_seconds = time.perf_counter() - started
+                self.releases += 1
             self.rounds += 1
+            try:  # only when $MNIST_LAB_MEMORY_REPORT names a file; a debugging aid never stops the releaser
+                append_memory_report()
+            except Exception:  # noqa: BLE001
+                _LOG.exception("the memory report failed")
 
     def stop(self) -> None:
         self._stop.set()
@@ -141,4 +181,5 @@ class MemoryReleaser:
 @st.cache_resource(show_spinner=False)
 def start_memory_releaser() -> MemoryReleaser:
     """The server's one releaser (started by the first page any session opens)."""
-    return MemoryReleaser(reaper=runtime_session_reaper())
+    period = float(os.environ.get(PERIOD_ENV) or PERIOD_SECONDS)
+    return MemoryReleaser(period=period, reaper=runtime_session_reaper())

@@ -7,6 +7,7 @@ import streamlit as st
 
 from . import warm_up
 from .data import render_dataset_picker
+from .memory_release import start_memory_releaser
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,7 @@ def setup_page(title: str, icon: str, layout: str = "wide") -> None:
     server's first script run, start its warm-up: :mod:`dashboard.warm_up`)."""
     st.set_page_config(page_title=f"{title} · MNIST Lab", page_icon=icon, layout=layout)
     warm_up.start_once()
+    start_memory_releaser()
     linked = [page for page in PAGES if (APP_ROOT / page[0]).is_file()]
     with st.sidebar:
         st.markdown("### MNIST Lab")

@@ -49,6 +49,7 @@ def test_the_releaser_runs_every_period_until_stopped():
 
 def test_the_reaper_shuts_down_sessions_the_storage_drops_unless_they_reconnected():
     from streamlit.runtime.caching.ttl_cache import TTLCache
+    from streamlit.runtime.memory_session_storage import MemorySessionStorage
 
     class Session:
         def __init__(self, session_id):
@@ -62,32 +63,49 @@ def test_the_reaper_shuts_down_sessions_the_storage_drops_unless_they_reconnecte
             self.session = session
 
     now = [0.0]
-
-    class Storage:
-        _cache = TTLCache(maxsize=10, ttl=60, timer=lambda: now[0])
+    storage = MemorySessionStorage()
+    storage._cache = TTLCache(maxsize=10, ttl=60, timer=lambda: now[0])
 
     class Manager:
-        _session_storage = Storage()
-        active: list = []
+        _session_storage = storage
+        active: set = set()
 
-        def list_active_sessions(self):
-            return [Info(session) for session in self.active]
+        def is_active_session(self, session_id):
+            return session_id in self.active
 
     manager = Manager()
     reaper = memory_release.SessionReaper(manager)
     assert reaper.hooked
     gone, back, fresh = Session("gone"), Session("back"), Session("fresh")
     for session in (gone, back):
-        manager._session_storage._cache[session.id] = Info(session)
+        storage.save(Info(session))
     now[0] = 30.0
-    manager._session_storage._cache[fresh.id] = Info(fresh)
-    del manager._session_storage._cache["back"]   # a reconnect takes it out of the storage...
-    manager.active = [back]                          # ...and makes it active again
+    storage.save(Info(fresh))
+    manager.active.add("back")   # a reconnect makes it active again...
+    storage.delete("back")       # ...and the manager takes it out of the storage: not reaped
     now[0] = 61.0
     assert reaper.reap() == 1
     assert (gone.shutdowns, back.shutdowns, fresh.shutdowns) == (1, 0, 0)
     now[0] = 91.0
     assert reaper.reap() == 1 and fresh.shutdowns == 1 and reaper.shut_down == 2
+    assert reaper.reap() == 0
+
+
+def test_the_releaser_collects_only_after_the_reaper_shut_a_session_down():
+    class Reaper:
+        def __init__(self):
+            self.results = [0, 2, 0]
+
+        def reap(self):
+            return self.results.pop(0) if self.results else 0
+
+    releaser = memory_release.MemoryReleaser(period=0.05, reaper=Reaper())
+    deadline = time.monotonic() + 10
+    while releaser.rounds < 4:
+        assert time.monotonic() < deadline, "the releaser did not run"
+        time.sleep(0.01)
+    releaser.stop()
+    assert releaser.releases == 1
 
 
 def test_without_the_runtime_layout_the_reaper_stays_off():

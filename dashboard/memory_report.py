@@ -1,0 +1,124 @@
+"""What holds the server's memory, as one JSON-ready dict: an opt-in debugging aid.
+
+Set ``MNIST_LAB_MEMORY_REPORT`` to a file path and the server's memory releaser
+(:mod:`dashboard.memory_release`) appends one JSON line per round: the sessions Streamlit
+still holds (active and stored for a reconnect), the runtime's media files, dataframe sources
+and uploads, the largest object counts by type, and (when ``tracemalloc`` is tracing, e.g.
+``PYTHONTRACEMALLOC=1``) the source lines holding the most memory. Comparing a line taken
+before a class with one taken after its sessions were dropped tells a bounded, shared cache
+from growth per session.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPORT_ENV = "MNIST_LAB_MEMORY_REPORT"
+
+
+def _rss_mb() -> float:
+    """This process's resident memory in MB (Linux /proc), or NaN elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _runtime_holdings() -> dict[str, Any]:
+    """Sessions and the runtime's per-session managers, read by attribute (empty outside a server)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return {}
+    runtime = Runtime.instance()
+    held: dict[str, Any] = {}
+    manager = getattr(runtime, "_session_mgr", None)
+    if manager is not None:
+        held["active_sessions"] = len(manager.list_active_sessions())
+        storage = getattr(manager, "_session_storage", None)
+        if storage is not None and hasattr(storage, "list"):
+            held["stored_sessions"] = len(storage.list())
+    files = getattr(getattr(getattr(runtime, "_media_file_mgr", None), "_storage", None), "_files_by_id", None)
+    if isinstance(files, dict):
+        held["media_files"] = len(files)
+        held["media_mb"] = round(sum(len(getattr(f, "content", b"")) for f in files.values()) / 2**20, 2)
+    media_mgr = getattr(runtime, "_media_file_mgr", None)
+    by_session = getattr(media_mgr, "_files_by_session_and_coord", None)
+    if isinstance(by_session, dict):
+        held["media_sessions"] = len(by_session)
+    sources = getattr(runtime, "_dataframe_source_mgr", None)
+    source_sessions = getattr(sources, "_sources_by_session_and_coord", None)
+    if isinstance(source_sessions, dict):
+        held["dataframe_source_sessions"] = len(source_sessions)
+    uploads = getattr(runtime, "_uploaded_file_mgr", None)
+    if uploads is not None and hasattr(uploads, "_total_bytes"):
+        held["upload_mb"] = round(uploads._total_bytes / 2**20, 2)
+    return held
+
+
+def _array_mb(value: Any, depth: int = 2) -> float:
+    """MB of the NumPy arrays in ``value``, looking ``depth`` levels into containers and objects."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.nbytes / 2**20 if value.base is None else 0.0
+    if depth <= 0:
+        return 0.0
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    elif hasattr(value, "__dict__"):
+        items = vars(value).values()
+    else:
+        return 0.0
+    return sum(_array_mb(item, depth - 1) for item in items)
+
+
+def _cache_sizes() -> dict[str, float]:
+    """Entries and MB of arrays held by each st.cache_resource function ("name entries": MB)."""
+    from streamlit.runtime.caching.cache_resource_api import _resource_caches
+
+    sizes: dict[str, float] = {}
+    for caches in list(getattr(_resource_caches, "_function_caches", {}).values()):
+        for cache in list(caches.values()):
+            entries = list(getattr(getattr(cache, "_mem_cache", None), "values", lambda: [])())
+            name = f"{getattr(cache, 'display_name', '?').split('.')[-1]} x{len(entries)}"
+            sizes[name] = round(sum(_array_mb(getattr(entry, "value", entry)) for entry in entries), 1)
+    return dict(sorted(sizes.items(), key=lambda item: -item[1]))
+
+
+def memory_report(top: int = 25) -> dict[str, Any]:
+    """The process's resident memory, what Streamlit holds, object counts and allocation sites."""
+    counts = Counter(type(obj).__name__ for obj in gc.get_objects())
+    report: dict[str, Any] = {"time": time.time(), "rss_mb": round(_rss_mb(), 1), **_runtime_holdings(),
+                              "caches_mb": _cache_sizes(), "objects": dict(counts.most_common(top))}
+    sessions = [obj for obj in gc.get_objects() if type(obj).__name__ == "AppSession"]
+    report["app_session_objects"] = len(sessions)
+    report["app_sessions_not_shut_down"] = sum(
+        1 for session in sessions if not str(getattr(session, "_state", "")).endswith("SHUTDOWN_REQUESTED"))
+    if tracemalloc.is_tracing():
+        stats = tracemalloc.take_snapshot().statistics("lineno")[:top]
+        report["traced_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 1)
+        report["top_lines"] = [f"{round(s.size / 2**20, 2)} MB {s.count} {s.traceback[0]}" for s in stats]
+    return report
+
+
+def append_memory_report(path: str | os.PathLike[str] | None = None) -> bool:
+    """Append :func:`memory_report` as a JSON line to ``path`` (default: ``$MNIST_LAB_MEMORY_REPORT``);
+    False when no path is set."""
+    target = path if path is not None else os.environ.get(REPORT_ENV)
+    if not target:
+        return False
+    with open(target, "a", encoding="utf-8") as out:
+        out.write(json.dumps(memory_report()) + "\n")
+    return True
