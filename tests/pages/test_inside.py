@@ -77,8 +77,9 @@ def test_the_bundled_mlp_shows_its_answer_equations_shapes_and_code(mnist_test):
     latex = " ".join(element.value for element in at.latex)
     assert "Z^{[1]} = W^{[1]} \\, X + b^{[1]}" in latex and "dZ^{[L]} = A - Y" in latex
     markdown = " ".join(element.value for element in at.markdown)
-    assert "`W1: (256, 784)`" in markdown and "`X: (784, m)`" in markdown and "`W: (784, 256)`" in markdown
-    assert "`W4: (10, 64)`" in markdown
+    # the mlp-record network [784, 512, 512, 10]
+    assert "`W1: (512, 784)`" in markdown and "`X: (784, m)`" in markdown and "`W: (784, 512)`" in markdown
+    assert "`W3: (10, 512)`" in markdown
     # the most active units named under the first layer are the largest activations
     hidden = np.maximum(images[index].reshape(1, -1) / np.float32(255) @ model.layers[0].params["W"]
                         + model.layers[0].params["b"], 0)[0]
