@@ -292,9 +292,9 @@ def pixel_caption(trace: ForwardTrace, layer_index: int, where: tuple[int, int, 
     """What the model's own layers hold at the explained pixel: the same numbers as the written-out sum."""
     row, col, channel = where
     value = float(trace.layers[layer_index].output[0, row, col, channel])
-    caption = f"The feature map holds {value:.4f} at this pixel"
+    caption = f"The feature map holds {value:.4f}"
     if explained.batch_norm is None:
-        return caption + ": the same number, computed by nnlib's im2col product."
+        return caption + " at this pixel: the same number, computed by nnlib's im2col product."
     steps = [("BatchNorm", layer_index + 1)]
     if explained.activation is not None:
         steps.append((str(explained.activation_kind), layer_index + 2))
