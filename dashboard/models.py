@@ -43,7 +43,8 @@ INPUT_SIZE = 28 * 28
 _READING_LOCK = threading.Lock()
 MODEL_READING_LOCK = _READING_LOCK   # the same lock, for other readers of these models (robustness, fooling)
 PICKER_RUNS = 10   # the store's newest usable runs offered in the model picker (plus the active one)
-HOW_TO_REBUILD = "Rebuild it with `make model` (or the `python -m nnlib train ... --out data/models/default.npz` line in the README)."
+HOW_TO_REBUILD = ("Rebuild it with `make model` (or the `python -m nnlib train --preset ...` lines in "
+                  "data/models/README.md).")
 
 
 class ModelUnavailable(RuntimeError):

@@ -161,6 +161,7 @@ def test_conv_pixel_explanation_equals_the_feature_map_value():
         value = trace.layers[layer_index].output[1, row, col, channel]
         assert pixel.pre_activation == pytest.approx(value, rel=1e-12)
         assert pixel.products_sum == pytest.approx(float((pixel.patch * pixel.kernel).sum()), rel=1e-12)
+        assert pixel.batch_norm is None and pixel.activation_input == pixel.pre_activation   # no BatchNorm here
         assert pixel.activation == pytest.approx(trace.layers[layer_index + 1].output[1, row, col, channel])
         assert pixel.activation_kind == "ReLU"
         assert pixel.patch.shape == pixel.kernel.shape == (3, 3, model.layers[layer_index].in_channels)
