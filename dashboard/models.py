@@ -125,7 +125,7 @@ def bundled_cnn_predictor(path: str | Path | None = None) -> Predictor | None:
         return None
 
 
-def test_accuracy_note(predictor: Predictor | None) -> str:
+def recorded_accuracy_note(predictor: Predictor | None) -> str:
     """`` (98.9% on MNIST's test digits)`` from the model's own recorded metrics; empty when it has none."""
     if predictor is None:
         return ""
@@ -136,13 +136,13 @@ def test_accuracy_note(predictor: Predictor | None) -> str:
 def bundled_models_note() -> str:
     """The model picker's words on the models that come with the app, with the accuracy each file records."""
     try:
-        default_note = test_accuracy_note(default_predictor())
+        default_note = recorded_accuracy_note(default_predictor())
     except ModelUnavailable:
         default_note = ""
     cnn = bundled_cnn_predictor()
     note = f"the default MLP{default_note}"
     if cnn is not None:
-        note += f" and a CNN{test_accuracy_note(cnn)}, which reads drawings better still"
+        note += f" and a CNN{recorded_accuracy_note(cnn)}, which reads drawings better still"
     return note
 
 
