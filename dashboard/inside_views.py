@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from nnlib.conv import Conv2D, MaxPool2D, Reshape
-from nnlib.introspect import ForwardTrace, explain_conv_pixel
+from nnlib.introspect import ConvPixel, ForwardTrace, explain_conv_pixel
 from nnlib.layer_survey import Stage, StageSurvey, network_stages, top_exciting
 from nnlib.layers import Dense
 from nnlib.losses import softmax, softmax_and_log_sum
@@ -261,7 +261,8 @@ def _kernel_card(conv: Conv2D, stage_name: str, channel: int, stage_survey: Stag
 
 def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: int, channel: int,
                       pixel: tuple[int, int]) -> None:
-    """How the value at ``pixel`` of feature map ``channel`` was computed: patch, kernel, product, sum, ReLU."""
+    """How the value at ``pixel`` of feature map ``channel`` was computed: patch, kernel, product, sum, batch
+    norm (when the model has one), ReLU."""
     model = predictor.model
     explained = explain_conv_pixel(model, trace, layer_index, 0, pixel[0], pixel[1], channel)
     st.markdown(f"**Pixel (row {pixel[0]}, col {pixel[1]}) of map {channel}, computed**")
@@ -276,11 +277,30 @@ def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: in
              rf"\underbrace{{{matrix(explained.products[:, :, shown])}}}_{{\text{{patch}} \times \text{{kernel}}}}")
     st.latex(rf"\sum \text{{patch}} \odot \text{{kernel}} + b = {explained.products_sum:.4f} + ({explained.bias:.4f})"
              rf" = {explained.pre_activation:.4f}")
+    norm = explained.batch_norm
+    if norm is not None:
+        st.latex(rf"\hat z = \frac{{{explained.pre_activation:.4f} - ({norm.running_mean:.4f})}}"
+                 rf"{{\sqrt{{{norm.running_var:.4f} + \epsilon}}}} = {norm.normalised:.4f}, \qquad "
+                 rf"z' = {norm.gamma:.4f} \cdot {norm.normalised:.4f} + ({norm.beta:.4f}) = {norm.output:.4f}")
     if explained.activation is not None:
-        st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.pre_activation:.4f})"
+        st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.activation_input:.4f})"
                  rf" = {explained.activation:.4f}")
-    value = float(trace.layers[layer_index].output[0, pixel[0], pixel[1], channel])
-    st.caption(f"The feature map holds {value:.4f} at this pixel: the same number, computed by nnlib's im2col product.")
+    st.caption(pixel_caption(trace, layer_index, (*pixel, channel), explained))
+
+
+def pixel_caption(trace: ForwardTrace, layer_index: int, where: tuple[int, int, int], explained: ConvPixel) -> str:
+    """What the model's own layers hold at the explained pixel: the same numbers as the written-out sum."""
+    row, col, channel = where
+    value = float(trace.layers[layer_index].output[0, row, col, channel])
+    caption = f"The feature map holds {value:.4f}"
+    if explained.batch_norm is None:
+        return caption + " at this pixel: the same number, computed by nnlib's im2col product."
+    steps = [("BatchNorm", layer_index + 1)]
+    if explained.activation is not None:
+        steps.append((str(explained.activation_kind), layer_index + 2))
+    after = ", ".join(f"{float(trace.layers[index].output[0, row, col, channel]):.4f} after {kind}"
+                      for kind, index in steps)
+    return caption + f" straight out of the convolution, {after}: the same numbers, computed by nnlib's layers."
 
 
 def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: int, true_label: int | None,

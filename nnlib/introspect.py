@@ -5,7 +5,7 @@ Nothing here is new maths. :func:`forward_trace` runs the model's own layers (th
 path) and keeps what each one gave; :func:`training_step` runs their ``backward`` after the
 fused softmax cross-entropy and keeps every gradient on the way back, then (only when asked)
 moves the weights by one plain SGD step; :func:`explain_conv_pixel` writes out how one value
-of a feature map was computed. They exist so that a page can show a network at work and a
+of a feature map was computed (batch norm included, when the model has one). They exist so that a page can show a network at work and a
 test can check the numbers against a NumPy forward/backward written out by hand.
 
 Layout: samples in rows, as everywhere in nnlib (``(n, 784)``; images ``(n, h, w, c)``).
@@ -24,6 +24,7 @@ from .conv import Conv2D, MaxPool2D
 from .layers import ACTIVATIONS, Layer, layer_from_config
 from .losses import SoftmaxCrossEntropy, softmax
 from .model import Sequential
+from .normalization import BatchNorm
 from .optimizers import SGD
 
 ACTIVATION_KINDS = frozenset(cls.kind for cls in ACTIVATIONS.values())
@@ -166,12 +167,33 @@ def forward_trace(model: Sequential, x: np.ndarray) -> ForwardTrace:
 
 # ---------------------------------------------------------------------------- a convolution, one pixel
 @dataclass(frozen=True, eq=False)
+class BatchNormPixel:
+    """How a BatchNorm at inference rescaled one value ``z`` of its channel.
+
+    ``normalised = (z - running_mean) / sqrt(running_var + eps)`` with the averages kept
+    while training, then ``output = gamma * normalised + beta`` with the learned scale and shift.
+    """
+
+    running_mean: float
+    running_var: float
+    eps: float
+    gamma: float
+    beta: float
+    normalised: float
+    output: float
+
+
+@dataclass(frozen=True, eq=False)
 class ConvPixel:
-    """How one value of a feature map was computed: ``sum(patch * kernel) + bias``, then the activation.
+    """How one value of a feature map was computed: ``sum(patch * kernel) + bias``, then the
+    batch norm (when the model has one there), then the activation.
 
     ``patch`` and ``kernel``: ``(k, k, in_channels)``; ``products = patch * kernel``.
-    ``activation`` is the next layer's activation of ``pre_activation`` (None when the
-    convolution is not followed by one; ``activation_kind`` names it).
+    ``pre_activation`` is the convolution's own value ``Z`` (the sum plus the bias).
+    ``batch_norm`` is the BatchNorm right after the convolution applied to ``Z`` (None when
+    there is none); ``activation_input`` is what the activation reads: its output, else ``Z``.
+    ``activation`` is that activation's value (None when the convolution, or its batch norm,
+    is not followed by one; ``activation_kind`` names it).
     """
 
     row: int
@@ -183,8 +205,23 @@ class ConvPixel:
     products_sum: float
     bias: float
     pre_activation: float
+    batch_norm: BatchNormPixel | None
     activation: float | None
     activation_kind: str | None
+
+    @property
+    def activation_input(self) -> float:
+        """The value the activation reads: the batch norm's output if there is one, else ``Z``."""
+        return self.batch_norm.output if self.batch_norm is not None else self.pre_activation
+
+
+def _batch_norm_pixel(norm: BatchNorm, channel: int, value: float) -> BatchNormPixel:
+    """The inference-time batch norm of ``value`` in ``channel``, written out in float64."""
+    mean = float(norm.buffers["running_mean"][channel])
+    var = float(norm.buffers["running_var"][channel])
+    gamma, beta = float(norm.params["gamma"][channel]), float(norm.params["beta"][channel])
+    normalised = (value - mean) / np.sqrt(var + norm.eps)
+    return BatchNormPixel(mean, var, norm.eps, gamma, beta, float(normalised), float(gamma * normalised + beta))
 
 
 def explain_conv_pixel(model: Sequential, trace: ForwardTrace, layer_index: int, sample: int,
@@ -194,6 +231,8 @@ def explain_conv_pixel(model: Sequential, trace: ForwardTrace, layer_index: int,
 
     The result's ``pre_activation`` equals ``trace.layers[layer_index].output[sample, row, col, channel]``
     (up to float rounding): the convolution computed it as one row of its im2col product.
+    When a BatchNorm follows, ``batch_norm.output`` equals that layer's traced value, and
+    ``activation`` equals the traced activation's value, the feature map the model passes on.
     """
     layer = model.layers[layer_index] if 0 <= layer_index < len(model.layers) else None
     if not isinstance(layer, Conv2D):
@@ -214,14 +253,21 @@ def explain_conv_pixel(model: Sequential, trace: ForwardTrace, layer_index: int,
     products_sum = float(products.sum())
     bias = float(layer.params["b"][channel])
     pre_activation = products_sum + bias
+    following_index = layer_index + 1
+    following = model.layers[following_index] if following_index < len(model.layers) else None
+    batch_norm = None
+    if isinstance(following, BatchNorm):
+        batch_norm = _batch_norm_pixel(following, channel, pre_activation)
+        following_index += 1
+        following = model.layers[following_index] if following_index < len(model.layers) else None
+    activation_input = batch_norm.output if batch_norm is not None else pre_activation
     activation = activation_kind = None
-    following = model.layers[layer_index + 1] if layer_index + 1 < len(model.layers) else None
     if following is not None and following.kind in ACTIVATION_KINDS:
         fresh: Layer = layer_from_config(following.config(), dtype=np.float64)  # leaves the model's layer alone
-        activation = float(fresh.forward(np.array([[pre_activation]]))[0, 0])
+        activation = float(fresh.forward(np.array([[activation_input]]))[0, 0])
         activation_kind = following.kind
     return ConvPixel(row, col, channel, patch, kernel, products, products_sum, bias, pre_activation,
-                     activation, activation_kind)
+                     batch_norm, activation, activation_kind)
 
 
 # ---------------------------------------------------------------------------- backward

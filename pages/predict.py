@@ -8,7 +8,15 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard import predict_charts, share_setup, state
 from dashboard.data import current_dataset
 from dashboard.figures import upscale
-from dashboard.models import ModelUnavailable, active_predictor, available_predictors, choose_predictor, predict, predictor_key
+from dashboard.models import (
+    ModelUnavailable,
+    active_predictor,
+    available_predictors,
+    bundled_models_note,
+    choose_predictor,
+    predict,
+    predictor_key,
+)
 from dashboard.page import setup_page
 from nnlib.imaging import load_image, to_mnist_style
 
@@ -61,8 +69,7 @@ if len(available) > 1:
                  key=state.PREDICT_MODEL_CHOICE,
                  on_change=lambda: choose_predictor(st.session_state[state.PREDICT_MODEL_CHOICE]),
                  help="The runs of the run store (newest first; the Runs page lists them all) and the models "
-                      "that come with the app: the default MLP (98.3% on MNIST's test digits) and a small CNN "
-                      "(99.3%), which also reads drawings and typed digits better.")
+                      f"that come with the app: {bundled_models_note()}.")
 
 left, right = st.columns([1, 1.25], gap="large")
 

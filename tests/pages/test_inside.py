@@ -77,8 +77,9 @@ def test_the_bundled_mlp_shows_its_answer_equations_shapes_and_code(mnist_test):
     latex = " ".join(element.value for element in at.latex)
     assert "Z^{[1]} = W^{[1]} \\, X + b^{[1]}" in latex and "dZ^{[L]} = A - Y" in latex
     markdown = " ".join(element.value for element in at.markdown)
-    assert "`W1: (256, 784)`" in markdown and "`X: (784, m)`" in markdown and "`W: (784, 256)`" in markdown
-    assert "`W4: (10, 64)`" in markdown
+    # the mlp-record network [784, 512, 512, 10]
+    assert "`W1: (512, 784)`" in markdown and "`X: (784, m)`" in markdown and "`W: (784, 512)`" in markdown
+    assert "`W3: (10, 512)`" in markdown
     # the most active units named under the first layer are the largest activations
     hidden = np.maximum(images[index].reshape(1, -1) / np.float32(255) @ model.layers[0].params["W"]
                         + model.layers[0].params["b"], 0)[0]
@@ -127,16 +128,37 @@ def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
     image = x.reshape(28, 28)
     maps = np.stack([[[(image[i:i + 5, j:j + 5] * conv.params["W"][:, :, 0, c]).sum() + conv.params["b"][c]
                        for c in range(conv.out_channels)] for j in range(24)] for i in range(24)])
-    relu = np.maximum(maps, 0)
+    # then the batch norm at inference, with the running averages kept while training, then the ReLU
+    norm = model.layers[2]
+    assert [norm.kind, model.layers[3].kind] == ["BatchNorm", "ReLU"]
+    normalised = (maps - norm.buffers["running_mean"]) / np.sqrt(norm.buffers["running_var"] + norm.eps)
+    scaled = norm.params["gamma"] * normalised + norm.params["beta"]
+    relu = np.maximum(scaled, 0)
     channel = int(np.argmax(relu.max(axis=(0, 1))))
     row, col = np.unravel_index(np.argmax(relu[:, :, channel]), (24, 24))
+    z, shown = maps[row, col, channel], relu[row, col, channel]
     captions = [c.value for c in at.caption if c.value.startswith("The feature map holds")]
-    assert captions[0].startswith(f"The feature map holds {maps[row, col, channel]:.4f}")
+    assert captions[0].startswith(f"The feature map holds {z:.4f} straight out of the convolution, "
+                                  f"{scaled[row, col, channel]:.4f} after BatchNorm, {shown:.4f} after ReLU")
     assert any(f"Pixel (row {row}, col {col}) of map {channel}" in m.value for m in at.markdown)
     sums = [line.value for line in at.latex if "patch} \\odot" in line.value]
-    assert sums[0].strip("$\n ").endswith(f"= {maps[row, col, channel]:.4f}")
+    assert sums[0].strip("$\n ").endswith(f"= {z:.4f}")
+    norm_lines = [line.value for line in at.latex if "\\hat z = \\frac{" in line.value and "\\mu" not in line.value]
+    assert f"{{{z:.4f} - ({norm.buffers['running_mean'][channel]:.4f})}}" in norm_lines[0]
+    assert norm_lines[0].strip("$\n ").endswith(f"= {scaled[row, col, channel]:.4f}")
+    assert any(line.value.strip("$\n ") == f"\\mathrm{{ReLU}}({scaled[row, col, channel]:.4f}) = {shown:.4f}"
+               for line in at.latex)
+    np.testing.assert_allclose(shown, model_map_value(model, x, (row, col, channel)), rtol=1e-4, atol=1e-6)
     code = " ".join(element.value for element in at.code)
     assert "cols @ self.params[\"W\"]" in code and "sliding_window_view" in code
+
+
+def model_map_value(model, x, where) -> float:
+    """The first convolution stage's feature map after its activation, by the model's own layers."""
+    values = x
+    for layer in model.layers[:4]:
+        values = layer.forward(values, False)
+    return float(values[0][where])
 
 
 @pytest.fixture()

@@ -258,6 +258,7 @@ def test_the_bundled_cnn_can_be_chosen_and_answers(tmp_path, monkeypatch, defaul
     from nnlib.builders import build_cnn
 
     cnn = build_cnn((2,), (8,), seed=5)
+    cnn.metadata["metrics"] = {"test_accuracy": 0.4321}
     cnn.save(tmp_path / "cnn.npz")
     monkeypatch.setattr(models, "CNN_MODEL_PATH", tmp_path / "cnn.npz")
     at = predict_page()
@@ -265,6 +266,9 @@ def test_the_bundled_cnn_can_be_chosen_and_answers(tmp_path, monkeypatch, defaul
     at.run()
     picker = at.selectbox(key=state.PREDICT_MODEL_CHOICE)
     assert picker.options == [models.DEFAULT_MODEL_NAME, models.CNN_MODEL_NAME]
+    default_accuracy = Sequential.load(default_model_path).metadata["metrics"]["test_accuracy"]
+    assert (f"the default MLP ({100 * default_accuracy:.1f}% on MNIST's test digits) and a CNN "
+            "(43.2% on MNIST's test digits)") in picker.help   # each file's own recorded accuracy
     assert picker.value == models.DEFAULT_MODEL_NAME
     picker.set_value(models.CNN_MODEL_NAME).run()
     assert not at.exception

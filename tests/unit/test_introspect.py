@@ -161,11 +161,47 @@ def test_conv_pixel_explanation_equals_the_feature_map_value():
         value = trace.layers[layer_index].output[1, row, col, channel]
         assert pixel.pre_activation == pytest.approx(value, rel=1e-12)
         assert pixel.products_sum == pytest.approx(float((pixel.patch * pixel.kernel).sum()), rel=1e-12)
+        assert pixel.batch_norm is None and pixel.activation_input == pixel.pre_activation   # no BatchNorm here
         assert pixel.activation == pytest.approx(trace.layers[layer_index + 1].output[1, row, col, channel])
         assert pixel.activation_kind == "ReLU"
         assert pixel.patch.shape == pixel.kernel.shape == (3, 3, model.layers[layer_index].in_channels)
     first = explain_conv_pixel(model, trace, 1, 0, 0, 0, 0)
     np.testing.assert_array_equal(first.patch[:, :, 0], x[0].reshape(10, 10)[:3, :3])
+
+
+def test_conv_pixel_explanation_goes_through_batch_norm_to_the_models_own_feature_map():
+    model = build_cnn((2, 3), (5,), kernel_size=3, input_size=100, n_classes=4, seed=5, dtype=np.float64,
+                      batch_norm=True)
+    assert [layer.kind for layer in model.layers[1:4]] == ["Conv2D", "BatchNorm", "ReLU"]
+    rng = np.random.default_rng(6)
+    for layer in model.layers:              # running averages and a scale/shift far from the defaults
+        if layer.kind == "BatchNorm":
+            layer.buffers["running_mean"][...] = rng.normal(0, 0.5, layer.features)
+            layer.buffers["running_var"][...] = rng.uniform(0.2, 3.0, layer.features)
+            layer.params["gamma"][...] = rng.uniform(0.5, 2.0, layer.features)
+            layer.params["beta"][...] = rng.normal(0, 0.5, layer.features)
+    x, _ = data(2, 100, seed=7)
+    trace = forward_trace(model, x)
+    for layer_index, (row, col, channel) in ((1, (5, 2, 1)), (1, (0, 7, 0)), (5, (1, 0, 2))):
+        pixel = explain_conv_pixel(model, trace, layer_index, 1, row, col, channel)
+        z = trace.layers[layer_index].output[1, row, col, channel]
+        assert pixel.pre_activation == pytest.approx(z, rel=1e-12)
+        norm = model.layers[layer_index + 1]
+        step = pixel.batch_norm
+        assert step is not None
+        assert step.running_mean == norm.buffers["running_mean"][channel]
+        assert step.gamma == norm.params["gamma"][channel] and step.beta == norm.params["beta"][channel]
+        by_hand = (z - step.running_mean) / np.sqrt(step.running_var + norm.eps)
+        assert step.normalised == pytest.approx(by_hand, rel=1e-12)
+        assert step.output == pytest.approx(trace.layers[layer_index + 1].output[1, row, col, channel], rel=1e-9)
+        assert pixel.activation_input == step.output
+        assert pixel.activation_kind == "ReLU"
+        assert pixel.activation == pytest.approx(trace.layers[layer_index + 2].output[1, row, col, channel],
+                                                 rel=1e-9, abs=1e-12)
+    negatives = [explain_conv_pixel(model, trace, 1, 0, r, c, 0) for r in range(8) for c in range(8)]
+    assert any(p.batch_norm.output < 0 and p.activation == 0.0 for p in negatives)   # the ReLU cut some
+    assert any(p.pre_activation > 0 > p.batch_norm.output for p in negatives) or \
+        any(p.pre_activation < 0 < p.batch_norm.output for p in negatives)          # BN changed a sign
 
 
 def test_conv_pixel_explanation_rejects_a_layer_that_is_not_a_convolution():
