@@ -7,6 +7,7 @@ holds only the figures written during this run, with the machine and BLAS kernel
 were measured on, and is saved to ``benchmarks/results/summary.md``.
 
     python benchmarks/run_all.py [--only NAME[,NAME...]] [--skip NAME[,NAME...]]
+    python benchmarks/run_all.py --summary-only     # the table of every recorded headline, runs nothing
 """
 from __future__ import annotations
 
@@ -63,15 +64,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated benchmark names to run")
     parser.add_argument("--skip", help="comma-separated benchmark names to leave out")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="run nothing; print the table of every headline recorded so far")
     args = parser.parse_args()
     only, skip = names(args.only), names(args.skip)
     known = {name for name, _ in BENCHMARKS}
     if unknown := (only | skip) - known:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
 
-    started = time.time()
+    started = 0.0 if args.summary_only else time.time()
     outcomes = []
-    for name, extra in BENCHMARKS:
+    for name, extra in () if args.summary_only else BENCHMARKS:
         if (only and name not in only) or name in skip:
             continue
         script = ROOT / "benchmarks" / f"{script_of(name)}.py"
@@ -85,7 +88,8 @@ def main() -> int:
 
     rows, machines = headlines_since(started)
     text = "\n".join([
-        "# Headline figures, from one run of `make bench`", "",
+        "# Headline figures, " + ("as recorded by the latest run of each script" if args.summary_only
+                                  else "from one run of `make bench`"), "",
         *[f"- {text}" for text in machines or [machine()]], "",
         table(["benchmark", "figure", "measured", "reference", "verdict"], rows), "",
         table(["script", "outcome", "seconds"], outcomes),
