@@ -34,6 +34,8 @@ def expect_control(page, key: str, widget: str, text: str) -> None:
         expect(chosen).to_have_text(text, timeout=EXPECT_MS)
     elif widget in ("selectbox", "number_input"):
         expect(container.locator("input")).to_have_value(text, timeout=EXPECT_MS)
+    elif widget == "toggle":
+        expect(container.locator('input[type="checkbox"]')).to_be_checked(checked=text == "on", timeout=EXPECT_MS)
     else:
         expect(container.locator('[data-testid="stSliderThumbValue"]')).to_have_text(text, timeout=EXPECT_MS)
 
