@@ -33,18 +33,15 @@ import argparse
 import asyncio
 import math
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import ROOT, emit, machine, record_headlines, table
+from common import emit, machine, record_headlines, start_lab_server, stop_lab_server, table
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -145,43 +142,6 @@ class Sampler:
 
 
 # ---------------------------------------------------------------------- the server
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen, str]:
-    """``scripts/serve.py`` on a free loopback port with its own run store; waits until healthy."""
-    port = free_port()
-    env = {**os.environ, "MNIST_LAB_HOME": str(home)}
-    log = open(home / "server.log", "w")  # noqa: SIM115 (open while the server runs)
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}; see {log.name}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the server did not answer /_stcore/health within 90 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 # ---------------------------------------------------------------------- one user
 @dataclass
 class UserResult:
@@ -410,7 +370,7 @@ def memory_once_sessions_are_dropped(url: str, sampler: Sampler) -> float:
 def one_round(users: int, ramp: float, train_size: int, epochs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="mnist-lab-classroom-") as folder:
         home = Path(folder)
-        process, url = start_server(home)
+        process, url = start_lab_server(home, home / "server.log")
         try:
             with Sampler(process.pid) as sampler:
                 time.sleep(2)
@@ -429,7 +389,7 @@ def one_round(users: int, ramp: float, train_size: int, epochs: int) -> dict:
                 after = memory_once_sessions_are_dropped(url, sampler)
             waits, in_order = queue_order(home, results)
         finally:
-            stop_server(process)
+            stop_lab_server(process)
     loads = [value for r in results for value in r.page_loads]
     strokes = [value for r in results for value in r.strokes]
     return {"users": users, "results": results, "loads": loads, "strokes": strokes, "waits": waits,

@@ -124,3 +124,52 @@ def record_headlines(name: str, headlines: Sequence[Sequence[object]]) -> None:
     rows = [[str(cell) for cell in row] for row in headlines]
     (folder / f"{name}.json").write_text(json.dumps({"benchmark": name, "machine": machine(), "rows": rows},
                                                     indent=1) + "\n")
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback address right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_lab_server(home: Path, log_path: Path, timeout: float = 90.0):
+    """``scripts/serve.py`` on a free loopback port with ``home`` as MNIST_LAB_HOME.
+
+    Returns ``(process, url)`` once ``/_stcore/health`` answers; the server's output goes
+    to ``log_path``. Raises RuntimeError if it exits or stays silent for ``timeout`` seconds.
+    """
+    import subprocess
+    import urllib.request
+
+    url = f"http://localhost:{(port := free_port())}"
+    log = log_path.open("w")
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port)],
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "MNIST_LAB_HOME": str(home)})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"the server did not answer /_stcore/health within {timeout:.0f} s; see {log_path}")
+
+
+def stop_lab_server(process, timeout: float = 20.0) -> None:
+    """Terminate a server from :func:`start_lab_server`, killing it if it does not end in time."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

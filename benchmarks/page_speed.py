@@ -26,17 +26,15 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import ROOT, emit, machine, record_headlines, table
+from common import ROOT, emit, machine, record_headlines, start_lab_server, stop_lab_server, table
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -84,42 +82,6 @@ class Timing:
 
 def load_average() -> float:
     return os.getloadavg()[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``scripts/serve.py`` on a free loopback port with ``home`` as MNIST_LAB_HOME; its URL once healthy."""
-    port = free_port()
-    log = log_path.open("w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "MNIST_LAB_HOME": str(home)})
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the server did not answer /_stcore/health within 60 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def runs_done(page) -> int:
@@ -319,7 +281,7 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for start in ("fresh", "restart"):
-                process, url = start_server(home, Path(folder) / f"server-{start}.log")
+                process, url = start_lab_server(home, Path(folder) / f"server-{start}.log")
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 context.add_init_script(RUN_WATCHER)
                 page = context.new_page()
@@ -359,7 +321,7 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
                                           f"{timing.shown:.2f} s", "earlier: 0.5-0.9 s (issue 12)", "reported"])
                 finally:
                     context.close()
-                    stop_server(process)
+                    stop_lab_server(process)
         finally:
             browser.close()
     return rows, headlines
