@@ -35,6 +35,13 @@ def test_the_upload_cap_is_the_one_of_the_streamlit_config():
     assert config["browser"]["gatherUsageStats"] is False
 
 
+def test_the_served_app_watches_no_files_and_collects_no_garbage_after_each_rerun():
+    """Both took most of the server's CPU with a class on (benchmarks/classroom.py under py-spy)."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
+    assert config["runner"]["postScriptGC"] is False
+
+
 def test_a_classroom_server_binds_everywhere_and_prints_each_local_address(monkeypatch):
     monkeypatch.setattr(serve.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
         a, 0, stdout="192.168.1.20 10.0.0.5 127.0.0.1 fd00::7 \n"))
