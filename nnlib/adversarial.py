@@ -40,16 +40,13 @@ class Attack:
 
 
 def loss_gradient(model: Sequential, x: np.ndarray, label: int) -> np.ndarray:
-    """d(cross-entropy of ``label``)/d(input) for one network input ``x`` ``(features,)``."""
+    """d(cross-entropy of ``label``)/d(input) for one network input ``x`` ``(features,)``:
+    ``sum_j (p_j - [j = label]) * dz_j/dx`` in one backward pass."""
     row = np.asarray(x, dtype=model.dtype).reshape(1, -1)
     probabilities = softmax(model.forward(row).astype(np.float64))[0]
-    target = np.zeros_like(probabilities)
-    target[label] = 1.0
-    gradient = np.zeros(row.shape[1], dtype=np.float64)
-    for class_index, weight in enumerate(probabilities - target):
-        if weight != 0:
-            gradient += weight * model.input_gradient(row, class_index)[0]
-    return gradient
+    weights = probabilities.copy()
+    weights[label] -= 1.0
+    return model.weighted_logits_gradient(row, weights[None]).astype(np.float64)[0]
 
 
 def _checked_image(image: np.ndarray) -> np.ndarray:

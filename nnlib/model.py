@@ -266,10 +266,24 @@ class Sequential:
         classes = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (n,))
         if classes.size and (classes.min() < 0 or classes.max() >= k):
             raise ValueError(f"class_index must be in 0..{k - 1}, got {class_index}")
+        seed = np.zeros((n, k), dtype=self.dtype)
+        seed[np.arange(n), classes] = 1
+        return self.weighted_logits_gradient(x, seed)
+
+    def weighted_logits_gradient(self, x: np.ndarray, logit_weights: np.ndarray) -> np.ndarray:
+        """Gradient of ``sum_j logit_weights[:, j] * z_j`` with respect to the input, ``(n, features)``.
+
+        One backward pass for any mix of logits: with ``p - onehot(y)`` as the weights it is the
+        gradient of the cross-entropy of ``y`` (what FGSM needs). The training gradients stay as
+        they were.
+        """
+        x = self._check_input(x)
+        weights = np.asarray(logit_weights)
+        if weights.shape != (len(x), self.n_classes):
+            raise ValueError(f"logit_weights must have shape {(len(x), self.n_classes)}, got {weights.shape}")
         with self._lock:
             logits = self._forward(x, False)
-            seed = np.zeros_like(logits)
-            seed[np.arange(n), classes] = 1
+            seed = weights.astype(logits.dtype, copy=False)
             saved = [{name: g.copy() for name, g in layer.grads.items()} for layer in self.layers]
             grad = self.backward(seed, input_grad=True)
             for layer, grads in zip(self.layers, saved):   # leave training gradients as they were

@@ -62,5 +62,7 @@ def read_images(model: Sequential, scaler: Scaler, images: np.ndarray) -> np.nda
 def rotation_curve(model: Sequential, scaler: Scaler, image: np.ndarray,
                    angles: Sequence[float]) -> np.ndarray:
     """Probabilities ``(len(angles), k)`` of the image rotated by each angle (degrees)."""
-    rotated = np.stack([transform_image(image, rotation_deg=float(angle)) for angle in angles])
-    return read_images(model, scaler, rotated)
+    turns = np.radians(-np.asarray(angles, dtype=np.float64))
+    images = np.broadcast_to(_checked_image(image), (len(turns), *np.shape(image)))
+    rotated = affine_transform(images, np.zeros((len(turns), 2), dtype=np.float32), turns, np.ones(len(turns)))
+    return read_images(model, scaler, np.clip(rotated, 0.0, 1.0))

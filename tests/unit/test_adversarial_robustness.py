@@ -7,7 +7,7 @@ import pytest
 from nnlib.adversarial import fgsm, loss_gradient, smallest_flip
 from nnlib.builders import build_mlp
 from nnlib.preprocessing import Scaler
-from nnlib.robustness import rotation_curve, thicken, transform_image
+from nnlib.robustness import read_images, rotation_curve, thicken, transform_image
 from nnlib.training import fit
 
 
@@ -80,3 +80,7 @@ def test_rotation_curve_reads_each_angle(small_model, mnist):
     curve = rotation_curve(small_model, Scaler("unit"), image, [0, 90, 180])
     assert curve.shape == (3, 10)
     assert np.allclose(curve[0], small_model.predict_proba(image.reshape(1, -1).astype(np.float32))[0], atol=1e-6)
+    # one batch of turns reads what turning the digit by each angle on its own reads
+    one_by_one = read_images(small_model, Scaler("unit"),
+                             np.stack([transform_image(image, rotation_deg=angle) for angle in (0, 90, 180)]))
+    np.testing.assert_allclose(curve, one_by_one, atol=1e-6)

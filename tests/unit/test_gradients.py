@@ -177,6 +177,28 @@ def test_input_gradient_is_the_gradient_of_the_class_logit():
         assert relative_error(analytic[row:row + 1], numeric) < TOLERANCE
 
 
+def test_a_weighted_mix_of_logits_is_differentiated_in_one_pass_and_leaves_training_gradients_alone():
+    rng = np.random.default_rng(13)
+    model = build_mlp([5, 4], input_size=6, n_classes=3, seed=3, dtype=np.float64)
+    x, weights = away_from_kinks(rng, (2, 6)), rng.standard_normal((2, 3))
+    loss_fn = SoftmaxCrossEntropy()
+    loss_fn.forward(model.forward(x, training=True), np.array([0, 2]))
+    model.backward(loss_fn.backward())
+    training_grads = [g.copy() for layer in model.layers for g in layer.grads.values()]
+    mixed = model.weighted_logits_gradient(x, weights)
+    per_class = sum(weights[:, [cls]] * model.input_gradient(x, cls) for cls in range(3))
+    np.testing.assert_allclose(mixed, per_class, rtol=1e-10, atol=1e-12)
+    for row in range(2):
+        sample = x[row:row + 1].copy()
+        numeric = numerical_gradient(lambda sample=sample, row=row: float(model.forward(sample)[0] @ weights[row]),
+                                     sample)
+        assert relative_error(mixed[row:row + 1], numeric) < TOLERANCE
+    for before, after in zip(training_grads, (g for layer in model.layers for g in layer.grads.values())):
+        np.testing.assert_array_equal(before, after)
+    with pytest.raises(ValueError, match="logit_weights must have shape"):
+        model.weighted_logits_gradient(x, weights[:, :2])
+
+
 @pytest.mark.parametrize("shape", [(6, 5), (3, 4, 4, 5)], ids=["dense-output", "feature-maps"])
 def test_batch_norm_gradients(shape):
     """Training mode: dL/dx through the batch mean and variance, and dL/dgamma, dL/dbeta."""
