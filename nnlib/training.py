@@ -505,7 +505,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     with np.errstate(over="ignore", invalid="ignore"), fused_updates(optimizer, model) as update:
         for epoch in range(1, epochs + 1):
             run.start_clock()
-            snapshot = [{k: v.copy() for k, v in layer.params.items()} for layer in model.layers]
+            snapshot = _snapshot(model)
             status, loss_sum, correct = _train_epoch(steps, update, optimizer, schedule, rng, control, run, epoch,
                                                      guard)
             if status != "completed":
@@ -526,6 +526,20 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     return run.result(status, message)
 
 
+def _snapshot(model: Sequential) -> list[dict[str, np.ndarray]]:
+    """Copies of every layer's parameters and buffers (BatchNorm's running averages)."""
+    return [{**{f"param:{k}": v.copy() for k, v in layer.params.items()},
+             **{f"buffer:{k}": v.copy() for k, v in layer.buffers.items()}} for layer in model.layers]
+
+
+def _restore(model: Sequential, snapshot: list[dict[str, np.ndarray]]) -> None:
+    """Put back what :func:`_snapshot` copied, in place."""
+    for layer, saved in zip(model.layers, snapshot, strict=True):
+        for key, value in saved.items():
+            kind, name = key.split(":", 1)
+            (layer.params if kind == "param" else layer.buffers)[name][...] = value
+
+
 def _end_message(status: str, model: Sequential, snapshot: list[dict[str, np.ndarray]], epoch: int,
                  epochs_done: int, optimizer: Optimizer, guard: DivergenceGuard) -> str:
     """Why training ended early; a diverged run gets back the weights from before the epoch
@@ -534,9 +548,7 @@ def _end_message(status: str, model: Sequential, snapshot: list[dict[str, np.nda
         return f"stopped by request after {epochs_done} complete epoch(s)"
     restore = not _params_finite(model) or guard.blew_up
     if restore:
-        for layer, saved in zip(model.layers, snapshot, strict=True):
-            for name, value in saved.items():
-                layer.params[name][...] = value
+        _restore(model, snapshot)
     kept = f"the weights are those from before epoch {epoch}" if restore else "the weights are the last ones"
     return (f"training diverged in epoch {epoch}: {guard.reason}. "
             f"Try a smaller learning rate (now {optimizer.learning_rate:g}); {kept}.")

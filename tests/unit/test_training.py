@@ -83,6 +83,34 @@ def test_divergence_is_detected_and_weights_stay_finite():
     assert isinstance(events[-1], EndEvent) and events[-1].status == "diverged"
 
 
+def test_a_diverged_run_gets_back_its_batch_norm_running_averages_with_its_weights():
+    import re
+
+    from nnlib.builders import build_mlp
+    from nnlib.training import EpochEvent
+
+    x, y = blobs(n=200)
+    x *= 100
+    model = build_mlp([8], input_size=x.shape[1], n_classes=int(y.max()) + 1, batch_norm=True, seed=0)
+    norm = next(layer for layer in model.layers if layer.buffers)
+
+    def state():
+        return ([value.copy() for value in norm.buffers.values()], [w.copy() for w in weights(model)])
+
+    after_epoch = {0: state()}
+
+    def remember(event):
+        if isinstance(event, EpochEvent):
+            after_epoch[event.epoch] = state()
+
+    result = fit(model, x, y, optimizer=SGD(1e6), batch_size=None, epochs=50, callbacks=[remember])
+    assert result.status == "diverged", result.message
+    epoch = int(re.search(r"from before epoch (\d+)", result.message).group(1))
+    buffers, params = after_epoch[epoch - 1]
+    for now, then in zip([*norm.buffers.values(), *weights(model)], [*buffers, *params]):
+        np.testing.assert_array_equal(now, then)
+
+
 def test_stop_flag_ends_training_cleanly():
     x, y = blobs()
     control = TrainingControl()
