@@ -55,6 +55,7 @@ from nnlib.training import EndEvent, EpochEvent, StepEvent, TrainingControl
 from .scratch import new_job_folder
 from .store import write_model_atomically
 
+TRAINING_NICENESS = 5        # how much nicer a training child is than the server (see lower_priority)
 ROOT = Path(__file__).resolve().parent.parent
 STEP_FLUSH_SECONDS = 0.1     # the child sends step events at most this often (batched)
 CONTROL_POLL_SECONDS = 0.05  # how often the parent forwards Pause / Resume / Stop
@@ -351,8 +352,20 @@ def validation_outputs(model: Any, prepared: Any) -> dict[str, np.ndarray]:
     }
 
 
+def lower_priority(niceness: int = TRAINING_NICENESS) -> int:
+    """Make this process ``niceness`` steps nicer; the niceness it has now.
+
+    Training yields the cores to the server's page scripts when both want them (a class
+    loading pages while runs train) and takes them all when the server is idle."""
+    try:
+        return os.nice(niceness)
+    except OSError:  # not allowed here: train at the priority we have
+        return os.nice(0)
+
+
 def main() -> int:
     """The child: read the job, train it, report; any failure becomes an ``error`` message."""
+    lower_priority()
     # The protocol owns the real stdout; anything else printed goes to stderr (the server log).
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

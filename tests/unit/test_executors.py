@@ -242,3 +242,16 @@ def test_experiments_is_ui_free_and_nnlib_does_not_know_it():
     for path in (ROOT / "nnlib").glob("*.py"):
         text = path.read_text()
         assert "import experiments" not in text and "from experiments" not in text, f"{path.name} imports it"
+
+
+def test_a_training_child_runs_nicer_than_the_server():
+    """Training yields the cores to page scripts when both want them (experiments.child.lower_priority)."""
+    import os
+    import subprocess
+    import sys
+
+    from experiments.child import ROOT, TRAINING_NICENESS
+
+    code = "from experiments.child import lower_priority; print(lower_priority())"
+    printed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert int(printed) == min(os.nice(0) + TRAINING_NICENESS, 19)
