@@ -4,7 +4,12 @@ Starts the real server (as ``classroom.py`` does) with ``MNIST_LAB_MEMORY_REPORT
 memory releaser appends a report line (sessions, media files, object counts by type; allocation
 sites under ``--tracemalloc``) every ``--period`` seconds; runs one warm-up user, then N users
 through every page, waits past the session TTL and prints the report lines taken at the warm
-baseline and after the sessions were dropped, side by side.
+baseline and after the sessions were dropped, side by side: first the table of the server's
+resident memory (the server process alone, and with its children) at start, warm, peak and after
+the drop, then what the report lines say of it (anonymous or file-backed, glibc's heap in use and
+free, threads).
+
+    python benchmarks/memory_probe.py --users 20 [--tracemalloc]
 """
 from __future__ import annotations
 
@@ -16,7 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from classroom import SESSION_TTL_S, Sampler, classroom, start_server, stop_server, visit_once
+from classroom import SESSION_TTL_S, Sampler, classroom, rss_mb, visit_once
+from common import start_lab_server, stop_lab_server
+
+
+class ServerAlone(Sampler):
+    """Samples the server process's own resident memory (not its training or warm-up children)."""
+
+    def now(self) -> float:
+        return rss_mb([self.pid])
 
 
 def last_report(path: Path) -> dict:
@@ -47,23 +60,37 @@ def main() -> None:
         os.environ["MNIST_LAB_MEMORY_PERIOD"] = str(args.period)
         if args.tracemalloc:
             os.environ["PYTHONTRACEMALLOC"] = "1"
-        process, url = start_server(home)
+        process, url = start_lab_server(home, home / "server.log")
+        figures: dict[str, tuple[float, float]] = {}
         try:
-            with Sampler(process.pid) as sampler:
+            with Sampler(process.pid) as sampler, ServerAlone(process.pid) as alone:
+                time.sleep(2)
+                figures["start"] = (alone.now(), sampler.now())
                 asyncio.run(classroom(url, 1, 2.0, 2000, 1, first_index=1))
                 dropped(url, args.period)
                 baseline = last_report(report)
-                print(f"warm baseline: {sampler.now():.0f} MB", flush=True)
-                asyncio.run(classroom(url, args.users, 2.0, 2000, 1))
-                print(f"after users: {sampler.now():.0f} MB, peak {max(sampler.samples):.0f} MB", flush=True)
+                figures["warm"] = (alone.now(), sampler.now())
+                print(f"warm baseline: {figures['warm'][0]:.0f} MB", flush=True)
+                alone.samples.clear()
+                sampler.samples.clear()
+                results, _ = asyncio.run(classroom(url, args.users, 2.0, 2000, 1))
+                figures["peak"] = (max(alone.samples), max(sampler.samples))
+                print(f"after users: {alone.now():.0f} MB, peak {figures['peak'][0]:.0f} MB", flush=True)
                 dropped(url, args.period)
                 after = last_report(report)
-                print(f"after sessions dropped: {sampler.now():.0f} MB", flush=True)
+                figures["after drop"] = (alone.now(), sampler.now())
         finally:
-            stop_server(process)
+            stop_lab_server(process)
+    errors = [f"user {r.index}: {error}" for r in results for error in r.errors]
+    print(f"{args.users} users, load average {os.getloadavg()[0]:.1f} at the end; errors: {errors or 'none'}")
+    print("| MB | start | warm | peak | after drop |\n|---|---|---|---|---|")
+    for column, label in ((0, "server"), (1, "server and children")):
+        print(f"| {label} | " + " | ".join(f"{figures[key][column]:.0f}" for key in figures) + " |")
+    for key in ("process", "malloc"):
+        print(f"{key}: warm {json.dumps(baseline.get(key, {}))}\n{' ' * len(key)}  after {json.dumps(after.get(key, {}))}")
     for name, line in (("baseline", baseline), ("after", after)):
         print(f"--- {name}")
-        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines", "caches_mb")}))
+        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines", "caches_mb", "process", "malloc")}))
         print(f"caches (MB): {json.dumps(line.get('caches_mb', {}))}")
     grown = {k: after.get("objects", {}).get(k, 0) - baseline.get("objects", {}).get(k, 0)
              for k in after.get("objects", {})}

@@ -3,13 +3,16 @@
 Set ``MNIST_LAB_MEMORY_REPORT`` to a file path and the server's memory releaser
 (:mod:`dashboard.memory_release`) appends one JSON line per round: the sessions Streamlit
 still holds (active and stored for a reconnect), the runtime's media files, dataframe sources
-and uploads, the largest object counts by type, and (when ``tracemalloc`` is tracing, e.g.
+and uploads, the process's resident memory split (anonymous or file-backed; glibc's heap in
+use and free), the largest object counts by type, and (when ``tracemalloc`` is tracing, e.g.
 ``PYTHONTRACEMALLOC=1``) the source lines holding the most memory. Comparing a line taken
 before a class with one taken after its sessions were dropped tells a bounded, shared cache
 from growth per session.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import json
 import os
@@ -31,6 +34,44 @@ def _rss_mb() -> float:
     except OSError:
         pass
     return float("nan")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def _malloc_figures() -> dict[str, float]:
+    """glibc's heap over all its arenas (``mallinfo2``), MB: from the system (``heap_mb``, plus
+    ``mmapped_mb`` for the big blocks), in use and free inside it; empty where glibc lacks it."""
+    name = ctypes.util.find_library("c")
+    try:
+        mallinfo2 = ctypes.CDLL(name).mallinfo2 if name else None
+    except (OSError, AttributeError):
+        mallinfo2 = None
+    if mallinfo2 is None:
+        return {}
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {"heap_mb": round(info.arena / 2**20, 1), "mmapped_mb": round(info.hblkhd / 2**20, 1),
+            "in_use_mb": round(info.uordblks / 2**20, 1), "free_mb": round(info.fordblks / 2**20, 1)}
+
+
+def _process_figures() -> dict[str, float]:
+    """Resident memory split into anonymous (heap, mmaps) and file-backed MB, and the thread count."""
+    figures: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Anonymous", "Shared_Clean", "Private_Clean"):
+                figures[f"{key.lower()}_mb"] = round(int(rest.split()[0]) / 1024, 1)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                figures["threads"] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return figures
 
 
 def _runtime_holdings() -> dict[str, Any]:
@@ -101,6 +142,7 @@ def memory_report(top: int = 25) -> dict[str, Any]:
     """The process's resident memory, what Streamlit holds, object counts and allocation sites."""
     counts = Counter(type(obj).__name__ for obj in gc.get_objects())
     report: dict[str, Any] = {"time": time.time(), "rss_mb": round(_rss_mb(), 1), **_runtime_holdings(),
+                              "process": _process_figures(), "malloc": _malloc_figures(),
                               "caches_mb": _cache_sizes(), "objects": dict(counts.most_common(top))}
     sessions = [obj for obj in gc.get_objects() if type(obj).__name__ == "AppSession"]
     report["app_session_objects"] = len(sessions)
