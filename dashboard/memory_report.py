@@ -22,6 +22,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .session_size import held_bytes
+
 REPORT_ENV = "MNIST_LAB_MEMORY_REPORT"
 
 
@@ -106,27 +108,9 @@ def _runtime_holdings() -> dict[str, Any]:
     return held
 
 
-def _array_mb(value: Any, depth: int = 2) -> float:
-    """MB of the NumPy arrays in ``value``, looking ``depth`` levels into containers and objects."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.nbytes / 2**20 if value.base is None else 0.0
-    if depth <= 0:
-        return 0.0
-    if isinstance(value, dict):
-        items: Any = value.values()
-    elif isinstance(value, (list, tuple)):
-        items = value
-    elif hasattr(value, "__dict__"):
-        items = vars(value).values()
-    else:
-        return 0.0
-    return sum(_array_mb(item, depth - 1) for item in items)
-
-
 def _cache_sizes() -> dict[str, float]:
-    """Entries and MB of arrays held by each st.cache_resource function ("name entries": MB)."""
+    """Entries and MB of arrays and bytes held by each st.cache_resource function ("name xN": MB), views
+    counted by the array they keep alive (:func:`dashboard.session_size.held_bytes`)."""
     from streamlit.runtime.caching.cache_resource_api import _resource_caches
 
     sizes: dict[str, float] = {}
@@ -134,7 +118,7 @@ def _cache_sizes() -> dict[str, float]:
         for cache in list(caches.values()):
             entries = list(getattr(getattr(cache, "_mem_cache", None), "values", lambda: [])())
             name = f"{getattr(cache, 'display_name', '?').split('.')[-1]} x{len(entries)}"
-            sizes[name] = round(sum(_array_mb(getattr(entry, "value", entry)) for entry in entries), 1)
+            sizes[name] = round(held_bytes([getattr(entry, "value", entry) for entry in entries]) / 2**20, 1)
     return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 
 
