@@ -86,11 +86,11 @@ def main() -> None:
     print("| MB | start | warm | peak | after drop |\n|---|---|---|---|---|")
     for column, label in ((0, "server"), (1, "server and children")):
         print(f"| {label} | " + " | ".join(f"{figures[key][column]:.0f}" for key in figures) + " |")
-    for key in ("process", "malloc"):
+    for key in ("process", "malloc", "pymalloc", "mappings"):
         print(f"{key}: warm {json.dumps(baseline.get(key, {}))}\n{' ' * len(key)}  after {json.dumps(after.get(key, {}))}")
     for name, line in (("baseline", baseline), ("after", after)):
         print(f"--- {name}")
-        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines", "caches_mb", "process", "malloc")}))
+        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines", "caches_mb", "process", "malloc", "pymalloc", "mappings")}))
         print(f"caches (MB): {json.dumps(line.get('caches_mb', {}))}")
     grown = {k: after.get("objects", {}).get(k, 0) - baseline.get("objects", {}).get(k, 0)
              for k in after.get("objects", {})}

@@ -76,6 +76,60 @@ def _process_figures() -> dict[str, float]:
     return figures
 
 
+def _pymalloc_figures() -> dict[str, float]:
+    """Python's own small-object allocator (pymalloc), MB: its arenas (memory it took from the
+    system), and the blocks in use and free inside them. Read from ``sys._debugmallocstats``,
+    which writes to the C stderr: that is sent to a file for the moment (a debugging aid only)."""
+    import sys
+    import tempfile
+
+    if not hasattr(sys, "_debugmallocstats"):
+        return {}
+    with tempfile.TemporaryFile() as out:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    figures: dict[str, float] = {}
+    names = {"# arenas allocated current": "arenas", "# bytes in allocated blocks": "in_use_mb",
+             "# bytes in available blocks": "free_mb"}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        name = names.get(key.strip())
+        if name and name not in figures:
+            number = int(value.strip().replace(",", ""))
+            figures[name] = number if name == "arenas" else round(number / 2**20, 1)
+    return figures
+
+
+def _largest_mappings(count: int = 8) -> list[str]:
+    """The process's ``count`` largest anonymous mappings by resident MB: "resident/size MB name"."""
+    found: list[tuple[int, int, str]] = []
+    size = rss = 0
+    name = ""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines + ["0-0 ---p 0 0:0 0"]:
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+            if size and (not name or name.startswith("[") and name != "[stack]"):
+                found.append((rss, size, name or "anonymous"))
+            start, end = (int(part, 16) for part in fields[0].split("-"))
+            size, rss, name = end - start, 0, (fields[5] if len(fields) > 5 else "")
+        elif fields[0] == "Rss:":
+            rss = int(fields[1]) * 1024
+    found.sort(reverse=True)
+    return [f"{rss / 2**20:.1f}/{size / 2**20:.1f} MB {name}" for rss, size, name in found[:count]]
+
+
 def _runtime_holdings() -> dict[str, Any]:
     """Sessions and the runtime's per-session managers, read by attribute (empty outside a server)."""
     from streamlit.runtime import Runtime
@@ -127,6 +181,7 @@ def memory_report(top: int = 25) -> dict[str, Any]:
     counts = Counter(type(obj).__name__ for obj in gc.get_objects())
     report: dict[str, Any] = {"time": time.time(), "rss_mb": round(_rss_mb(), 1), **_runtime_holdings(),
                               "process": _process_figures(), "malloc": _malloc_figures(),
+                              "pymalloc": _pymalloc_figures(), "mappings": _largest_mappings(),
                               "caches_mb": _cache_sizes(), "objects": dict(counts.most_common(top))}
     sessions = [obj for obj in gc.get_objects() if type(obj).__name__ == "AppSession"]
     report["app_session_objects"] = len(sessions)
