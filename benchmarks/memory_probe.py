@@ -9,7 +9,7 @@ resident memory (the server process alone, and with its children) at start, warm
 the drop, then what the report lines say of it (anonymous or file-backed, glibc's heap in use and
 free, threads).
 
-    python benchmarks/memory_probe.py --users 20 [--tracemalloc]
+    python benchmarks/memory_probe.py --users 20 [--ramp 2] [--tracemalloc]
 """
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def dropped(url: str, period: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=3)
+    parser.add_argument("--ramp", type=float, default=2.0,
+                        help="seconds between two users' arrivals (longer on a busy machine, so pages do not time out)")
     parser.add_argument("--period", type=float, default=10.0, help="seconds between two releaser rounds")
     parser.add_argument("--report", type=Path, default=Path(tempfile.gettempdir()) / "memory-probe.jsonl",
                         help="where the server appends its report lines (kept after the run)")
@@ -73,7 +75,7 @@ def main() -> None:
                 print(f"warm baseline: {figures['warm'][0]:.0f} MB", flush=True)
                 alone.samples.clear()
                 sampler.samples.clear()
-                results, _ = asyncio.run(classroom(url, args.users, 2.0, 2000, 1))
+                results, _ = asyncio.run(classroom(url, args.users, args.ramp, 2000, 1))
                 figures["peak"] = (max(alone.samples), max(sampler.samples))
                 print(f"after users: {alone.now():.0f} MB, peak {figures['peak'][0]:.0f} MB", flush=True)
                 dropped(url, args.period)
