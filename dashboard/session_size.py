@@ -51,8 +51,8 @@ def session_limit_bytes(environ: Mapping[str, str] | None = None) -> int:
 
 
 def megabytes(count: int) -> str:
-    """``count`` bytes as the pages say it: ``"12.5 MB"``."""
-    return f"{count / MEGABYTE:,.1f} MB"
+    """``count`` bytes as the pages say it: ``"12.5 MB"``, or ``"0.02 MB"`` under one."""
+    return f"{count / MEGABYTE:,.1f} MB" if count >= MEGABYTE else f"{count / MEGABYTE:.2f} MB"
 
 
 def _uploaded_file_type() -> type | None:

@@ -99,4 +99,5 @@ def test_the_limit_comes_from_the_environment_in_megabytes():
     for bad in ("lots", "0", "-3", "nan"):
         with pytest.raises(ValueError, match=SESSION_LIMIT_ENV):
             session_limit_bytes({SESSION_LIMIT_ENV: bad})
-    assert megabytes(3 * MEGABYTE // 2) == "1.5 MB"
+    assert megabytes(3 * MEGABYTE // 2) == "1.5 MB" and megabytes(2500 * MEGABYTE) == "2,500.0 MB"
+    assert megabytes(MEGABYTE // 50) == "0.02 MB"
