@@ -76,6 +76,38 @@ def _process_figures() -> dict[str, float]:
     return figures
 
 
+def _malloc_arenas() -> dict[str, Any]:
+    """glibc's arenas one by one (``malloc_info``): how many, and per arena the MB taken from the
+    system and the MB free in it, largest first; empty where glibc lacks it."""
+    import re
+    import tempfile
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        info, fdopen, fclose = libc.malloc_info, libc.fdopen, libc.fclose  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        return {}
+    fdopen.restype, fdopen.argtypes = ctypes.c_void_p, [ctypes.c_int, ctypes.c_char_p]
+    info.argtypes, fclose.argtypes = [ctypes.c_int, ctypes.c_void_p], [ctypes.c_void_p]
+    with tempfile.TemporaryFile() as out:
+        stream = fdopen(os.dup(out.fileno()), b"w")
+        if not stream:
+            return {}
+        info(0, stream)
+        fclose(stream)
+        out.seek(0)
+        xml = out.read().decode(errors="replace")
+    arenas = []
+    for heap in re.findall(r'<heap nr="\d+">(.*?)</heap>', xml, flags=re.S):
+        system = re.search(r'<system type="current" size="(\d+)"', heap)
+        free = sum(int(size) for size in re.findall(r'<total type="(?:fast|rest)" count="\d+" size="(\d+)"', heap))
+        arenas.append((int(system.group(1)) if system else 0, free))
+    arenas.sort(reverse=True)
+    return {"count": len(arenas),
+            "system_free_mb": [f"{system / 2**20:.0f}/{free / 2**20:.0f}" for system, free in arenas[:12]]}
+
+
 def _pymalloc_figures() -> dict[str, float]:
     """Python's own small-object allocator (pymalloc), MB: its arenas (memory it took from the
     system), and the blocks in use and free inside them. Read from ``sys._debugmallocstats``,
@@ -182,6 +214,7 @@ def memory_report(top: int = 25) -> dict[str, Any]:
     report: dict[str, Any] = {"time": time.time(), "rss_mb": round(_rss_mb(), 1), **_runtime_holdings(),
                               "process": _process_figures(), "malloc": _malloc_figures(),
                               "pymalloc": _pymalloc_figures(), "mappings": _largest_mappings(),
+                              "arenas": _malloc_arenas(),
                               "caches_mb": _cache_sizes(), "objects": dict(counts.most_common(top))}
     sessions = [obj for obj in gc.get_objects() if type(obj).__name__ == "AppSession"]
     report["app_session_objects"] = len(sessions)
@@ -194,12 +227,12 @@ def memory_report(top: int = 25) -> dict[str, Any]:
     return report
 
 
-def append_memory_report(path: str | os.PathLike[str] | None = None) -> bool:
-    """Append :func:`memory_report` as a JSON line to ``path`` (default: ``$MNIST_LAB_MEMORY_REPORT``);
-    False when no path is set."""
+def append_memory_report(path: str | os.PathLike[str] | None = None, extra: dict[str, Any] | None = None) -> bool:
+    """Append :func:`memory_report` (and ``extra``) as a JSON line to ``path`` (default:
+    ``$MNIST_LAB_MEMORY_REPORT``); False when no path is set."""
     target = path if path is not None else os.environ.get(REPORT_ENV)
     if not target:
         return False
     with open(target, "a", encoding="utf-8") as out:
-        out.write(json.dumps(memory_report()) + "\n")
+        out.write(json.dumps({**memory_report(), **(extra or {})}) + "\n")
     return True
