@@ -9,7 +9,7 @@ resident memory (the server process alone, and with its children) at start, warm
 the drop, then what the report lines say of it (anonymous or file-backed, glibc's heap in use and
 free, threads).
 
-    python benchmarks/memory_probe.py --users 20 [--ramp 2] [--tracemalloc]
+    python benchmarks/memory_probe.py --users 20 [--ramp 2] [--timeout 90] [--tracemalloc]
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import classroom as classroom_module
 from classroom import SESSION_TTL_S, Sampler, classroom, rss_mb, visit_once
 from common import start_lab_server, stop_lab_server
 
@@ -49,11 +50,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=3)
     parser.add_argument("--ramp", type=float, default=2.0,
                         help="seconds between two users' arrivals (longer on a busy machine, so pages do not time out)")
+    parser.add_argument("--timeout", type=float, default=classroom_module.SETTLE_TIMEOUT_MS / 1000,
+                        help="seconds a page may take to load or settle (longer on a busy machine: this probe "
+                             "measures memory, and a user who timed out leaves early)")
     parser.add_argument("--period", type=float, default=10.0, help="seconds between two releaser rounds")
     parser.add_argument("--report", type=Path, default=Path(tempfile.gettempdir()) / "memory-probe.jsonl",
                         help="where the server appends its report lines (kept after the run)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace allocation sites (slower)")
     args = parser.parse_args()
+    classroom_module.SETTLE_TIMEOUT_MS = int(args.timeout * 1000)
     with tempfile.TemporaryDirectory(prefix="mnist-lab-memory-") as folder:
         home = Path(folder)
         report = args.report
