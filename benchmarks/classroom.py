@@ -295,7 +295,10 @@ async def one_user(browser, url: str, result: UserResult, train_size: int, epoch
     except Exception as error:  # a timeout or a missing element is counted, the others go on
         result.errors.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
         progress(result, result.errors[-1])
-        await page.screenshot(path=str(Path(tempfile.gettempdir()) / f"classroom-user{result.index}.png"))
+        try:  # best effort: a page that crashed or closed has nothing to show
+            await page.screenshot(path=str(Path(tempfile.gettempdir()) / f"classroom-user{result.index}.png"))
+        except Exception:  # noqa: BLE001
+            pass
     finally:
         await context.close()
 

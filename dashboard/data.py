@@ -8,7 +8,7 @@ import streamlit as st
 from nnlib.data import Dataset, available_datasets, load_csv, load_dataset, load_npz
 from nnlib.preprocessing import PreprocessConfig, split_sizes
 
-from . import state
+from . import runs, session_budget, state
 
 UPLOADED_LABEL = "Uploaded file"
 DEFAULT_DATASET = "MNIST"
@@ -116,7 +116,11 @@ def render_dataset_picker() -> None:
 
 
 def _accept_upload(file_name: str, payload: bytes) -> None:
-    """Validate an upload; keep it and select it when good, say why when not."""
+    """Validate an upload; keep it and select it when good, say why when not.
+
+    The session keeps the file's bytes, so they count towards its byte limit
+    (:mod:`dashboard.session_budget`): older run details are let go of to make room, and a file
+    that would not fit even then is refused before it is parsed."""
     digest = hashlib.sha256(payload).hexdigest()
     previous = st.session_state.get(state.UPLOADED_DATASET)
     if previous and previous["digest"] == digest:
@@ -125,12 +129,21 @@ def _accept_upload(file_name: str, payload: bytes) -> None:
     if refused and refused["digest"] == digest:  # refused before: say so again without parsing it again
         st.error(refused["message"])
         return
+    trial = session_budget.make_room(list(runs.session_runs()), state.RUNS, needed=len(payload),
+                                     replacing=state.UPLOADED_DATASET)
+    if not trial.fits:  # checked before parsing: a refused file takes no more memory
+        st.error(session_budget.refusal(f"The uploaded {file_name}", len(payload), trial))
+        return
     try:
         dataset = cached_upload(file_name, digest, payload)
     except ValueError as exc:
         st.session_state[state.REFUSED_UPLOAD] = {"digest": digest, "message": f"Could not use {file_name}: {exc}"}
         st.error(f"Could not use {file_name}: {exc}")
         return
+    room = session_budget.make_room(runs.session_runs(), state.RUNS, needed=len(payload),
+                                    replacing=state.UPLOADED_DATASET)
+    if room.dropped:
+        st.session_state[state.SESSION_RUNS_NOTE] = session_budget.let_go_note(room)
     st.session_state[state.UPLOADED_DATASET] = {"name": file_name, "digest": digest, "bytes": payload}
     st.session_state[state.DATASET_NAME] = UPLOADED_LABEL
     st.success(f"Loaded {len(dataset.x_train):,} images from {file_name}.")

@@ -169,7 +169,8 @@ class MemoryReleaser:
                 self.releases += 1
             self.rounds += 1
             try:  # only when $MNIST_LAB_MEMORY_REPORT names a file; a debugging aid never stops the releaser
-                append_memory_report()
+                append_memory_report(extra={"releases": self.releases, "reaped": reaped,
+                                            "last_release_seconds": round(self.last_release_seconds, 3)})
             except Exception:  # noqa: BLE001
                 _LOG.exception("the memory report failed")
 

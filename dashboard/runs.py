@@ -22,8 +22,9 @@ from nnlib.builders import describe_network
 from nnlib.preprocessing import PreprocessConfig
 from nnlib.training import TrainConfig, TrainResult
 
-from . import jobs, state
+from . import jobs, session_budget, state
 from .architecture import describe_model
+from .session_size import held_bytes
 
 RECENT_RUNS = 50   # the Train page lists the dataset's newest runs, up to this many
 MAX_SESSION_RUNS = 16   # runs whose details (model, validation outputs) one session keeps in memory
@@ -85,27 +86,42 @@ def session_runs_note() -> str | None:
     return st.session_state.get(state.SESSION_RUNS_NOTE)
 
 
-def _keep_within_budget(kept: list[RunRecord]) -> list[RunRecord]:
-    """The newest ``MAX_SESSION_RUNS`` runs; the oldest go first, those the store keeps before
-    an upload or an unrecorded run that only this session has."""
+def _keep_within_count(kept: list[RunRecord]) -> tuple[list[RunRecord], str | None]:
+    """The newest ``MAX_SESSION_RUNS`` runs, and a note when older ones went: the oldest go
+    first, those the store keeps before an upload or an unrecorded run that only this session has."""
     dropped: list[RunRecord] = []
     while len(kept) > MAX_SESSION_RUNS:
         victim = next((run for run in kept if run.in_store), kept[0])
         kept = [run for run in kept if run is not victim]
         dropped.append(victim)
-    if dropped:
-        lost = [run.name for run in dropped if not run.in_store]
-        st.session_state[state.SESSION_RUNS_NOTE] = (
-            f"This session keeps the details of its {MAX_SESSION_RUNS} most recent runs in the server's memory, "
-            "which the whole class shares. Older runs stay in the run store (the Runs page, or pick them below)"
-            + (f"; not stored, and now gone from this session: {', '.join(lost)}." if lost else "."))
-    return kept
+    if not dropped:
+        return kept, None
+    lost = [run.name for run in dropped if not run.in_store]
+    return kept, (f"This session keeps the details of its {MAX_SESSION_RUNS} most recent runs in the server's memory, "
+                  "which the whole class shares. Older runs stay in the run store (the Runs page, or pick them below)"
+                  + (f"; not stored, and now gone from this session: {', '.join(lost)}." if lost else "."))
 
 
-def add_run(run: RunRecord) -> None:
-    """Keep ``run``'s details in this session (a run with the same id is replaced)."""
+def add_run(run: RunRecord) -> bool:
+    """Keep ``run``'s details in this session (a run with the same id is replaced); False when
+    they alone would take the session past its byte limit (:mod:`dashboard.session_budget`).
+
+    To stay within ``MAX_SESSION_RUNS`` runs and the byte limit the session lets go of its
+    oldest runs' details; :func:`session_runs_note` then says which.
+    """
     kept = session_runs()
-    kept[:] = _keep_within_budget([other for other in kept if other.id != run.id] + [run])
+    within, note = _keep_within_count([other for other in kept if other.id != run.id] + [run])
+    kept[:] = within
+    room = session_budget.make_room(kept, state.RUNS, keep=run)
+    if not room.fits:
+        kept[:] = [other for other in kept if other is not run]
+        where = " It stays in the run store (the Runs page, or pick it below)." if run.in_store else ""
+        note = session_budget.refusal(f"The details of {run.name}", held_bytes(run), room) + where
+    elif room.dropped:
+        note = " ".join(filter(None, [note, session_budget.let_go_note(room)]))
+    if note:
+        st.session_state[state.SESSION_RUNS_NOTE] = note
+    return room.fits
 
 
 def _config(factory: Any, data: dict[str, Any] | None) -> Any:

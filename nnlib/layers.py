@@ -82,6 +82,18 @@ class Layer:
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return grad_out
 
+    def forget_forward(self) -> None:
+        """Drop what ``forward`` kept for ``backward`` (its private arrays: the input, the output,
+        masks), so a layer that only answers holds its parameters and no batch of data.
+
+        Such a kept input is often a view of a whole dataset (a batch sliced from it), which
+        it then keeps alive too. ``backward`` needs a new ``forward`` after this.
+        """
+        for name, value in list(vars(self).items()):
+            if name.startswith("_") and (isinstance(value, np.ndarray) or (
+                    isinstance(value, (list, tuple)) and any(isinstance(item, np.ndarray) for item in value))):
+                setattr(self, name, None)
+
     def config(self) -> dict[str, Any]:
         """JSON-able description of the layer (its kind and hyperparameters)."""
         return {"kind": self.kind}

@@ -209,13 +209,26 @@ class Sequential:
         """Images per forward pass when evaluating or predicting many at once."""
         return CONV_EVAL_BATCH if self.is_convolutional else EVAL_BATCH
 
+    def forget_forward(self) -> None:
+        """Drop every layer's kept forward pass (:meth:`Layer.forget_forward`).
+
+        Inference calls this when done: a model kept in a cache after answering on a dataset
+        would otherwise hold that dataset's last batch, and through it often the whole array.
+        """
+        with self._lock:
+            for layer in self.layers:
+                layer.forget_forward()
+
     def _logits_batched(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         x = self._check_input(x)
         batch_size = batch_size or self.eval_batch_size
         if len(x) <= batch_size:
-            return self._forward(x, False)
-        return np.concatenate([self._forward(x[i:i + batch_size], False)
-                               for i in range(0, len(x), batch_size)])
+            logits = self._forward(x, False)
+        else:
+            logits = np.concatenate([self._forward(x[i:i + batch_size], False)
+                                     for i in range(0, len(x), batch_size)])
+        self.forget_forward()
+        return logits
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` float32 (softmax of the logits)."""
@@ -248,6 +261,7 @@ class Sequential:
             logits = self._forward(x[start:start + batch], False)
             predictions[start:start + len(logits)] = logits.argmax(axis=1)
             total_loss += loss_fn.forward(logits, y[start:start + batch]) * len(logits)
+        self.forget_forward()
         scores: dict[str, Any] = {"loss": total_loss / len(x),
                                   "accuracy": int(np.count_nonzero(predictions == y)) / len(x)}
         if per_class:
@@ -289,6 +303,8 @@ class Sequential:
             for layer, grads in zip(self.layers, saved):   # leave training gradients as they were
                 for name, g in grads.items():
                     layer.grads[name][...] = g
+            for layer in self.layers:
+                layer.forget_forward()
         return grad
 
     # ------------------------------------------------------------------ persistence

@@ -176,3 +176,35 @@ def test_hand_built_sequential():
     assert "Dense(in_features=4" in repr(model)
     with pytest.raises(ValueError):
         Sequential([])
+
+
+@pytest.mark.parametrize("answer", ["predict_proba", "predict", "evaluate", "input_gradient"])
+def test_a_model_that_answered_keeps_no_batch_of_the_data_it_answered_on(answer):
+    """A cached model must not keep the dataset it last answered on alive (through a batch view)."""
+    import gc
+    import weakref
+
+    from nnlib.builders import build_cnn
+    from nnlib.model import EVAL_BATCH
+
+    for model, rows in ((build_mlp([16], seed=0), EVAL_BATCH + 7),
+                        (build_cnn((4,), (8,), input_size=784, n_classes=10, seed=0, batch_norm=True), 300)):
+        x = np.random.default_rng(0).random((rows, 784), dtype=np.float32)
+        y = np.arange(rows) % 10
+        watched = weakref.ref(x)
+        probe = np.random.default_rng(1).random((3, 784), dtype=np.float32)
+        before = model.predict_proba(probe)
+        result = {"predict_proba": lambda: model.predict_proba(x), "predict": lambda: model.predict(x),
+                  "evaluate": lambda: model.evaluate(x, y), "input_gradient": lambda: model.input_gradient(x[:50], 3)
+                  }[answer]()
+        assert result is not None
+        del x, result
+        gc.collect()
+        assert watched() is None, f"{answer} left the data alive in {model!r}"
+        kept = [name for layer in model.layers for name, value in vars(layer).items()
+                if name.startswith("_") and isinstance(value, np.ndarray)]
+        assert kept == []
+        # The model answers as before, and trains: forward then backward still work.
+        assert np.array_equal(model.predict_proba(probe), before)
+        logits = model.forward(probe, training=True)
+        assert model.backward(np.ones_like(logits)).shape == (3, 784)
