@@ -10,7 +10,12 @@ its session storage (a minute later, ``server.disconnectedSessionTTL`` in
   good. :class:`SessionReaper` hooks the storage's removal callback and shuts such sessions
   down (unless they reconnected), as Streamlit does for a session that ends at once.
 * glibc keeps freed heap pages in its arenas (one per busy thread: a script thread per
-  session), so the resident memory stays at its peak. ``malloc_trim(0)`` returns them.
+  session), so the resident memory stays at its peak. ``malloc_trim(0)`` returns them; and
+  ``scripts/serve.py`` starts the server with two arenas (``MALLOC_ARENA_MAX=2``), since freed
+  memory scattered over many arenas kept the heap growing with every class even so.
+* A model kept in a cache held the last batch it had answered on, and through it the whole
+  scaled dataset (31 MB of MNIST test images per model): nnlib's inference now lets go of it
+  (``Sequential.forget_forward``).
 
 Every ``PERIOD_SECONDS`` the releaser expires the storage, shuts the dropped sessions down,
 collects reference cycles and trims the heap. It reaches into Streamlit's runtime by

@@ -13,6 +13,9 @@ Classroom (``--host 0.0.0.0`` or one interface's address): the server listens th
 prints the addresses students type, found locally (``hostname -I`` or the host name's
 addresses, never an outside lookup). XSRF protection stays on and uploads stay capped.
 
+Memory: the server starts with ``MALLOC_ARENA_MAX=2`` (:data:`MALLOC_ENVIRONMENT`), so what a
+class frees goes back to a few compact heaps that the memory releaser can trim.
+
 Warm start: the server gets ``MNIST_LAB_WARM_UP=1``, so its first script run computes in the
 background what the slow pages need (:mod:`dashboard.warm_up`), and a low-priority
 ``python -m dashboard.warm_up`` beside it fills the disk cache from the moment it starts.
@@ -115,6 +118,19 @@ def streamlit_command(host: str = LOOPBACK, port: int = DEFAULT_PORT, python: st
     ]
 
 
+# glibc gives each busy thread a heap arena of its own (up to 8 per core), and Streamlit runs
+# every script run in a new thread: freed memory then lies scattered over many arenas and the
+# server stays near its peak after a class has gone. Two arenas keep it compact
+# (benchmarks/memory_probe.py); an environment that sets its own value keeps it.
+MALLOC_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+
+
+def server_environment(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` with what the server process needs at its start: the warm start, and
+    :data:`MALLOC_ENVIRONMENT` unless already set."""
+    return {**MALLOC_ENVIRONMENT, **environment, "MNIST_LAB_WARM_UP": "1"}
+
+
 WARM_UP_NICENESS = 10
 
 
@@ -156,10 +172,11 @@ def main(argv: list[str] | None = None) -> None:
     command = streamlit_command(args.host, args.port)
     print(banner(args.host, args.port), flush=True)
     os.chdir(APP_ROOT)
-    os.environ["MNIST_LAB_WARM_UP"] = "1"
-    start_warm_up(dict(os.environ))
-    # exec: the server is this process, so Ctrl+C and a test's terminate() reach it directly.
-    os.execv(command[0], command)
+    environment = server_environment(dict(os.environ))
+    start_warm_up(environment)
+    # exec: the server is this process, so Ctrl+C and a test's terminate() reach it directly;
+    # glibc reads MALLOC_ARENA_MAX when the new program starts.
+    os.execve(command[0], command, environment)
 
 
 if __name__ == "__main__":

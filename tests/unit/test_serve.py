@@ -76,3 +76,9 @@ def test_without_hostname_the_host_names_addresses_are_used(monkeypatch):
 def test_a_port_out_of_range_is_refused(port):
     with pytest.raises(ValueError, match=f"expected a port from 1 to 65535, got {port}"):
         serve.streamlit_command(port=port)
+
+
+def test_the_server_starts_warm_with_two_malloc_arenas_unless_told_otherwise():
+    environment = serve.server_environment({"PATH": "/usr/bin"})
+    assert environment == {"PATH": "/usr/bin", "MALLOC_ARENA_MAX": "2", "MNIST_LAB_WARM_UP": "1"}
+    assert serve.server_environment({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"
