@@ -98,16 +98,6 @@ def clickable_map(values: np.ndarray, title: str, selected: tuple[int, int] | No
         "xaxis": {"visible": False, "constrain": "domain"}})
 
 
-def probability_history(steps: Sequence[int], probabilities: Sequence[float], class_name: str) -> go.Figure:
-    """The true class's probability after each step (step 0: before any)."""
-    return _figure([{"type": "scatter", "x": list(steps), "y": [100 * p for p in probabilities],
-                     "mode": "lines+markers", "line": {"color": "#2ca02c"},
-                     "hovertemplate": "step %{x}: %{y:.2f}%<extra></extra>"}],
-                   {"height": 260, "margin": dict(l=10, r=10, t=10, b=10),
-                    "xaxis": {"title": {"text": "step"}, "dtick": 1},
-                    "yaxis": {"title": {"text": f"P(class {class_name}) in %"}, "range": [0, 101]}})
-
-
 MAP_GAP = 0.02
 
 

@@ -15,10 +15,8 @@ from nnlib.layers import Dense, ReLU
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.optimizers import SGD
 
-from . import html_bars as bars
-from . import inside_charts as charts
+from . import html_charts, state
 from . import inside_text as text
-from . import state
 from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, model_key
 from .inside_views import code_panel
@@ -131,8 +129,9 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
     metrics[2].metric("Loss −log P(true class)", f"{session['losses'][-1]:.4f}")
     st.caption("The steps train a copy of the model kept for this page only: the model's file and the other pages "
                "are not changed. Changing the model, the image or the learning target starts again from step 0.")
-    st.plotly_chart(charts.probability_history(range(len(history)), history, names[label]), key="inside_step_history",
-                    config=charts.PLAIN_CONFIG)
+    # HTML and SVG, not Plotly, for the charts each Step redraws: the browser draws them at once.
+    st.html(html_charts.percent_line(range(len(history)), [100 * p for p in history],
+                                     f"P(class {names[label]}) in %, after each step (step 0: before any)"))
 
     step = session["last_step"]
     if step is None:
@@ -142,16 +141,15 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
     else:
         st.markdown(f"**The step just taken** (step {steps_taken}, loss before it {step.loss:.4f}, "
                     f"α = {step.learning_rate}):")
-    # Plain HTML bars, not Plotly: each Step redraws them, and the browser draws a dozen bars at once.
     left, right = st.columns(2, gap="medium")
     with left:
-        st.html(bars.signed_bars(step.output_error[0], names, "dZ at the output = A − Y (true class in orange)",
-                                 highlight=label))
+        st.html(html_charts.signed_bars(step.output_error[0], names,
+                                        "dZ at the output = A − Y (true class in orange)", highlight=label))
     with right:
         norms = step.gradient_norms()
-        st.html(bars.log_bars([size for _, size in norms], [name for name, _ in norms],
-                              "The gradient flowing back: ‖dL/d output‖ arriving at each layer, from the output "
-                              "back to the input (bar length on a log scale)"))
+        st.html(html_charts.log_bars([size for _, size in norms], [name for name, _ in norms],
+                                     "The gradient flowing back: ‖dL/d output‖ arriving at each layer, from the "
+                                     "output back to the input (bar length on a log scale)"))
     _first_layer_weights(step)
 
 

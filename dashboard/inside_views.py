@@ -200,12 +200,8 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
              caption=f"The {maps.shape[2]} feature maps of this image after {stage.activation}, map 0 to "
                      f"{maps.shape[2] - 1}, {per_row} to a row, {maps.shape[0]}x{maps.shape[1]} each, on one "
                      f"colour scale (dark 0, yellow {high:.2f})")
-    channel_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
     strongest = maps.max(axis=(0, 1))
-    channel = clicked_unit(channel_key, len(strongest), int(np.argmax(strongest)))
-    st.plotly_chart(charts.unit_strip(strongest, "each map's strongest value: click one to open it",
-                                      selected=channel, per_row=min(32, len(strongest))),
-                    key=channel_key, on_select="rerun", selection_mode="points", config=charts.PLAIN_CONFIG)
+    channel = _chosen_channel(stage.name, strongest)
     pixel_key = f"inside_pixel_chart_{stage.name}"
     channel_map = maps[:, :, channel]
     pixel = _chosen_pixel(pixel_key, channel_map)
@@ -234,6 +230,17 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
         code_panel(Conv2D.forward, Conv2D._patches, *( [MaxPool2D.forward] if pool_index is not None else []),
                    expanded=False)
     _kernel_card(conv, stage.name, channel, stage_survey, survey, images, predictor.class_names, what)
+
+
+def _chosen_channel(stage_name: str, strongest: np.ndarray) -> int:
+    """Buttons, one per feature map (a click opens it), the strongest maps named; the map picked,
+    else the strongest. Buttons rather than a chart: a chart costs the browser ~0.1 s per draw."""
+    order = np.argsort(-strongest, kind="stable")[:TOP_UNITS_NAMED]
+    picked = st.pills(f"Open a feature map of {stage_name}: its pixels, its kernel and the images that excite it most",
+                      range(len(strongest)), key=f"{state.INSIDE_CHANNEL_PREFIX}{stage_name}",
+                      help="Unpicked, the page opens the map with the strongest value.")
+    st.caption("Strongest maps for this image: " + ", ".join(f"map {c} ({strongest[c]:.2f})" for c in order) + ".")
+    return int(picked) if picked is not None else int(order[0])
 
 
 def _chosen_pixel(chart_key: str, channel_map: np.ndarray) -> tuple[int, int]:

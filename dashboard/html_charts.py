@@ -1,8 +1,8 @@
-"""Small bar charts as plain HTML (for ``st.html``): numbers in, an HTML string out.
+"""Small charts as plain HTML and SVG (for ``st.html``): numbers in, an HTML string out.
 
-For the few-bar charts that change on every click (the Inside page's Step): a Plotly chart
-costs the browser about 0.1 s to draw each time, a dozen ``<div>`` bars almost nothing, and
-every value is written beside its bar, so no hovering is needed to read it.
+For the small charts that change on every click (the Inside page's Step): a Plotly chart
+costs the browser about 0.1 s to draw each time, a dozen ``<div>`` bars or one SVG line almost
+nothing. Every value is written out (beside its bar, or on its point's tooltip and the last point).
 """
 from __future__ import annotations
 
@@ -80,3 +80,50 @@ def log_bars(values: Sequence[float] | np.ndarray, labels: Sequence[str], title:
         percent = max(0.5, 100 * min(decades, LOG_DECADES_SHOWN) / LOG_DECADES_SHOWN)
         rows.append(_label(str(label)) + _bar(percent, NORM_COLOUR, "flex-start") + _number(f"{float(value):.2e}"))
     return _chart(title, rows, "max-content 1fr max-content")
+
+
+LINE_COLOUR = "#2ca02c"
+GRID_COLOUR = "#ddd"
+SVG_WIDTH, SVG_HEIGHT = 600, 220
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 584, 12, 186
+MAX_STEP_TICKS = 20
+
+
+def percent_line(steps: Sequence[int], percents: Sequence[float], y_title: str) -> str:
+    """A line of percentages (0-100) over steps as an SVG chart: y from 0 to 100 with a grid line
+    every 25, one tick per step (fewer past ``MAX_STEP_TICKS``), each point's value on its tooltip
+    and the last one written beside it."""
+    steps = [int(step) for step in steps]
+    percents = [float(value) for value in percents]
+    if len(steps) != len(percents) or not steps:
+        raise ValueError(f"expected as many steps as values (at least one), got {len(steps)} and {len(percents)}")
+    first, last = steps[0], steps[-1]
+    span = max(last - first, 1)
+
+    def x(step: int) -> float:
+        return PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (step - first) / span
+
+    def y(value: float) -> float:
+        return PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * min(max(value, 0.0), 100.0) / 100
+
+    parts = []
+    for level in (0, 25, 50, 75, 100):
+        parts.append(f'<line x1="{PLOT_LEFT}" x2="{PLOT_RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
+                     f'stroke="{GRID_COLOUR}"/><text x="{PLOT_LEFT - 6}" y="{y(level) + 4:.1f}" text-anchor="end">'
+                     f"{level}</text>")
+    every = max(1, -(-len(steps) // MAX_STEP_TICKS))
+    for step in steps[::every]:
+        parts.append(f'<text x="{x(step):.1f}" y="{PLOT_BOTTOM + 16}" text-anchor="middle">{step}</text>')
+    points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in zip(steps, percents, strict=True))
+    parts.append(f'<polyline points="{points}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2"/>')
+    for step, value in zip(steps, percents, strict=True):
+        parts.append(f'<circle cx="{x(step):.1f}" cy="{y(value):.1f}" r="4" fill="{LINE_COLOUR}">'
+                     f"<title>step {step}: {value:.2f}%</title></circle>")
+    anchor = "end" if len(steps) > 1 else "start"
+    parts.append(f'<text x="{x(last) + (-8 if anchor == "end" else 8):.1f}" y="{y(percents[-1]) - 8:.1f}" '
+                 f'text-anchor="{anchor}" font-weight="600">{percents[-1]:.2f}%</text>')
+    return (f'<div style="font-size:0.8rem"><div style="font-weight:600">{html.escape(y_title)}</div>'
+            f'<svg viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="100%" style="max-width:{SVG_WIDTH}px;'
+            f'font-size:12px;fill:currentColor" role="img" aria-label="{html.escape(y_title)}">'
+            + "".join(parts) + f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{SVG_HEIGHT - 2}" '
+            'text-anchor="middle">step</text></svg></div>')
