@@ -1,4 +1,4 @@
-"""Small charts as plain HTML and SVG (for ``st.html``): numbers in, an HTML string out.
+"""Small charts as plain HTML (for ``st.html``) and SVG (for ``st.image``): numbers in, a string out.
 
 For the small charts that change on every click (the Inside page's Step): a Plotly chart
 costs the browser about 0.1 s to draw each time, a dozen ``<div>`` bars or one SVG line almost
@@ -84,15 +84,16 @@ def log_bars(values: Sequence[float] | np.ndarray, labels: Sequence[str], title:
 
 LINE_COLOUR = "#2ca02c"
 GRID_COLOUR = "#ddd"
+TEXT_COLOUR = "#31333f"   # Streamlit's light theme text
 SVG_WIDTH, SVG_HEIGHT = 600, 220
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 584, 12, 186
 MAX_STEP_TICKS = 20
 
 
-def percent_line(steps: Sequence[int], percents: Sequence[float], y_title: str) -> str:
-    """A line of percentages (0-100) over steps as an SVG chart: y from 0 to 100 with a grid line
-    every 25, one tick per step (fewer past ``MAX_STEP_TICKS``), each point's value on its tooltip
-    and the last one written beside it."""
+def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) -> str:
+    """A line of percentages (0-100) over steps as a standalone SVG picture (for ``st.image``:
+    ``st.html`` keeps no SVG): y from 0 to 100 with a grid line every 25, one tick per step (fewer
+    past ``MAX_STEP_TICKS``), each point's value on its tooltip and the last one written beside it."""
     steps = [int(step) for step in steps]
     percents = [float(value) for value in percents]
     if len(steps) != len(percents) or not steps:
@@ -122,8 +123,7 @@ def percent_line(steps: Sequence[int], percents: Sequence[float], y_title: str) 
     anchor = "end" if len(steps) > 1 else "start"
     parts.append(f'<text x="{x(last) + (-8 if anchor == "end" else 8):.1f}" y="{y(percents[-1]) - 8:.1f}" '
                  f'text-anchor="{anchor}" font-weight="600">{percents[-1]:.2f}%</text>')
-    return (f'<div style="font-size:0.8rem"><div style="font-weight:600">{html.escape(y_title)}</div>'
-            f'<svg viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="100%" style="max-width:{SVG_WIDTH}px;'
-            f'font-size:12px;fill:currentColor" role="img" aria-label="{html.escape(y_title)}">'
-            + "".join(parts) + f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{SVG_HEIGHT - 2}" '
-            'text-anchor="middle">step</text></svg></div>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="{SVG_WIDTH}" '
+            f'height="{SVG_HEIGHT}" font-family="sans-serif" font-size="12" fill="{TEXT_COLOUR}">'
+            f"<title>{html.escape(title)}</title>" + "".join(parts)
+            + f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{SVG_HEIGHT - 2}" text-anchor="middle">step</text></svg>')

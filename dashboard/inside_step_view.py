@@ -130,8 +130,9 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
     st.caption("The steps train a copy of the model kept for this page only: the model's file and the other pages "
                "are not changed. Changing the model, the image or the learning target starts again from step 0.")
     # HTML and SVG, not Plotly, for the charts each Step redraws: the browser draws them at once.
-    st.html(html_charts.percent_line(range(len(history)), [100 * p for p in history],
-                                     f"P(class {names[label]}) in %, after each step (step 0: before any)"))
+    title = f"P(class {names[label]}) in %, after each step (step 0: before any)"
+    st.markdown(f"**{title}**")
+    st.image(html_charts.percent_line(range(len(history)), [100 * p for p in history], title), width=600)
 
     step = session["last_step"]
     if step is None:
