@@ -18,7 +18,10 @@ seeing it finish (the server's script time plus the websocket's delivery, no dra
 Plotly chart on the page is drawn. Targets apply to ``shown`` except where noted.
 The load average (1 min) is printed with each figure: the machine is shared.
 
-    python benchmarks/page_speed.py [--strokes 20] [--steps 5] [--save]
+    python benchmarks/page_speed.py [--strokes 20] [--steps 5] [--only inside] [--save]
+
+``--only inside``: one server start only (a fresh folder), Home, the Inside page's first visit,
+then the Inside figures above; no server-side script times, no other page, no strokes.
 """
 from __future__ import annotations
 
@@ -263,6 +266,52 @@ def verdict(seconds: float, target: float) -> str:
     return "met" if seconds < target else "missed"
 
 
+def add_inside_rows(figures: dict[str, Timing | list[Timing]], add, headlines: list[list[object]]) -> None:
+    """The Inside page's figures as report rows and headlines (a list of Step times: their median)."""
+    for figure, measured in figures.items():
+        if isinstance(measured, list):
+            timing = median_timing(measured)
+            add(f"{figure}, median of {len(measured)}", timing, STEP_TARGET_S)
+            headlines.append([f"Inside: {figure} median", f"{timing.shown:.2f} s",
+                              f"target < {STEP_TARGET_S:g} s", verdict(timing.shown, STEP_TARGET_S)])
+        else:
+            add(figure, measured, INSIDE_OPEN_TARGET_S)
+            headlines.append([f"Inside: {figure}", f"{measured.shown:.2f} s",
+                              f"target < {INSIDE_OPEN_TARGET_S:g} s", verdict(measured.shown, INSIDE_OPEN_TARGET_S)])
+
+
+def run_inside_only(steps: int) -> tuple[list[list[object]], list[list[object]]]:
+    """One server start: Home, the Inside page's first visit, then :func:`inside_figures`."""
+    from playwright.sync_api import sync_playwright
+
+    rows: list[list[object]] = []
+    headlines: list[list[object]] = []
+
+    def add(figure: str, timing: Timing, target: float | None, what_target: str = "shown") -> None:
+        value = timing.shown if what_target == "shown" else timing.script
+        rows.append([figure, f"{timing.script:.2f}", f"{timing.shown:.2f}", f"< {target:g} s ({what_target})",
+                     verdict(value, target), f"{timing.load:.2f}"])
+
+    with tempfile.TemporaryDirectory(prefix="page-speed-") as folder, sync_playwright() as playwright:
+        process, url = start_lab_server(Path(folder) / "lab-home", Path(folder) / "server.log")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_init_script(RUN_WATCHER)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            started = time.perf_counter()
+            page.goto(url)
+            settle(page, 0, started, 0.0)
+            add("first visit, Inside", switch_to(page, "inside"), FIRST_VISIT_TARGET_S)
+            add_inside_rows(inside_figures(page, steps), add, headlines)
+        finally:
+            context.close()
+            browser.close()
+            stop_lab_server(process)
+    return rows, headlines
+
+
 def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]]]:
     """Measure everything; return the report's rows and the headline rows."""
     from playwright.sync_api import sync_playwright
@@ -300,17 +349,7 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
                     headlines.append([f"slowest revisit, script time ({start} start)", f"{slowest_again.script:.2f} s",
                                       f"target < {REVISIT_TARGET_S:g} s", verdict(slowest_again.script, REVISIT_TARGET_S)])
                     if start == "restart":
-                        for figure, measured in inside_figures(page, steps).items():
-                            if isinstance(measured, list):
-                                timing = median_timing(measured)
-                                add(f"{figure}, median of {len(measured)}", timing, STEP_TARGET_S)
-                                headlines.append([f"Inside: {figure} median", f"{timing.shown:.2f} s",
-                                                  f"target < {STEP_TARGET_S:g} s", verdict(timing.shown, STEP_TARGET_S)])
-                            else:
-                                add(figure, measured, INSIDE_OPEN_TARGET_S)
-                                headlines.append([f"Inside: {figure}", f"{measured.shown:.2f} s",
-                                                  f"target < {INSIDE_OPEN_TARGET_S:g} s",
-                                                  verdict(measured.shown, INSIDE_OPEN_TARGET_S)])
+                        add_inside_rows(inside_figures(page, steps), add, headlines)
                         stroke_times = stroke_figures(page, strokes)
                         timing = median_timing(stroke_times)
                         add(f"stroke to answer, median of {len(stroke_times)}", timing, None)
@@ -331,11 +370,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strokes", type=int, default=20, help="strokes drawn on the Predict canvas")
     parser.add_argument("--steps", type=int, default=5, help="Step presses per model on the Inside page")
+    parser.add_argument("--only", choices=("inside",), help="measure only this part (inside: the Inside page's "
+                                                            "figures after one server start; nothing is saved)")
     parser.add_argument("--save", action="store_true", help="write benchmarks/results/page_speed.md")
     args = parser.parse_args()
     if not Path(CHROMIUM).is_file():
         sys.exit(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
     described = machine()
+    if args.only == "inside":
+        rows, _ = run_inside_only(args.steps)
+        print("\n".join(["# The Inside page's speed (headless Chromium, scripts/serve.py)", "", described, "",
+                         table(["figure", "script seen by the browser (s)", "shown (s)", "target", "met?", "load"],
+                               rows)]))
+        return
     server_rows = []
     with tempfile.TemporaryDirectory(prefix="page-speed-server-") as folder:
         for start in ("fresh", "restart"):

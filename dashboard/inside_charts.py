@@ -16,6 +16,9 @@ from .explore_charts import class_colour
 
 UNITS_PER_ROW = 32
 MARGIN = dict(l=10, r=10, t=36, b=10)
+# For ``st.plotly_chart(config=...)``: no zoom/pan toolbar on the page's small charts (clicks pick
+# units and pixels, nothing needs zooming), which also spares the browser building it on every draw.
+PLAIN_CONFIG = {"displayModeBar": False}
 
 
 def _symmetric_range(values: np.ndarray) -> float:
@@ -93,37 +96,6 @@ def clickable_map(values: np.ndarray, title: str, selected: tuple[int, int] | No
         "clickmode": "event+select", "legend": {"orientation": "h", "y": -0.02},
         "yaxis": {"autorange": "reversed", "visible": False, "scaleanchor": "x"},
         "xaxis": {"visible": False, "constrain": "domain"}})
-
-
-def class_bars(values: np.ndarray, class_names: Sequence[str], title: str, highlight: int | None = None,
-               as_percent: bool = False) -> go.Figure:
-    """One bar per class (logits, probabilities, the output error ``A - Y``); ``highlight`` in orange."""
-    values = np.asarray(values, dtype=np.float64)
-    shown = values * 100 if as_percent else values
-    colours = ["#ff7f0e" if i == highlight else "#1f77b4" for i in range(len(values))]
-    return _figure([{"type": "bar", "x": list(class_names), "y": np.round(shown, 4), "marker": {"color": colours},
-                     "hovertemplate": "%{x}: %{y:.3f}" + ("%" if as_percent else "") + "<extra></extra>"}],
-                   {"title": _title(title), "height": 250, "margin": MARGIN, "xaxis": {"type": "category"},
-                    "yaxis": {"title": {"text": "%" if as_percent else ""}}})
-
-
-def gradient_norms_figure(norms: Sequence[tuple[str, float]]) -> go.Figure:
-    """The size of the gradient arriving at each layer, output first, on a log scale."""
-    return _figure([{"type": "bar", "x": [name for name, _ in norms], "y": [max(v, 1e-30) for _, v in norms],
-                     "marker": {"color": "#9467bd"}, "hovertemplate": "%{x}: %{y:.3e}<extra></extra>"}],
-                   {"height": 280, "margin": dict(l=10, r=10, t=10, b=10),
-                    "yaxis": {"type": "log", "title": {"text": "‖dL/d output‖"}},
-                    "xaxis": {"type": "category", "title": {"text": "layer (from the output back to the input)"}}})
-
-
-def probability_history(steps: Sequence[int], probabilities: Sequence[float], class_name: str) -> go.Figure:
-    """The true class's probability after each step (step 0: before any)."""
-    return _figure([{"type": "scatter", "x": list(steps), "y": [100 * p for p in probabilities],
-                     "mode": "lines+markers", "line": {"color": "#2ca02c"},
-                     "hovertemplate": "step %{x}: %{y:.2f}%<extra></extra>"}],
-                   {"height": 260, "margin": dict(l=10, r=10, t=10, b=10),
-                    "xaxis": {"title": {"text": "step"}, "dtick": 1},
-                    "yaxis": {"title": {"text": f"P(class {class_name}) in %"}, "range": [0, 101]}})
 
 
 MAP_GAP = 0.02

@@ -8,6 +8,8 @@ fingerprint), so the page opens fast after the first visit.
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,7 @@ from nnlib.analysis import dataset_fingerprint
 from nnlib.data import Dataset
 from nnlib.introspect import model_fingerprint
 from nnlib.layer_survey import LayerSurvey, most_confident_mistakes, survey_layers
+from nnlib.model import Sequential
 
 from . import state
 from .models import Predictor
@@ -64,10 +67,27 @@ def image_set(dataset: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
     return dataset.x_train, dataset.y_train, "training"
 
 
+# A model's fingerprint, hashed once per model object (2.7 MB of weights for the bundled MLP: a few
+# ms on every run otherwise). Safe because the models this page is handed are never changed in place:
+# they are loaded once per file (cache_resource) and Step trains a copy (nnlib.introspect.copy_model).
+_FINGERPRINTS: weakref.WeakKeyDictionary[Sequential, str] = weakref.WeakKeyDictionary()
+_FINGERPRINTS_LOCK = threading.Lock()
+
+
+def _fingerprint(model: Sequential) -> str:
+    with _FINGERPRINTS_LOCK:
+        known = _FINGERPRINTS.get(model)
+    if known is None:
+        known = model_fingerprint(model)
+        with _FINGERPRINTS_LOCK:
+            _FINGERPRINTS[model] = known
+    return known
+
+
 def model_key(predictor: Predictor) -> str:
     """Identity of a model and its input scaling, for caches and the Step session."""
     scaler = predictor.scaler
-    return f"{model_fingerprint(predictor.model)}|{scaler.method}|{scaler.mean}|{scaler.std}"
+    return f"{_fingerprint(predictor.model)}|{scaler.method}|{scaler.mean}|{scaler.std}"
 
 
 # cache_resource, not cache_data: the survey's arrays (about 10 MB) are shared read-only instead of

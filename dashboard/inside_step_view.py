@@ -15,10 +15,9 @@ from nnlib.layers import Dense, ReLU
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.optimizers import SGD
 
-from . import inside_charts as charts
+from . import html_charts, state
 from . import inside_text as text
-from . import state
-from .figures import colour_image, tile_images
+from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, model_key
 from .inside_views import code_panel
 from .models import Predictor
@@ -130,7 +129,10 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
     metrics[2].metric("Loss −log P(true class)", f"{session['losses'][-1]:.4f}")
     st.caption("The steps train a copy of the model kept for this page only: the model's file and the other pages "
                "are not changed. Changing the model, the image or the learning target starts again from step 0.")
-    st.plotly_chart(charts.probability_history(range(len(history)), history, names[label]), key="inside_step_history")
+    # HTML and SVG, not Plotly, for the charts each Step redraws: the browser draws them at once.
+    title = f"P(class {names[label]}) in %, after each step (step 0: before any)"
+    st.markdown(f"**{title}**")
+    st.image(html_charts.percent_line(range(len(history)), [100 * p for p in history], title), width=600)
 
     step = session["last_step"]
     if step is None:
@@ -142,11 +144,13 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
                     f"α = {step.learning_rate}):")
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(charts.class_bars(step.output_error[0], names, "dZ at the output = A − Y", highlight=label),
-                        key="inside_output_error")
+        st.html(html_charts.signed_bars(step.output_error[0], names,
+                                        "dZ at the output = A − Y (true class in orange)", highlight=label))
     with right:
-        st.markdown("**The gradient flowing back**: its size arriving at each layer (log scale)")
-        st.plotly_chart(charts.gradient_norms_figure(step.gradient_norms()), key="inside_gradient_norms")
+        norms = step.gradient_norms()
+        st.html(html_charts.log_bars([size for _, size in norms], [name for name, _ in norms],
+                                     "The gradient flowing back: ‖dL/d output‖ arriving at each layer, from the "
+                                     "output back to the input (bar length on a log scale)"))
     _first_layer_weights(step)
 
 
@@ -165,7 +169,7 @@ def _first_layer_weights(step: TrainingStep) -> None:
                                                            ("W after", after, weight_limit)), strict=True):
         with column:
             factor = max(1, 56 // images[0].shape[0])
-            st.image(colour_image(tile_images(images, columns=4), "signed", vmax=limit, factor=factor),
+            st.image(png_bytes(colour_image(tile_images(images, columns=4), "signed", vmax=limit, factor=factor)),
                      width="stretch", output_format="PNG", caption=f"{caption}, red > 0 > blue")
     st.caption("Left to right, top to bottom: " + ", ".join(titles) + ".")
     change = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before, strict=True))

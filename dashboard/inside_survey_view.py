@@ -10,7 +10,7 @@ import streamlit as st
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import colour_image, upscale
+from .figures import colour_image, png_bytes, upscale
 from .inside_inputs import SurveyData
 from .inside_views import clicked_points
 
@@ -53,7 +53,7 @@ def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, .
             index = int(survey.indices[position])
             label = int(survey.survey.labels[position])
             predicted = int(survey.survey.predictions[position])
-            st.image(upscale(images[index], 4), output_format="PNG",
+            st.image(png_bytes(upscale(images[index], 4)), output_format="PNG",
                      caption=f"#{index}: label {class_names[label]}, read as {class_names[predicted]}")
         else:
             st.info("Click a point to see its image.")
@@ -81,8 +81,8 @@ def unit_health(survey: SurveyData, mode: str) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for stage_survey in stages:
         fractions = stage_survey.active_fraction
-        st.image(colour_image(fractions[None, :], "viridis", 0.0, 1.0).repeat(18, axis=0).repeat(
-                     max(1, 768 // len(fractions)), axis=1), output_format="PNG",
+        st.image(png_bytes(colour_image(fractions[None, :], "viridis", 0.0, 1.0).repeat(18, axis=0).repeat(
+                     max(1, 768 // len(fractions)), axis=1)), output_format="PNG",
                  caption=f"{stage_survey.stage.name}: {len(fractions)} units, left to right")
     st.caption(f"Each unit's share of the {len(survey.indices):,} surveyed images on which it is active (a "
                "convolution channel: anywhere in its map), from dark purple (never: a dead unit) to yellow (always).")

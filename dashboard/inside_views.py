@@ -22,7 +22,7 @@ from nnlib.preprocessing import Scaler
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import colour_image, tile_images, upscale
+from .figures import colour_image, png_bytes, tile_images, upscale
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
@@ -66,7 +66,7 @@ def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, im
     """The surveyed images that excite ``unit`` most, with their label and the unit's value."""
     positions = top_exciting(stage_survey.unit_values, unit, TOP_IMAGES)
     indices = survey.indices[positions]
-    st.image([upscale(images[i], 3) for i in indices], width=THUMBNAIL_WIDTH, output_format="PNG",
+    st.image([png_bytes(upscale(images[i], 3)) for i in indices], width=THUMBNAIL_WIDTH, output_format="PNG",
              caption=[f"{names[int(survey.survey.labels[p])] if survey.survey.labels[p] >= 0 else '?'} · #{i} · "
                       f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices, strict=True)])
     st.caption(f"The {len(indices)} of {len(survey.indices):,} surveyed {what} images that excite this unit most "
@@ -106,11 +106,11 @@ def input_block(predictor: Predictor, choice: InputChoice, mode: str) -> None:
     st.markdown(text.explain("input", mode))
     left, right = st.columns([1, 2])
     with left:
-        st.image(colour_image(choice.picture, "gray", 0.0, 1.0, factor=8), caption="28x28, as you see it",
+        st.image(png_bytes(colour_image(choice.picture, "gray", 0.0, 1.0, factor=8)), caption="28x28, as you see it",
                  width=224, output_format="PNG")
     with right:
         strip = colour_image(np.asarray(choice.network_input).reshape(1, -1), "gray").repeat(28, axis=0)
-        st.image(strip, width="stretch", output_format="PNG",
+        st.image(png_bytes(strip), width="stretch", output_format="PNG",
                  caption=f"The 784-vector the network gets, x[0] to x[783] left to right "
                          f"(scaling: {predictor.scaler.method}): the image's rows one after another")
         st.latex(r"x = \mathrm{flatten}(\text{image}) \in \mathbb{R}^{784}")
@@ -154,11 +154,12 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
     unit = clicked_unit(chart_key, len(a), int(np.argmax(a)))
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        st.image(unit_picture(z), width="stretch", output_format="PNG",
+        st.image(png_bytes(unit_picture(z)), width="stretch", output_format="PNG",
                  caption=f"Z{number} = pre-activation, {len(z)} units, {UNITS_PER_ROW} to a row (red > 0 > blue; "
                          f"largest |Z| {float(np.max(np.abs(z))):.2f})")
         st.plotly_chart(charts.unit_strip(a, f"A{number} = {stage.activation}(Z{number}): click a unit",
-                                          selected=unit), key=chart_key, on_select="rerun", selection_mode="points")
+                                          selected=unit), key=chart_key, on_select="rerun", selection_mode="points",
+                        config=charts.PLAIN_CONFIG)
         top = np.argsort(-a, kind="stable")[:TOP_UNITS_NAMED]
         st.markdown("**Most active units:** " + ", ".join(f"unit {u} ({a[u]:.2f})" for u in top)
                     + f" · {int(np.count_nonzero(a > 0))} of {len(a)} units are on for this image.")
@@ -172,7 +173,7 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
         columns = st.columns([1, 3])
         if first and layer.in_features == 784:
             with columns[0]:
-                st.image(colour_image(layer.params["W"][:, unit].reshape(28, 28), "signed", factor=7), width=196,
+                st.image(png_bytes(colour_image(layer.params["W"][:, unit].reshape(28, 28), "signed", factor=7)), width=196,
                          output_format="PNG", caption=f"its 784 weights as 28x28: red pixels push unit {unit} up, "
                                                       "blue ones down (the stroke it looks for)")
         with columns[1]:
@@ -195,16 +196,12 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
     per_row = min(16, maps.shape[2])
     picture = colour_image(tile_images([maps[:, :, c] for c in range(maps.shape[2])], columns=per_row, gap=2),
                            "viridis", low, high, factor=max(2, 60 // maps.shape[0]))
-    st.image(picture, output_format="PNG", width="stretch" if per_row * maps.shape[0] >= 128 else "content",
+    st.image(png_bytes(picture), output_format="PNG", width="stretch" if per_row * maps.shape[0] >= 128 else "content",
              caption=f"The {maps.shape[2]} feature maps of this image after {stage.activation}, map 0 to "
                      f"{maps.shape[2] - 1}, {per_row} to a row, {maps.shape[0]}x{maps.shape[1]} each, on one "
                      f"colour scale (dark 0, yellow {high:.2f})")
-    channel_key = f"{state.INSIDE_UNIT_CHART_PREFIX}{stage.name}"
     strongest = maps.max(axis=(0, 1))
-    channel = clicked_unit(channel_key, len(strongest), int(np.argmax(strongest)))
-    st.plotly_chart(charts.unit_strip(strongest, "each map's strongest value: click one to open it",
-                                      selected=channel, per_row=min(32, len(strongest))),
-                    key=channel_key, on_select="rerun", selection_mode="points")
+    channel = _chosen_channel(stage.name, strongest)
     pixel_key = f"inside_pixel_chart_{stage.name}"
     channel_map = maps[:, :, channel]
     pixel = _chosen_pixel(pixel_key, channel_map)
@@ -214,11 +211,11 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
     with left:
         st.plotly_chart(charts.clickable_map(channel_map, f"map {channel} after {stage.activation}: click a pixel",
                                              selected=pixel, kept=kept),
-                        key=pixel_key, on_select="rerun", selection_mode="points")
+                        key=pixel_key, on_select="rerun", selection_mode="points", config=charts.PLAIN_CONFIG)
         if pool_index is not None:
             pooled = trace.layers[pool_index].output[0, :, :, channel]
-            st.image(colour_image(pooled, "viridis", 0.0, float(max(channel_map.max(), 1e-6)),
-                                  factor=max(2, 192 // pooled.shape[0])), width=192, output_format="PNG",
+            st.image(png_bytes(colour_image(pooled, "viridis", 0.0, float(max(channel_map.max(), 1e-6)),
+                                            factor=max(2, 192 // pooled.shape[0]))), width=192, output_format="PNG",
                      caption=f"map {channel} after max-pooling, {pooled.shape[0]}x{pooled.shape[1]}")
             st.caption(text.explain("pool", mode))
     with right:
@@ -233,6 +230,17 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
         code_panel(Conv2D.forward, Conv2D._patches, *( [MaxPool2D.forward] if pool_index is not None else []),
                    expanded=False)
     _kernel_card(conv, stage.name, channel, stage_survey, survey, images, predictor.class_names, what)
+
+
+def _chosen_channel(stage_name: str, strongest: np.ndarray) -> int:
+    """Buttons, one per feature map (a click opens it), the strongest maps named; the map picked,
+    else the strongest. Buttons rather than a chart: a chart costs the browser ~0.1 s per draw."""
+    order = np.argsort(-strongest, kind="stable")[:TOP_UNITS_NAMED]
+    picked = st.pills(f"Open a feature map of {stage_name}: its pixels, its kernel and the images that excite it most",
+                      range(len(strongest)), key=f"{state.INSIDE_CHANNEL_PREFIX}{stage_name}",
+                      help="Unpicked, the page opens the map with the strongest value.")
+    st.caption("Strongest maps for this image: " + ", ".join(f"map {c} ({strongest[c]:.2f})" for c in order) + ".")
+    return int(picked) if picked is not None else int(order[0])
 
 
 def _chosen_pixel(chart_key: str, channel_map: np.ndarray) -> tuple[int, int]:
@@ -253,7 +261,7 @@ def _kernel_card(conv: Conv2D, stage_name: str, channel: int, stage_survey: Stag
         columns = st.columns([1, 3])
         if conv.in_channels == 1:
             with columns[0]:
-                st.image(colour_image(conv.params["W"][:, :, 0, channel], "signed", factor=32), width=160,
+                st.image(png_bytes(colour_image(conv.params["W"][:, :, 0, channel], "signed", factor=32)), width=160,
                          output_format="PNG", caption="its 5x5 weights (red > 0 > blue)")
         with columns[1]:
             show_top_images(stage_survey, channel, survey, images, class_names, what)

@@ -153,6 +153,27 @@ def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
     assert "cols @ self.params[\"W\"]" in code and "sliding_window_view" in code
 
 
+def test_a_feature_map_picked_on_the_cnn_opens_its_kernel_and_strongest_pixel(mnist_test):
+    model = need(models.CNN_MODEL_PATH)
+    images, _ = mnist_test
+    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
+                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 7)))
+    values = images[7].reshape(1, -1) / np.float32(255)
+    for layer in model.layers[:4]:                                     # reshape, conv, batch norm, ReLU
+        values = layer.forward(values, False)
+    maps = values[0]
+    strongest = np.argsort(-maps.max(axis=(0, 1)), kind="stable")
+    assert any(f"Kernel {strongest[0]} of conv 1" in m.value for m in at.markdown)   # nothing picked: the strongest
+    picked = int(strongest[3])
+    at.pills(key=f"{state.INSIDE_CHANNEL_PREFIX}conv 1").set_value(picked).run()
+    assert not at.exception
+    row, col = np.unravel_index(np.argmax(maps[:, :, picked]), maps.shape[:2])
+    markdown = " ".join(m.value for m in at.markdown)
+    assert f"Kernel {picked} of conv 1" in markdown and f"Pixel (row {row}, col {col}) of map {picked}" in markdown
+    named = next(c.value for c in at.caption if c.value.startswith("Strongest maps for this image"))
+    assert named.startswith(f"Strongest maps for this image: map {strongest[0]} ({maps[:, :, strongest[0]].max():.2f})")
+
+
 def model_map_value(model, x, where) -> float:
     """The first convolution stage's feature map after its activation, by the model's own layers."""
     values = x

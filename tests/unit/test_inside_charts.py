@@ -38,8 +38,3 @@ def test_layer_maps_put_each_stage_in_its_own_panel_coloured_by_label():
     assert [list(row) for row in panels[0].customdata] == [[i, int(label)] for i, label in enumerate(labels)]
     assert [a.text.split("<br>")[0] for a in fig.layout.annotations] == ["input", "hidden 1", "logits"]
     assert [trace.name for trace in fig.data if trace.customdata is None] == ["0", "1", "2"]   # the legend
-
-
-def test_probability_history_is_in_percent():
-    fig = charts.probability_history([0, 1, 2], [0.1, 0.5, 0.9], "7")
-    assert list(fig.data[0].y) == [10.0, 50.0, 90.0]

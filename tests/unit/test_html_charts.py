@@ -1,0 +1,47 @@
+"""The HTML/SVG charts of the Inside page's Step: each value written out, bars and points placed by value."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dashboard import html_charts
+
+
+def widths(chart: str) -> list[float]:
+    return [float(w) for w in re.findall(r"width:([\d.]+)%", chart)]
+
+
+def test_signed_bars_put_negatives_left_and_scale_to_the_largest_magnitude():
+    chart = html_charts.signed_bars([-0.5, 0.25, 0.0], ["a", "b<c", "d"], "A − Y", highlight=1)
+    assert widths(chart) == [100.0, 50.0]              # |-0.5| fills its half, 0.25 half of it, 0 has no bar
+    assert chart.index("justify-content:flex-end") < chart.index("justify-content:flex-start")   # left, then right
+    assert "-0.5000" in chart and "+0.2500" in chart and "+0.0000" in chart
+    assert "b&lt;c" in chart and "b<c" not in chart   # labels are escaped
+    assert chart.count(html_charts.HIGHLIGHT_COLOUR) == 1
+
+
+def test_log_bars_measure_decades_below_the_largest():
+    chart = html_charts.log_bars([1e-2, 1e-6, 0.0], ["out", "mid", "in"], "sizes")
+    shown = html_charts.LOG_DECADES_SHOWN
+    assert widths(chart) == pytest.approx([100.0, 100 * (shown - 4) / shown, 0.5])
+    assert "1.00e-02" in chart and "1.00e-06" in chart and "0.00e+00" in chart
+
+
+def test_bars_need_one_label_per_value():
+    with pytest.raises(ValueError, match="one label per value"):
+        html_charts.signed_bars([1.0, 2.0], ["a"], "t")
+
+
+def test_percent_line_places_points_by_value_and_writes_the_last():
+    chart = html_charts.percent_line([0, 1, 2], [10.0, 50.0, 90.0], "P(class 7)")
+    circles = [(float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', chart)]
+    top, bottom = html_charts.PLOT_TOP, html_charts.PLOT_BOTTOM
+    assert [y for _, y in circles] == pytest.approx([bottom - (bottom - top) * p / 100 for p in (10, 50, 90)], abs=0.05)
+    assert circles[0][0] == html_charts.PLOT_LEFT and circles[-1][0] == html_charts.PLOT_RIGHT
+    assert "<title>step 1: 50.00%</title>" in chart and ">90.00%</text>" in chart
+
+
+def test_percent_line_wants_one_value_per_step():
+    with pytest.raises(ValueError, match="as many steps as values"):
+        html_charts.percent_line([0, 1], [10.0], "P")
