@@ -5,7 +5,7 @@ from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
 EXPLORE_CHARTS = 6
-PREPROCESS_CHARTS = 6
+PREPROCESS_CHARTS = 4
 
 
 def expect_charts_drawn(page, count: int) -> None:
