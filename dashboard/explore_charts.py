@@ -1,5 +1,8 @@
-"""Figure builders of the Explore page: numbers in (from nnlib.analysis), Plotly figures out.
+"""Figure builders of the Explore page: numbers in (from nnlib.analysis), Plotly figures or
+pictures out.
 
+Grids of images are pictures (:mod:`dashboard.montage`): a browser shows them at no cost, where a
+chart of tiles takes it a moment per draw. Charts stay where hovering or clicking is the point.
 Pure functions, no Streamlit: each can be called and inspected in a test.
 """
 from __future__ import annotations
@@ -12,7 +15,7 @@ from plotly.colors import qualitative
 
 from nnlib.analysis import BoxStats, Map2D
 
-from .figures import mosaic_figure
+from .montage import Montage, montage
 
 CLASS_COLOURS = qualitative.Plotly  # ten distinct colours, one per class
 UNLABELLED_COLOUR = "#888888"
@@ -46,23 +49,49 @@ def class_balance_figure(
     return fig
 
 
-def class_means_figure(class_names: Sequence[str], means: np.ndarray) -> go.Figure:
-    """The average image of every class in one row: the 'typical' shape the network can latch onto."""
-    return mosaic_figure(means, titles=list(class_names), columns=min(len(means), 10), pixels_per_cell=3.4)
+CLASS_MEANS_PER_ROW = 10
+CLASS_MEAN_SCALE = 3
+UNUSUAL_SCALE = 2
 
 
-def pixel_map_figure(values: np.ndarray, title: str, colorbar_title: str, colorscale: str = "Viridis") -> go.Figure:
-    """A per-pixel statistic (mean, standard deviation) as a heatmap with a colour bar."""
-    values = np.asarray(values)
-    fig = go.Figure(go.Heatmap(
-        z=np.round(values, 2), colorscale=colorscale,
-        colorbar=dict(title=dict(text=colorbar_title), thickness=12),
-        hovertemplate="row %{y}, col %{x}: %{z:.1f}<extra></extra>",
-    ))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False, constrain="domain")
-    fig.update_layout(title=title, height=340, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+def class_means_picture(class_names: Sequence[str], means: np.ndarray) -> Montage:
+    """The average image of every class, ten to a row, titled by class: the 'typical' shape the
+    network can latch onto. Grey levels are the means rounded (0 black, 255 white)."""
+    return montage(means, columns=min(len(means), CLASS_MEANS_PER_ROW), titles=[str(n) for n in class_names],
+                   scale=CLASS_MEAN_SCALE)
+
+
+PIXEL_MAP_GAP = 0.08  # share of the figure's width between the two maps
+
+
+def pixel_maps_figure(mean: np.ndarray, std: np.ndarray) -> go.Figure:
+    """Per-pixel mean and standard deviation side by side, in ONE figure (hover reads a pixel's value).
+
+    Each map has its own colour bar; both are 28x28, rows downwards as in the images.
+    """
+    half = (1 - PIXEL_MAP_GAP) / 2
+    colour_bars = (dict(title=dict(text="mean"), thickness=10, x=half - 0.02, len=0.9),
+                   dict(title=dict(text="std"), thickness=10, x=1.0, len=0.9))
+    traces = [
+        {"type": "heatmap", "z": np.round(np.asarray(values, dtype=np.float32), 2), "colorscale": "Viridis",
+         "colorbar": bar, "xaxis": axis, "yaxis": axis.replace("x", "y"),
+         "hovertemplate": f"{name}, row %{{y}}, col %{{x}}: %{{z:.2f}}<extra></extra>"}
+        for values, name, bar, axis in ((mean, "mean", colour_bars[0], "x"), (std, "std", colour_bars[1], "x2"))
+    ]
+    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False}
+    return go.Figure({"data": traces, "layout": {
+        "xaxis": {**hidden, "domain": [0, half - 0.06], "constrain": "domain"},
+        "xaxis2": {**hidden, "domain": [half + PIXEL_MAP_GAP, 1 - 0.06], "constrain": "domain"},
+        "yaxis": {**hidden, "autorange": "reversed", "scaleanchor": "x"},
+        "yaxis2": {**hidden, "autorange": "reversed", "scaleanchor": "x2"},
+        "annotations": [
+            {"text": "Mean pixel value", "x": (half - 0.06) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+             "yanchor": "bottom", "showarrow": False},
+            {"text": "Per-pixel standard deviation", "x": half + PIXEL_MAP_GAP + (half - 0.06) / 2, "y": 1.0,
+             "xref": "paper", "yref": "paper", "yanchor": "bottom", "showarrow": False},
+        ],
+        "height": 340, "margin": dict(l=10, r=10, t=30, b=10),
+    }})
 
 
 def intensity_histogram_figure(counts: np.ndarray, edges: np.ndarray, title: str = "") -> go.Figure:
@@ -126,15 +155,15 @@ def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
     return fig
 
 
-def unusual_examples_figure(
+def unusual_examples_picture(
     images: np.ndarray, indices: np.ndarray, distances: np.ndarray, class_names: Sequence[str]
-) -> go.Figure:
-    """Per class (one row each), the images farthest from the class mean, with index and distance.
+) -> Montage | None:
+    """Per class (one row each, named on the left), the images farthest from the class mean,
+    each titled ``#index · distance``; ``None`` when no class has any.
 
-    ``images`` is the whole training set; ``indices`` is ``(k, m)`` with -1 for missing.
+    ``images`` is the whole training set; ``indices`` is ``(k, m)`` with -1 for missing (a blank tile).
     """
     tiles, titles, row_labels = [], [], []
-    columns = indices.shape[1]
     blank = np.full(images.shape[1:], np.nan, dtype=np.float32)
     for c, row in enumerate(indices):
         if (row < 0).all():
@@ -144,8 +173,9 @@ def unusual_examples_figure(
             tiles.append(images[index] if index >= 0 else blank)
             titles.append(f"#{index} · {distance:.3g}" if index >= 0 else "")
     if not tiles:
-        return go.Figure()
-    return mosaic_figure(np.stack(tiles), titles=titles, columns=columns, row_labels=row_labels, pixels_per_cell=2.6)
+        return None
+    return montage(np.stack(tiles), columns=indices.shape[1], titles=titles, row_labels=row_labels,
+                   scale=UNUSUAL_SCALE)
 
 
 def enlarged_digit_figure(image: np.ndarray, title: str) -> go.Figure:

@@ -1,4 +1,8 @@
-"""Figure builders of the Preprocess page: arrays in, Plotly figures out (no Streamlit here)."""
+"""Figure builders of the Preprocess page: arrays in, Plotly figures or pictures out (no Streamlit here).
+
+Rows of images are pictures (:mod:`dashboard.montage`), which a browser shows at no cost; charts
+remain for the histograms, the split and the diagrams.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,22 +11,29 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import mosaic_figure
+from .montage import Montage, montage
 
 TRAIN_COLOUR, VAL_COLOUR, TEST_COLOUR = "#636efa", "#ef553b", "#00cc96"
 SAMPLE_COLOUR = "#ffa15a"
 
 
-def before_after_figure(
+IMAGE_SCALE = 2
+
+
+def before_after_picture(
     before: np.ndarray, before_titles: list[str], after: np.ndarray, after_titles: list[str],
     row_labels: tuple[str, str] = ("before", "after"),
-) -> go.Figure:
-    """Two rows of images (the first ones before and after a step), each titled ``label · #index``."""
+) -> Montage:
+    """Two rows of images (the first ones before and after a step), each titled ``label · #index``.
+
+    A shorter row is padded with blank tiles; tile ``i`` of the second row is tile ``columns + i``.
+    """
     columns = max(len(before), len(after), 1)
     blank = np.full((max(columns - len(before), 0), *before.shape[1:]), np.nan, dtype=np.float32)
     tiles = np.concatenate([before.astype(np.float32), blank, after.astype(np.float32)])
     titles = list(before_titles) + [""] * len(blank) + list(after_titles)
-    return mosaic_figure(tiles, titles=titles, columns=columns, row_labels=list(row_labels), pixels_per_cell=3.0)
+    rows = -(-len(tiles) // columns)
+    return montage(tiles, columns=columns, titles=titles, row_labels=list(row_labels)[:rows], scale=IMAGE_SCALE)
 
 
 def split_figure(n_train: int, n_val: int, n_test: int = 0, n_unused: int = 0) -> go.Figure:
@@ -127,8 +138,11 @@ def one_hot_figure(labels: np.ndarray, encoded: np.ndarray, class_names: Sequenc
     return fig
 
 
-def augment_preview_figure(original: np.ndarray, augmented: np.ndarray, columns: int = 6) -> go.Figure:
-    """The original image followed by random augmented versions of it."""
+AUGMENT_SCALE = 3
+
+
+def augment_preview_picture(original: np.ndarray, augmented: np.ndarray, columns: int = 6) -> Montage:
+    """The original image (tile 0) followed by random augmented versions of it (tiles 1...)."""
     tiles = np.concatenate([np.asarray(original, dtype=np.float32)[None], np.asarray(augmented, dtype=np.float32)])
     titles = ["original"] + [f"random {i}" for i in range(1, len(augmented) + 1)]
-    return mosaic_figure(tiles, titles=titles, columns=columns, pixels_per_cell=4.0)
+    return montage(tiles, columns=columns, titles=titles, scale=AUGMENT_SCALE)

@@ -89,15 +89,11 @@ st.header("Average images and where the information is")
 if stats.labelled:
     st.caption("The mean image of each class: the typical shape of each, and how much the classes overlap "
                "where their means look alike.")
-    st.plotly_chart(charts.class_means_figure(names, stats.class_means))
-cols = st.columns(2)
-with cols[0]:
-    st.caption("Mean of every pixel over all training images: where the ink usually is.")
-    st.plotly_chart(charts.pixel_map_figure(stats.pixel_mean, "Mean pixel value", "mean"))
-with cols[1]:
-    st.caption(f"Standard deviation of every pixel: {stats.blank_pixels} pixels never change (0) and carry no "
-               "information; the bright middle is where images differ.")
-    st.plotly_chart(charts.pixel_map_figure(stats.pixel_std, "Per-pixel standard deviation", "std"))
+    st.image(charts.class_means_picture(names, stats.class_means).picture, output_format="PNG")
+st.caption(f"Left: the mean of every pixel over all training images, where the ink usually is. Right: each "
+           f"pixel's standard deviation: {stats.blank_pixels} pixels never change (0) and carry no information; "
+           "the bright middle is where images differ. Hover for a pixel's value.")
+st.plotly_chart(charts.pixel_maps_figure(stats.pixel_mean, stats.pixel_std))
 
 # ------------------------------------------------------------------ pixel statistics
 st.header("Pixel statistics")
@@ -136,7 +132,8 @@ with cols[1]:
 if stats.labelled:
     st.header("Unusual examples")
     st.caption("Per class, the images whose shape is farthest from their class's mean image (each image scaled "
-               "to the same length first, so bold strokes alone do not count; title: index · distance). Odd "
+               "to the same length first, so bold strokes alone do not count; above each: index · distance). Odd "
                "handwriting and mislabelled images hide here, and a network cannot do better than its labels.")
-    st.plotly_chart(charts.unusual_examples_figure(dataset.x_train, stats.unusual_indices,
-                                                   stats.unusual_distances, names))
+    unusual = charts.unusual_examples_picture(dataset.x_train, stats.unusual_indices, stats.unusual_distances, names)
+    if unusual is not None:
+        st.image(unusual.picture, output_format="PNG")

@@ -95,9 +95,9 @@ st.caption("The files are not in random order, and a split must not put, say, on
            "bottom: the first ones after the shuffle (these start the training split).")
 first = np.arange(min(FIRST_IMAGES, n_used))
 shuffled_first = shuffled_indices(n_used, seed)[:FIRST_IMAGES]
-st.plotly_chart(charts.before_after_figure(
+st.image(charts.before_after_picture(
     dataset.x_train[first], titles_of(dataset, first), dataset.x_train[shuffled_first],
-    titles_of(dataset, shuffled_first), row_labels=("file order", "shuffled")))
+    titles_of(dataset, shuffled_first), row_labels=("file order", "shuffled")).picture, output_format="PNG")
 
 # ------------------------------------------------------------------ 2. split
 st.header("2. Split into training and validation")
@@ -194,7 +194,7 @@ copies = augment_images(np.repeat(original[None], AUGMENT_COPIES, axis=0), augme
 if not augment_on:
     st.info("Augmentation is off: the training batches are used as they are. The preview shows what these "
             "strengths would do.")
-st.plotly_chart(charts.augment_preview_figure(original, copies))
+st.image(charts.augment_preview_picture(original, copies).picture, output_format="PNG")
 
 # ------------------------------------------------------------------ the config
 config = PreprocessConfig(

@@ -4,8 +4,8 @@ from playwright.sync_api import expect
 from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
-EXPLORE_CHARTS = 9
-PREPROCESS_CHARTS = 6
+EXPLORE_CHARTS = 6
+PREPROCESS_CHARTS = 4
 
 
 def expect_charts_drawn(page, count: int) -> None:
@@ -22,8 +22,10 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     expect(page.get_by_role("heading", name="Explore the data")).to_be_visible()
     expect_charts_drawn(page, EXPLORE_CHARTS)
     images = page.locator('[data-testid="stImage"] img')
-    expect(images).to_have_count(100)
-    assert all(w == 56 for w in images.evaluate_all("els => els.map(e => e.naturalWidth)"))
+    # 100 samples, then the class means and the unusual examples as one picture each.
+    expect(images).to_have_count(102)
+    widths = images.evaluate_all("els => els.map(e => e.naturalWidth)")
+    assert all(w == 56 for w in widths[:100]) and min(widths[100:]) > 400
     # The PCA map holds 3,000 points.
     points = page.locator(".js-plotly-plot .scatterlayer .point")
     assert points.count() == 3000
@@ -31,8 +33,10 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     points.nth(0).click(force=True)
     wait_for_app(page)
     expect(page.get_by_text("Click a point (or draw a box around some) to see the image here.")).to_have_count(0)
-    picked = page.locator('[data-testid="stImage"]').last
-    expect(picked.locator("img")).to_have_js_property("naturalWidth", 140)
+    expect(images).to_have_count(103)
+    # Beside the map (after the samples and the class means, before the unusual examples).
+    expect(images.nth(101)).to_have_js_property("naturalWidth", 140)
+    picked = page.locator('[data-testid="stImage"]').filter(has_text=" · #").last
     assert picked.inner_text().startswith("0 · #")  # the first trace holds the 0s
 
 

@@ -33,7 +33,8 @@ def plotly_array(value) -> np.ndarray:
 
 
 def sample_captions(at: AppTest) -> list[str]:
-    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+    """Captions of the sample images (the montages below them have none)."""
+    return [image.caption for element in at.get("image") for image in element.proto.imgs if image.caption]
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +49,13 @@ def test_shows_mnist_counts_and_every_chart(mnist_page):
     assert metrics["Training images"] == "60,000" and metrics["Test images"] == "10,000"
     assert metrics["Always-blank pixels"] == "67 of 784"
     figs = figures(at)
-    assert len(figs) == 9
-    # Every chart is explained by a caption.
-    assert len(at.caption) >= len(figs)
+    assert len(figs) == 6
+    # Ten rows of samples, then the class means and the unusual examples as one picture each.
+    pictures = at.get("image")
+    assert len(pictures) == 12
+    assert [len(element.proto.imgs) for element in pictures[10:]] == [1, 1]
+    # Every chart and picture is explained by a caption.
+    assert len(at.caption) >= len(figs) + 2
 
 
 def test_class_balance_counts_sum_to_the_dataset(mnist_page):
@@ -110,10 +115,37 @@ def test_map_size_control_changes_the_map():
     assert sum(len(plotly_array(trace["customdata"])) for trace in scatter["data"]) == 1000
 
 
-def test_unusual_examples_belong_to_their_row(mnist_page):
-    mosaic = figures(mnist_page)[-1]
-    titles = [a["text"] for a in mosaic["layout"]["annotations"] if a["text"].startswith("#")]
-    assert len(titles) == 60
+def test_pixel_maps_show_the_dataset_mean_and_spread(mnist_page, mnist):
+    maps = next(f for f in figures(mnist_page) if [t["type"] for t in f["data"]] == ["heatmap", "heatmap"])
+    mean, std = (plotly_array(trace["z"]) for trace in maps["data"])
+    assert mean.shape == std.shape == (28, 28)
+    assert np.allclose(mean, mnist.x_train.mean(axis=0), atol=0.06)
+    assert np.allclose(std, mnist.x_train.std(axis=0), atol=0.06)
+    assert int((std == 0).sum()) == 67  # the always-blank pixels of the metric
+
+
+def test_class_means_and_unusual_examples_are_pictures_of_the_page_statistics(monkeypatch, mnist):
+    from dashboard import explore_charts as charts
+    from dashboard.explore_data import dataset_statistics
+    from nnlib import analysis
+
+    built = {}
+
+    def spy(name):
+        builder = getattr(charts, name)
+        monkeypatch.setattr(charts, name, lambda *args: built.setdefault(name, builder(*args)))
+    spy("class_means_picture")
+    spy("unusual_examples_picture")
+    at = open_page()
+    assert not at.exception
+    stats = dataset_statistics(analysis.dataset_fingerprint(mnist), mnist)
+    means, unusual = built["class_means_picture"], built["unusual_examples_picture"]
+    assert len(means.tile_origins) == 10 and len(unusual.tile_origins) == 60
+    first = int(stats.unusual_indices[3, 0])
+    assert np.array_equal(unusual.tile(18)[::2, ::2, 0], mnist.x_train[first])  # row of 3s, first tile
+    assert np.array_equal(means.tile(7)[::3, ::3, 0], np.rint(stats.class_means[7]).astype(np.uint8))
+    # Both are shown as pictures after the ten rows of samples.
+    assert [len(element.proto.imgs) for element in at.get("image")[10:]] == [1, 1]
 
 
 def test_works_on_fashion_mnist(monkeypatch, mnist):

@@ -28,8 +28,31 @@ def shapes_shown(at: AppTest) -> tuple[list[str], list[str]]:
     return seed_layout, row_layout
 
 
-def mosaic_titles(figure: dict) -> list[str]:
-    return [a["text"] for a in figure["layout"]["annotations"] if "·" in a["text"]]
+def open_recording_pictures(monkeypatch, setup=None) -> tuple[AppTest, list[tuple[str, tuple, object]]]:
+    """Open the page while recording every picture builder call: ``(name, arguments, montage)``."""
+    from dashboard import preprocess_charts as charts
+
+    calls = []
+
+    def record(name):
+        builder = getattr(charts, name)
+
+        def recorded(*args, **kwargs):
+            result = builder(*args, **kwargs)
+            calls.append((name, args, result))
+            return result
+        monkeypatch.setattr(charts, name, recorded)
+    record("before_after_picture")
+    record("augment_preview_picture")
+    return open_page(setup), calls
+
+
+def last_call(calls, name: str):
+    return next(call for call in reversed(calls) if call[0] == name)
+
+
+def shown_pictures(at: AppTest) -> int:
+    return sum(len(element.proto.imgs) for element in at.get("image"))
 
 
 def stored(at: AppTest) -> PreprocessConfig:
@@ -46,7 +69,8 @@ def test_seed_study_defaults_give_the_seed_study_shapes():
     assert stored(at) == PreprocessConfig(train_size=42_000, val_fraction=0.2, seed=0, scaling="unit", augment=None)
     # The page shows the config it stored.
     assert json.loads(at.json[-1].value) == stored(at).to_dict()
-    assert len(figures(at)) == 6
+    assert len(figures(at)) == 4
+    assert shown_pictures(at) == 2  # before/after the shuffle, the augmentation preview
 
 
 def test_controls_change_the_stored_config_and_the_shapes():
@@ -74,13 +98,16 @@ def test_controls_change_the_stored_config_and_the_shapes():
     assert min(plotly_array(scaling["data"][1]["x"])) < 0 < min(plotly_array(scaling["data"][0]["x"]))
 
 
-def test_a_new_seed_changes_the_shuffled_order(mnist):
-    at = open_page()
-    titles = mosaic_titles(figures(at)[0])
-    file_order, shuffled = titles[:10], titles[10:]
+def test_a_new_seed_changes_the_shuffled_order(monkeypatch, mnist):
+    at, calls = open_recording_pictures(monkeypatch)
+    _, (before, file_order, after, shuffled), picture = last_call(calls, "before_after_picture")[:3]
     assert file_order == [f"{mnist.y_train[i]} · #{i}" for i in range(10)]
+    assert np.array_equal(before, mnist.x_train[:10])
+    first_shuffled = int(shuffled[0].split("#")[1])
+    assert np.array_equal(after[0], mnist.x_train[first_shuffled])
+    assert np.array_equal(picture.tile(10)[::2, ::2, 0], mnist.x_train[first_shuffled])  # second row, first tile
     at.number_input(key=state.PREPROCESS_SEED).set_value(1).run()
-    reshuffled = mosaic_titles(figures(at)[0])[10:]
+    reshuffled = last_call(calls, "before_after_picture")[1][3]
     assert reshuffled != shuffled and len(reshuffled) == 10
     one_hot = next(f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap" and f["data"][0].get("texttemplate"))
     rows = plotly_array(one_hot["data"][0]["z"])
@@ -107,21 +134,24 @@ def test_widgets_start_from_a_stored_config_and_survive_a_page_switch():
                                           augment=config.augment)
 
 
-def test_augmentation_preview_follows_the_strengths(mnist):
-    at = open_page()
+def test_augmentation_preview_follows_the_strengths(monkeypatch, mnist):
+    at, calls = open_recording_pictures(monkeypatch)
     at.slider(key=state.PREPROCESS_SHIFT).set_value(0.0)
     at.slider(key=state.PREPROCESS_ROTATION).set_value(0.0)
     at.slider(key=state.PREPROCESS_ZOOM).set_value(0.0).run()
-    preview = plotly_array(figures(at)[-1]["data"][0]["z"])
-    tiles = [preview[9 + row * 41: 9 + row * 41 + 28, col * 32: col * 32 + 28] for row in range(2) for col in range(6)]
-    assert all(np.array_equal(tile, mnist.x_train[0]) for tile in tiles)  # all strengths zero: copies
+    scale = 3
+
+    def tiles():
+        picture = last_call(calls, "augment_preview_picture")[2]
+        return [picture.tile(i)[::scale, ::scale, 0] for i in range(12)]
+    assert all(np.array_equal(tile, mnist.x_train[0]) for tile in tiles())  # all strengths zero: copies
     assert stored(at).augment is None  # off by default
     at.slider(key=state.PREPROCESS_ROTATION).set_value(20.0).run()
-    preview = plotly_array(figures(at)[-1]["data"][0]["z"])
-    tiles = [preview[9 + row * 41: 9 + row * 41 + 28, col * 32: col * 32 + 28] for row in range(2) for col in range(6)]
-    assert np.array_equal(tiles[0], mnist.x_train[0])
-    assert not any(np.array_equal(tile, mnist.x_train[0]) for tile in tiles[1:])
+    rotated = tiles()
+    assert np.array_equal(rotated[0], mnist.x_train[0])
+    assert not any(np.array_equal(tile, mnist.x_train[0]) for tile in rotated[1:])
     assert stored(at).augment is None  # the preview alone does not turn augmentation on
+    assert shown_pictures(at) == 2
 
 
 def test_works_on_fashion_mnist(monkeypatch, mnist):
@@ -144,4 +174,5 @@ def test_unlabelled_csv_previews_without_one_hot():
     assert any("No labels" in i.value for i in at.info)
     assert shapes_shown(at)[0] == ["X train (784, 32)", "Y train (32,)", "X val (784, 8)", "Y val (8,)"]
     assert stored(at).train_size == 40
-    assert len(figures(at)) == 5  # no one-hot table
+    assert len(figures(at)) == 3  # no one-hot table
+    assert shown_pictures(at) == 2
