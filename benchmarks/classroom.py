@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import statistics
@@ -295,10 +296,8 @@ async def one_user(browser, url: str, result: UserResult, train_size: int, epoch
     except Exception as error:  # a timeout or a missing element is counted, the others go on
         result.errors.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
         progress(result, result.errors[-1])
-        try:  # best effort: a page that crashed or closed has nothing to show
+        with contextlib.suppress(Exception):  # best effort: a page that crashed or closed has nothing to show
             await page.screenshot(path=str(Path(tempfile.gettempdir()) / f"classroom-user{result.index}.png"))
-        except Exception:  # noqa: BLE001
-            pass
     finally:
         await context.close()
 

@@ -97,7 +97,8 @@ def main() -> None:
         print(f"{key}: warm {json.dumps(baseline.get(key, {}))}\n{' ' * len(key)}  after {json.dumps(after.get(key, {}))}")
     for name, line in (("baseline", baseline), ("after", after)):
         print(f"--- {name}")
-        print(json.dumps({k: v for k, v in line.items() if k not in ("objects", "top_lines", "caches_mb", "process", "malloc", "pymalloc", "mappings")}))
+        apart = ("objects", "top_lines", "caches_mb", "process", "malloc", "pymalloc", "mappings")
+        print(json.dumps({k: v for k, v in line.items() if k not in apart}))
         print(f"caches (MB): {json.dumps(line.get('caches_mb', {}))}")
     grown = {k: after.get("objects", {}).get(k, 0) - baseline.get("objects", {}).get(k, 0)
              for k in after.get("objects", {})}

@@ -90,7 +90,7 @@ def held_bytes(value: Any, depth: int = DEFAULT_DEPTH, seen: set[int] | None = N
 
 
 def _held(value: Any, depth: int, seen: set[int], skipped: type | None) -> int:
-    if isinstance(value, _ATOMS) or isinstance(value, _NOT_HELD) or (skipped and isinstance(value, skipped)):
+    if isinstance(value, (*_ATOMS, *_NOT_HELD)) or (skipped and isinstance(value, skipped)):
         return 0
     if isinstance(value, np.ndarray):
         while isinstance(value.base, np.ndarray):

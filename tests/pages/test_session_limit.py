@@ -66,7 +66,7 @@ def upload_a_dataset() -> None:
     """A page script: a session with one run (in the store) takes a 10-image CSV upload."""
     import streamlit as st
 
-    from dashboard import runs, state
+    from dashboard import runs
     from dashboard.data import _accept_upload
 
     if not st.session_state.get("set_up"):

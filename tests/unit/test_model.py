@@ -178,6 +178,15 @@ def test_hand_built_sequential():
         Sequential([])
 
 
+def answer_with(model, answer: str, x: np.ndarray, y: np.ndarray):
+    """Ask ``model`` one of its questions about ``x``."""
+    if answer == "evaluate":
+        return model.evaluate(x, y)
+    if answer == "input_gradient":
+        return model.input_gradient(x[:50], 3)
+    return getattr(model, answer)(x)
+
+
 @pytest.mark.parametrize("answer", ["predict_proba", "predict", "evaluate", "input_gradient"])
 def test_a_model_that_answered_keeps_no_batch_of_the_data_it_answered_on(answer):
     """A cached model must not keep the dataset it last answered on alive (through a batch view)."""
@@ -194,9 +203,7 @@ def test_a_model_that_answered_keeps_no_batch_of_the_data_it_answered_on(answer)
         watched = weakref.ref(x)
         probe = np.random.default_rng(1).random((3, 784), dtype=np.float32)
         before = model.predict_proba(probe)
-        result = {"predict_proba": lambda: model.predict_proba(x), "predict": lambda: model.predict(x),
-                  "evaluate": lambda: model.evaluate(x, y), "input_gradient": lambda: model.input_gradient(x[:50], 3)
-                  }[answer]()
+        result = answer_with(model, answer, x, y)
         assert result is not None
         del x, result
         gc.collect()

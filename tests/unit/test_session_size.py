@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from dashboard.session_size import (DEFAULT_SESSION_MB, MEGABYTE, SESSION_LIMIT_ENV, held_bytes, megabytes,
-                                    session_limit_bytes)
+from dashboard.session_size import DEFAULT_SESSION_MB, MEGABYTE, SESSION_LIMIT_ENV, held_bytes, megabytes, session_limit_bytes
 from nnlib.builders import build_network
 from nnlib.training import TrainConfig
 
