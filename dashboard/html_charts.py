@@ -121,7 +121,8 @@ def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) ->
         parts.append(f'<circle cx="{x(step):.1f}" cy="{y(value):.1f}" r="4" fill="{LINE_COLOUR}">'
                      f"<title>step {step}: {value:.2f}%</title></circle>")
     anchor = "end" if len(steps) > 1 else "start"
-    parts.append(f'<text x="{x(last) + (-8 if anchor == "end" else 8):.1f}" y="{y(percents[-1]) - 8:.1f}" '
+    label_y = y(percents[-1]) - 8 if y(percents[-1]) > PLOT_TOP + 16 else y(percents[-1]) + 18   # below when near the top
+    parts.append(f'<text x="{x(last) + (-8 if anchor == "end" else 8):.1f}" y="{label_y:.1f}" '
                  f'text-anchor="{anchor}" font-weight="600">{percents[-1]:.2f}%</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="{SVG_WIDTH}" '
             f'height="{SVG_HEIGHT}" font-family="sans-serif" font-size="12" fill="{TEXT_COLOUR}">'
