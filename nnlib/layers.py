@@ -55,6 +55,9 @@ class Layer:
     # after it may overwrite (the fast path's in-place activations rely on it).
     fresh_output: ClassVar[bool] = False
     is_convolution: ClassVar[bool] = False
+    # True when the training forward treats every sample on its own and draws no random
+    # numbers, so a batch may be split between threads (nnlib.split_batch).
+    splittable: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -281,6 +284,7 @@ class Dropout(Layer):
     """
 
     kind = "Dropout"
+    splittable = False          # one generator draws the masks of the whole batch
 
     def __init__(self, rate: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()

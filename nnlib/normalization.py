@@ -57,6 +57,7 @@ class BatchNorm(Layer):
 
     kind = "BatchNorm"
     fresh_output = True
+    splittable = False          # the statistics span the whole batch
 
     def __init__(self, features: int, momentum: float = DEFAULT_MOMENTUM, eps: float = DEFAULT_EPS,
                  dtype: DTypeLike = DEFAULT_DTYPE) -> None:

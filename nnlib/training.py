@@ -12,8 +12,9 @@ in which the loss blew up.
 
 The loop runs the network through :mod:`nnlib.fast` (the same maths as the plain layers
 and Adam, with less memory traffic), and cuts each epoch into steps by one strategy
-chosen up front: plain mini-batches, a CNN's large batches in chunks, or the full batch
-of an MLP in row blocks.
+chosen up front: plain mini-batches, mini-batches split between threads when BLAS is
+given several (:mod:`nnlib.split_batch`), a CNN's large batches in chunks, or the full
+batch of an MLP in row blocks.
 
 :func:`train` is the one-call version the UI and CLI use: it builds the network from a
 :class:`TrainConfig`, fits it on :class:`~nnlib.preprocessing.PreparedData`, evaluates it on
@@ -26,10 +27,12 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .augment import augment_images
 from .builders import build_network
@@ -43,6 +46,7 @@ from .model import Sequential
 from .optimizers import Adam, Optimizer, make_optimizer
 from .preprocessing import PreparedData
 from .schedules import make_schedule
+from .split_batch import MIN_ROWS_PER_PART, SplitBatchStep, blas_threads, splittable
 from .train_config import TrainConfig
 from .version import __version__
 
@@ -203,6 +207,10 @@ class Steps(Protocol):
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> Scores: ...
 
+    def close(self) -> None:
+        """Release what the strategy holds beyond the arrays (worker threads)."""
+        ...
+
 
 class MiniBatches:
     """Plain mini-batch steps: a new shuffle every epoch, each batch gathered into one
@@ -221,7 +229,7 @@ class MiniBatches:
             columns = np.flatnonzero(np.any(x != 0, axis=0))
             if len(columns) < x.shape[1]:
                 x, active = np.ascontiguousarray(x[:, columns]), columns
-        self.x = x
+        self.x, self.active = x, active
         self.path = FastPath(model, active)
         self.loss_fn = SoftmaxCrossEntropy()
         self.buffer = None if self.full_batch else np.empty((batch, x.shape[1]), dtype=x.dtype)
@@ -251,6 +259,27 @@ class MiniBatches:
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> Scores:
         scores = self.model.evaluate(x, y, per_class=True)
         return scores["loss"], scores["accuracy"], scores["per_class_accuracy"]
+
+    def close(self) -> None:
+        """Release what the strategy holds beyond the arrays (nothing here)."""
+
+
+class SplitBatches(MiniBatches):
+    """Mini-batches split between as many threads as BLAS is given, one part each, with a
+    single-threaded BLAS inside each (see :mod:`nnlib.split_batch`)."""
+
+    def __init__(self, model: Sequential, x: np.ndarray, y: np.ndarray, batch: int,
+                 augment: Augment | None, parts: int, controller: ThreadpoolController) -> None:
+        super().__init__(model, x, y, batch, augment)
+        self.split_step = SplitBatchStep(model, self.path, parts, controller, self.active)
+
+    def step(self, step: int, rng: np.random.Generator) -> tuple[float, int, int]:
+        xb, yb = self.batch_of(step, rng)
+        loss, correct = self.split_step(xb, yb)
+        return loss, correct, len(yb)
+
+    def close(self) -> None:
+        self.split_step.close()
 
 
 class ChunkedBatches(MiniBatches):
@@ -307,6 +336,9 @@ class BlockedFullBatch:
         self.blocks.backward(self.first, self.path.backward(self.loss_fn.backward(), stop=1))
         return loss, correct, len(y)
 
+    def close(self) -> None:
+        """Release what the strategy holds beyond the arrays (nothing here)."""
+
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> Scores:
         if self.val_blocks is None:
             scores = self.model.evaluate(x, y, per_class=True)
@@ -327,6 +359,10 @@ def choose_steps(model: Sequential, x: np.ndarray, y: np.ndarray, batch: int, au
         return BlockedFullBatch(model, x, y, x_val, y_val)
     if model.is_convolutional and model.flat_grads is not None and batch > CONV_CHUNK_ROWS:
         return ChunkedBatches(model, x, y, batch, augment, CONV_CHUNK_ROWS)
+    controller = ThreadpoolController()
+    parts = min(blas_threads(controller), batch // MIN_ROWS_PER_PART)
+    if parts >= 2 and batch < len(x) and splittable(model):
+        return SplitBatches(model, x, y, batch, augment, parts, controller)
     return MiniBatches(model, x, y, batch, augment)
 
 
@@ -502,7 +538,7 @@ def fit(model: Sequential, x_train: np.ndarray, y_train: np.ndarray, *,
     guard = DivergenceGuard(model.n_classes or 2)
     status, message = "completed", ""
     # Overflow in a diverging run is reported as status "diverged", not as warnings.
-    with np.errstate(over="ignore", invalid="ignore"), fused_updates(optimizer, model) as update:
+    with np.errstate(over="ignore", invalid="ignore"), closing(steps), fused_updates(optimizer, model) as update:
         for epoch in range(1, epochs + 1):
             run.start_clock()
             snapshot = _snapshot(model)
