@@ -82,15 +82,15 @@ def pixel_maps_figure(mean: np.ndarray, std: np.ndarray) -> go.Figure:
     return go.Figure({"data": traces, "layout": {
         "xaxis": {**hidden, "domain": [0, half - 0.06], "constrain": "domain"},
         "xaxis2": {**hidden, "domain": [half + PIXEL_MAP_GAP, 1 - 0.06], "constrain": "domain"},
-        "yaxis": {**hidden, "autorange": "reversed", "scaleanchor": "x"},
-        "yaxis2": {**hidden, "autorange": "reversed", "scaleanchor": "x2"},
+        "yaxis": {**hidden, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        "yaxis2": {**hidden, "autorange": "reversed", "scaleanchor": "x2", "constrain": "domain"},
         "annotations": [
             {"text": "Mean pixel value", "x": (half - 0.06) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
-             "yanchor": "bottom", "showarrow": False},
+             "xanchor": "center", "yanchor": "bottom", "showarrow": False},
             {"text": "Per-pixel standard deviation", "x": half + PIXEL_MAP_GAP + (half - 0.06) / 2, "y": 1.0,
-             "xref": "paper", "yref": "paper", "yanchor": "bottom", "showarrow": False},
+             "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False},
         ],
-        "height": 340, "margin": dict(l=10, r=10, t=30, b=10),
+        "height": 340, "margin": dict(l=10, r=10, t=30, b=10), "plot_bgcolor": "rgba(0,0,0,0)",
     }})
 
 
