@@ -133,10 +133,22 @@ def timed(page, action, what: str = "", ready=None) -> Timing:
     return timing
 
 
+FIRST_HEADING = "() => (document.querySelector('[data-testid=\"stMain\"] h1') || {}).textContent || ''"
+
+
 def switch_to(page, path: str) -> Timing:
-    """Follow the sidebar's link to ``path`` (no reload: the same session, as a user switches pages)."""
+    """Follow the sidebar's link to ``path`` (no reload: the same session, as a user switches pages).
+
+    The new page is there when its title replaced the old one: a page whose script runs too fast
+    for the browser to show it running (Runs with an empty store) is timed by that, not by a timeout."""
     link = page.locator(f'[data-testid="stSidebar"] a[href="{path}"]').first
-    return timed(page, link.click, f"to {path or 'home'}")
+    old_title = page.evaluate(FIRST_HEADING)
+
+    def new_title_shown() -> None:
+        page.wait_for_function(f"() => {{ const t = ({FIRST_HEADING})(); return t !== '' && t !== {old_title!r}; }}",
+                               timeout=TIMEOUT_MS)
+
+    return timed(page, link.click, f"to {path or 'home'}", ready=new_title_shown)
 
 
 def visit_every_page(page, url: str) -> tuple[dict[str, Timing], dict[str, Timing]]:
