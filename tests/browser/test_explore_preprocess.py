@@ -1,4 +1,6 @@
 """Explore and Preprocess in a real browser: every Plotly chart drawn, controls work, choices persist."""
+import re
+
 from playwright.sync_api import expect
 
 from .conftest import open_page, wait_for_app
@@ -58,10 +60,10 @@ def test_preprocess_choice_survives_a_trip_to_explore(page, app_url):
     wait_for_app(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Explore the data", exact=True).click()
-    page.wait_for_url("**/explore")
+    page.wait_for_url(re.compile(r"/explore(\?.*)?$"))
     wait_for_app(page)
     sidebar.get_by_text("Preprocess", exact=True).click()
-    page.wait_for_url("**/preprocess")
+    page.wait_for_url(re.compile(r"/preprocess(\?.*)?$"))
     wait_for_app(page)
     expect(page.get_by_role("radio", name="none (raw 0-255)")).to_be_checked()
     expect_charts_drawn(page, PREPROCESS_CHARTS)
