@@ -41,16 +41,14 @@ import json
 import os
 import re
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from common import ROOT, emit, machine, table
+from common import ROOT, emit, free_port, machine, table, wait_until_healthy
 
 from dashboard.jobs import APP_BLAS_THREADS
 
@@ -155,23 +153,14 @@ def cli_run(epochs: int, blas_threads: int | None = None, pin: bool = False) -> 
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
          str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://localhost:{port}"
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("streamlit did not start")
+    wait_until_healthy(process, url, timeout=90.0, where="streamlit did not start")
+    return process, url
 
 
 def app_run(browser, url: str, epochs: int, server_pid: int, watch: bool = True) -> dict:

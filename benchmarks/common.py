@@ -142,25 +142,35 @@ def start_lab_server(home: Path, log_path: Path, timeout: float = 90.0):
     to ``log_path``. Raises RuntimeError if it exits or stays silent for ``timeout`` seconds.
     """
     import subprocess
-    import urllib.request
 
     url = f"http://localhost:{(port := free_port())}"
     log = log_path.open("w")
     process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port)],
                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, "MNIST_LAB_HOME": str(home)})
+    wait_until_healthy(process, url, timeout, f"see {log_path}")
+    return process, url
+
+
+def wait_until_healthy(process, url: str, timeout: float = 90.0, where: str = "") -> None:
+    """Return once the Streamlit server ``process`` at ``url`` answers ``/_stcore/health``.
+
+    Raises RuntimeError (naming ``where`` to look) if it exits, or kills it and raises if it
+    stays silent for ``timeout`` seconds."""
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(f"the server exited with {process.returncode}; {where}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.read().strip() == b"ok":
-                    return process, url
+                    return
         except OSError:
             time.sleep(0.3)
     process.kill()
-    raise RuntimeError(f"the server did not answer /_stcore/health within {timeout:.0f} s; see {log_path}")
+    raise RuntimeError(f"the server did not answer /_stcore/health within {timeout:.0f} s; {where}")
 
 
 def stop_lab_server(process, timeout: float = 20.0) -> None:
