@@ -105,15 +105,17 @@ def test_relu_max_pool_gives_relu_then_max_pool_ties_included(shape):
     np.testing.assert_array_equal(fused.forward(x.copy(), training=False), expected)
 
 
+@pytest.mark.parametrize("side", [16, 17])     # 17: the first convolution's 13x13 map has an edge no window covers
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fast_path_gives_the_plain_cnns_outputs_and_gradients(dtype, batch_norm):
+def test_fast_path_gives_the_plain_cnns_outputs_and_gradients(dtype, batch_norm, side):
     rng = np.random.default_rng(4)
-    model = build_cnn((3, 4), (8,), input_size=256, n_classes=5, seed=1, dtype=dtype, batch_norm=batch_norm)
+    size = side * side
+    model = build_cnn((3, 4), (8,), input_size=size, n_classes=5, seed=1, dtype=dtype, batch_norm=batch_norm)
     for layer in model.layers:
         if "b" in layer.params:
             layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.1
-    x, y = rng.random((6, 256)).astype(dtype), rng.integers(0, 5, 6)
+    x, y = rng.random((6, size)).astype(dtype), rng.integers(0, 5, 6)
     x[x < 0.5] = 0
     loss_fn = SoftmaxCrossEntropy()
     plain_logits = model.forward(x, training=True).copy()
@@ -123,6 +125,9 @@ def test_fast_path_gives_the_plain_cnns_outputs_and_gradients(dtype, batch_norm)
     path = FastPath(model)
     kinds = [type(runner) for runner in path.runners]
     assert kinds.count(FastConv2D) == 2 and kinds.count(ReLUMaxPool) == 2 and kinds.count(PassThrough) == 2
+    # Both convolutions (1 and 3 input channels: transposed patches) hand the pooling their output in
+    # pooling order, but not past a BatchNorm.
+    assert [runner.pool for runner in path.runners if isinstance(runner, FastConv2D)] == [0 if batch_norm else 2] * 2
     tolerance = TOLERANCE[dtype]
     for _ in range(2):                                       # the second step runs on reused buffers
         fast_logits = path.forward(x.copy(), True)
