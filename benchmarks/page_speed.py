@@ -356,14 +356,16 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
                     for label, timing in first.items():
                         add(f"{start}: first visit, {label}", timing, FIRST_VISIT_TARGET_S)
                     for label, timing in again.items():
-                        add(f"{start}: revisit, {label}", timing, REVISIT_TARGET_S, "script")
+                        # The revisit target is server time (the table below): what the browser sees
+                        # of a script also holds its own handling of the messages before the last.
+                        add(f"{start}: revisit, {label}", timing, None)
                     slowest_first = max(first.values(), key=lambda t: t.shown)
-                    slowest_again = max(again.values(), key=lambda t: t.script)
-                    headlines.append([f"slowest first page visit after a {start} start (shown)",
+                    slowest_again = max(again.values(), key=lambda t: t.shown)
+                    headlines.append([f"slowest first page visit after a {start} start (shown in Chromium)",
                                       f"{slowest_first.shown:.2f} s", f"target < {FIRST_VISIT_TARGET_S:g} s",
                                       verdict(slowest_first.shown, FIRST_VISIT_TARGET_S)])
-                    headlines.append([f"slowest revisit, script time ({start} start)", f"{slowest_again.script:.2f} s",
-                                      f"target < {REVISIT_TARGET_S:g} s", verdict(slowest_again.script, REVISIT_TARGET_S)])
+                    headlines.append([f"slowest revisit after a {start} start (shown in Chromium)",
+                                      f"{slowest_again.shown:.2f} s", "server time: see server-side rows", "reported"])
                     if start == "restart":
                         add_inside_rows(inside_figures(page, steps), add, headlines)
                         stroke_times = stroke_figures(page, strokes)
@@ -413,10 +415,15 @@ def main() -> None:
     slowest = max(server_rows[len(PAGES):], key=lambda row: float(row[1]))
     headlines.append([f"slowest server-side first visit after a restart ({slowest[0]})", f"{slowest[1]} s",
                       f"target < {FIRST_VISIT_TARGET_S:g} s", slowest[2]])
+    slowest = max(server_rows, key=lambda row: float(row[3]))
+    headlines.append([f"slowest server-side revisit ({slowest[0]})", f"{slowest[3]} s",
+                      f"target < {REVISIT_TARGET_S:g} s", slowest[4]])
     text = "\n".join([
         "# The app's own speed (headless Chromium, scripts/serve.py)", "", described, "",
-        "script: the script's run as the browser sees it start and finish (server time, no drawing); "
+        "script: the script's run as the browser sees it start and finish (server time, plus the browser's "
+        "own handling of the messages before the last: nan when it ran too fast to be seen running); "
         "shown: from the click or mouse release until the script is done and every chart drawn. "
+        "First visits are judged by what is shown; revisits by server time (the second table). "
         "load: 1-minute load average after the measurement (2 cores, shared).", "",
         table(["figure", "script seen by the browser (s)", "shown (s)", "target", "met?", "load"], rows),
         "",
