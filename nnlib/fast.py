@@ -188,7 +188,7 @@ class FastPath:
             self.runners.append(runner)
         for index, runner in enumerate(self.runners[:-2]):
             after = self.runners[index + 2]
-            if isinstance(runner, FastConv2D) and runner.transposed and isinstance(after, ReLUMaxPool) \
+            if isinstance(runner, FastConv2D) and isinstance(after, ReLUMaxPool) \
                     and isinstance(self.runners[index + 1], PassThrough):
                 runner.pool = after.pool.pool          # its output comes in pooling order
         parametrised = [i for i, layer in enumerate(model.layers) if layer.params]

@@ -12,7 +12,8 @@ CNN's epoch faster (``tests/unit/test_fast_conv.py`` checks each against the pla
   short ones. The input gradient is ``k`` matrix products with a block-Toeplitz matrix
   made of the kernels ("one product per kernel row"), whose results are added onto whole
   image rows: long, contiguous additions instead of ``k * k`` strided ones (col2im).
-  When a ReLU and a max-pooling follow (:attr:`FastConv2D.pool`), the output rows come in
+  When a ReLU and a max-pooling follow (:attr:`FastConv2D.pool`), the patch rows, and so the
+  output rows, come in
   *pooling order*: ``(p * p, n, h / p, w / p, filters)``, one block per position in the
   pooling window, so that the pooling compares whole contiguous blocks instead of strided
   views. Output positions that no window covers (an odd edge) are not computed at all:
@@ -98,9 +99,18 @@ class FastConv2D:
                     np.copyto(positions[i, j], x[:, i:i + h, j:j + w, :].transpose(3, 0, 1, 2))
             stored[size] = 1
             return stored.T
-        stored = _reused(self._buffers, "patches", (rows, size + 1), x.dtype)
         windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (n, h', w', c, k, k), no copy
-        np.copyto(stored[:, :size].reshape(n, h, w, k, k, c), windows.transpose(0, 1, 2, 4, 5, 3))
+        if self.pool:
+            p = self.pool
+            h2, w2 = self._pooled_sides(h, w)
+            stored = _reused(self._buffers, "patches", (p * p * n * h2 * w2, size + 1), x.dtype)
+            blocks = stored[:, :size].reshape(p, p, n, h2, w2, k, k, c)
+            for di in range(p):
+                for dj in range(p):
+                    np.copyto(blocks[di, dj], windows[:, di:h2 * p:p, dj:w2 * p:p].transpose(0, 1, 2, 4, 5, 3))
+        else:
+            stored = _reused(self._buffers, "patches", (rows, size + 1), x.dtype)
+            np.copyto(stored[:, :size].reshape(n, h, w, k, k, c), windows.transpose(0, 1, 2, 4, 5, 3))
         stored[:, size] = 1
         return stored
 
@@ -129,7 +139,7 @@ class FastConv2D:
         n, h, w = len(x), x.shape[1] - k + 1, x.shape[2] - k + 1
         out = _reused(self._buffers, "out", (len(patches), layer.out_channels), dtype)
         np.matmul(patches, self._weights_with_bias(dtype), out=out)
-        if self.transposed and self.pool:
+        if self.pool:
             return out.reshape(self.pool * self.pool, n, *self._pooled_sides(h, w), layer.out_channels)
         return out.reshape(n, h, w, layer.out_channels)
 

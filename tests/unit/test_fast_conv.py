@@ -111,7 +111,7 @@ def test_relu_max_pool_gives_relu_then_max_pool_ties_included(shape):
 def test_fast_path_gives_the_plain_cnns_outputs_and_gradients(dtype, batch_norm, side):
     rng = np.random.default_rng(4)
     size = side * side
-    model = build_cnn((3, 4), (8,), input_size=size, n_classes=5, seed=1, dtype=dtype, batch_norm=batch_norm)
+    model = build_cnn((4, 5), (8,), input_size=size, n_classes=5, seed=1, dtype=dtype, batch_norm=batch_norm)
     for layer in model.layers:
         if "b" in layer.params:
             layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.1
@@ -125,9 +125,11 @@ def test_fast_path_gives_the_plain_cnns_outputs_and_gradients(dtype, batch_norm,
     path = FastPath(model)
     kinds = [type(runner) for runner in path.runners]
     assert kinds.count(FastConv2D) == 2 and kinds.count(ReLUMaxPool) == 2 and kinds.count(PassThrough) == 2
-    # Both convolutions (1 and 3 input channels: transposed patches) hand the pooling their output in
+    # Both convolutions (1 input channel: transposed patches; 4: row-major patches) hand the pooling their output in
     # pooling order, but not past a BatchNorm.
-    assert [runner.pool for runner in path.runners if isinstance(runner, FastConv2D)] == [0 if batch_norm else 2] * 2
+    convolutions = [runner for runner in path.runners if isinstance(runner, FastConv2D)]
+    assert [conv.transposed for conv in convolutions] == [True, False]
+    assert [conv.pool for conv in convolutions] == [0 if batch_norm else 2] * 2
     tolerance = TOLERANCE[dtype]
     for _ in range(2):                                       # the second step runs on reused buffers
         fast_logits = path.forward(x.copy(), True)
