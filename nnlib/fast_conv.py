@@ -12,11 +12,10 @@ CNN's epoch faster (``tests/unit/test_fast_conv.py`` checks each against the pla
   short ones. The input gradient is ``k`` matrix products with a block-Toeplitz matrix
   made of the kernels ("one product per kernel row"), whose results are added onto whole
   image rows: long, contiguous additions instead of ``k * k`` strided ones (col2im).
-  When a ReLU and a max-pooling follow (:attr:`FastConv2D.pool`), the patch rows, and so the
-  output rows, come in
-  *pooling order*: ``(p * p, n, h / p, w / p, filters)``, one block per position in the
-  pooling window, so that the pooling compares whole contiguous blocks instead of strided
-  views. Output positions that no window covers (an odd edge) are not computed at all:
+  When a ReLU and a max-pooling follow (:attr:`FastConv2D.pool`), the patch rows, and so
+  the output rows, come in *pooling order*: ``(p * p, n, h / p, w / p, filters)``, one block
+  per position in the pooling window, so that the pooling compares whole contiguous blocks
+  instead of strided views. Output positions that no window covers (an odd edge) are not computed at all:
   their gradient is zero.
 * :class:`ReLUMaxPool`: a ReLU followed by a max-pooling, in one runner. ReLU and max
   commute, ``relu(max(window)) = max(relu(window))``, so it pools first and applies the
