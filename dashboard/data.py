@@ -31,11 +31,12 @@ def cached_dataset(name: str) -> Dataset:
 
 
 @st.cache_resource(show_spinner="Reading the uploaded file...", max_entries=4)
-def cached_upload(file_name: str, digest: str, payload: bytes) -> Dataset:
-    """A dataset read from an uploaded CSV or ``.npz``; ``digest`` keys the cache."""
+def cached_upload(file_name: str, digest: str, _payload: bytes) -> Dataset:
+    """A dataset read from an uploaded CSV or ``.npz``; ``digest`` (the payload's checksum) keys the
+    cache, so the payload itself, up to the upload cap, is not hashed again on every rerun."""
     if file_name.lower().endswith(".npz"):
-        return _read_only(load_npz(payload, name=file_name))
-    return _read_only(load_csv(payload, name=file_name))
+        return _read_only(load_npz(_payload, name=file_name))
+    return _read_only(load_csv(_payload, name=file_name))
 
 
 def dataset_choices() -> list[str]:
@@ -112,16 +113,25 @@ def render_dataset_picker() -> None:
             key=state.SIDEBAR_UPLOAD_WIDGET,
         )
         if uploaded is not None:
-            _accept_upload(uploaded.name, uploaded.getvalue())
+            _accept_upload(uploaded.name, uploaded.getvalue(), _digest_of(uploaded.file_id, uploaded.getvalue()))
 
 
-def _accept_upload(file_name: str, payload: bytes) -> None:
+def _digest_of(file_id: str, payload: bytes) -> str:
+    """The payload's SHA-256, worked out once per uploaded file (the widget hands the same
+    file back on every rerun, up to 200 MB of it)."""
+    seen = st.session_state.get(state.UPLOAD_DIGEST)
+    if not seen or seen[0] != file_id:
+        seen = st.session_state[state.UPLOAD_DIGEST] = (file_id, hashlib.sha256(payload).hexdigest())
+    return seen[1]
+
+
+def _accept_upload(file_name: str, payload: bytes, digest: str | None = None) -> None:
     """Validate an upload; keep it and select it when good, say why when not.
 
     The session keeps the file's bytes, so they count towards its byte limit
     (:mod:`dashboard.session_budget`): older run details are let go of to make room, and a file
     that would not fit even then is refused before it is parsed."""
-    digest = hashlib.sha256(payload).hexdigest()
+    digest = digest or hashlib.sha256(payload).hexdigest()
     previous = st.session_state.get(state.UPLOADED_DATASET)
     if previous and previous["digest"] == digest:
         return

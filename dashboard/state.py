@@ -19,9 +19,12 @@ RUNS = "runs"
 ACTIVE_RUN_ID = "active_run_id"
 # Id of this session's training job in the job registry.
 JOB_ID = "train_job_id"
+# Why the job of a ?job= link is no longer on the server.
 JOB_GONE_NOTE = "train_job_gone_note"
 # The last uploaded dataset that was refused: its digest and the message (not parsed again).
-REFUSED_UPLOAD = "refused_upload"  # why the job of a ?job= link is no longer on the server
+REFUSED_UPLOAD = "refused_upload"
+# The upload widget's current file and its SHA-256: (file_id, hex digest), worked out once per file.
+UPLOAD_DIGEST = "upload_digest"
 
 # Widget keys of the shared sidebar.
 SIDEBAR_DATASET_WIDGET = "sidebar_dataset"

@@ -42,3 +42,23 @@ def test_a_job_link_from_before_a_server_restart_says_so():
     assert "ended when the server restarted" in notes and "interrupted" in notes
     assert "No training yet" not in notes
     assert at.session_state[state.JOB_ID] is None
+
+
+def digest_per_file() -> None:
+    """A page script: the upload widget's file handed back on reruns, then another file."""
+    import streamlit as st
+
+    from dashboard.data import _digest_of
+
+    st.session_state["same"] = _digest_of("file-1", b"first") == _digest_of("file-1", b"not hashed again")
+    st.session_state["other"] = _digest_of("file-2", b"second")
+
+
+def test_an_uploads_checksum_is_worked_out_once_per_file():
+    import hashlib
+
+    at = AppTest.from_function(digest_per_file).run()
+    assert not at.exception
+    assert at.session_state["same"] is True
+    assert at.session_state["other"] == hashlib.sha256(b"second").hexdigest()
+    assert at.session_state[state.UPLOAD_DIGEST] == ("file-2", hashlib.sha256(b"second").hexdigest())
