@@ -280,9 +280,10 @@ def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: in
         shown = int(np.argmax(np.abs(sums)))
         st.caption(f"Shown: input channel {shown} of {len(sums)}, the one adding most; the sum below runs over "
                    f"all {len(sums)} channels ({explained.patch.size} products).")
+    # Two lines: three 5x5 matrices side by side overflow the page's right column.
     st.latex(rf"\underbrace{{{matrix(explained.patch[:, :, shown])}}}_{{\text{{input patch}}}} \odot "
-             rf"\underbrace{{{matrix(explained.kernel[:, :, shown])}}}_{{\text{{kernel}}}} = "
-             rf"\underbrace{{{matrix(explained.products[:, :, shown])}}}_{{\text{{patch}} \times \text{{kernel}}}}")
+             rf"\underbrace{{{matrix(explained.kernel[:, :, shown])}}}_{{\text{{kernel}}}}")
+    st.latex(rf"= \underbrace{{{matrix(explained.products[:, :, shown])}}}_{{\text{{patch}} \times \text{{kernel}}}}")
     st.latex(rf"\sum \text{{patch}} \odot \text{{kernel}} + b = {explained.products_sum:.4f} + ({explained.bias:.4f})"
              rf" = {explained.pre_activation:.4f}")
     norm = explained.batch_norm
