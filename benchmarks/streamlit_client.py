@@ -10,7 +10,9 @@ the frontend's timer does, until ``stop_auto_rerun`` or a page switch) and ``scr
 Like the frontend, it keeps the widget values it set and sends them with every rerun, drops
 those of widgets a finished run no longer drew, sends a button's trigger once, caches the
 messages the server marks cacheable (and says so, so the server sends references to them),
-and fetches the media files (``/media/...`` images) the elements point to.
+reruns with the page's hash and the address's query (``st.query_params``) as the frontend
+does, and fetches the media files (``/media/...`` images) the elements point to before it
+goes on (a run's time is still taken at its ``script_finished``).
 
 The pure helpers at the top (finding widget ids, texts and exceptions in elements) are what
 the classroom benchmark reads the pages with.
@@ -155,6 +157,7 @@ class StreamlitSession:
         self.timeout = timeout
         self.pages: dict[str, str] = {}          # url path ("" for the main page) -> page script hash
         self.current_page = ""                   # the script hash of the page shown
+        self.query_string = ""                   # the query of the address shown (st.query_params)
         self.widget_states: dict[str, WidgetState] = {}
         self.errors: list[str] = []              # media that did not load, auto-reruns that failed
         self._received: list[_Received] = []
@@ -241,6 +244,8 @@ class StreamlitSession:
         elif kind == "navigation":  # every full run: the pages, and which one this is
             self.pages = {page.url_pathname: page.page_script_hash for page in message.navigation.app_pages}
             self.current_page = message.navigation.page_script_hash
+        elif kind == "page_info_changed":  # the script set st.query_params: the address shows them
+            self.query_string = message.page_info_changed.query_string
         elif kind == "auto_rerun":
             self._start_auto_rerun(message.auto_rerun.fragment_id, message.auto_rerun.interval)
         elif kind == "stop_auto_rerun":
@@ -292,14 +297,18 @@ class StreamlitSession:
         return list(self._auto_reruns)
 
     # ------------------------------------------------------------------ runs
-    async def _send_rerun(self, *, page_script_hash: str = "", page_name: str = "", query_string: str = "",
-                          once: Iterable[WidgetState] = (), fragment_id: str = "", is_auto_rerun: bool = False) -> None:
+    async def _send_rerun(self, *, page_script_hash: str | None = None, page_name: str = "",
+                          query_string: str | None = None, once: Iterable[WidgetState] = (), fragment_id: str = "",
+                          is_auto_rerun: bool = False) -> None:
+        """Send a rerun; as the frontend, of the page shown with the address's query unless
+        ``page_script_hash`` names another (``""`` with ``page_name``: the first visit, by the
+        address's path) or ``query_string`` is given."""
         if self._closed_reason:
             raise SessionClosed(self._closed_reason)
         message = BackMsg()
         state = message.rerun_script
-        state.query_string = query_string
-        state.page_script_hash = page_script_hash
+        state.query_string = self.query_string if query_string is None else query_string
+        state.page_script_hash = self.current_page if page_script_hash is None else page_script_hash
         state.page_name = page_name
         state.fragment_id = fragment_id
         state.is_auto_rerun = is_auto_rerun
@@ -329,18 +338,27 @@ class StreamlitSession:
         mark = len(self._received)
         started = time.perf_counter()
         if page is not None:
+            self.query_string = ""  # the frontend keeps no query parameter of the page it leaves
             await self._send_rerun(page_script_hash=self.pages[page], once=once)
         else:
-            await self._send_rerun(page_name=path, query_string=query_string, once=once)
-        result = await asyncio.wait_for(self._main_run_end(mark, started), self.timeout)
-        return result
+            self.query_string = query_string
+            await self._send_rerun(page_script_hash="", page_name=path, once=once)
+        return await self._finish(mark, started)
 
     async def rerun(self, once: Iterable[WidgetState] = ()) -> RunResult:
         """Rerun the current page with the widget states held (and ``once``), as a widget change does."""
         mark = len(self._received)
         started = time.perf_counter()
-        await self._send_rerun(page_script_hash=self.current_page, once=once)
-        return await asyncio.wait_for(self._main_run_end(mark, started), self.timeout)
+        await self._send_rerun(once=once)
+        return await self._finish(mark, started)
+
+    async def _finish(self, mark: int, started: float) -> RunResult:
+        """The run's end (timed at its ``script_finished``), then its media loaded, as a browser
+        shows its images before the user goes on (a file of a run that is over may be gone)."""
+        result = await asyncio.wait_for(self._main_run_end(mark, started), self.timeout)
+        if self._media_tasks:
+            await asyncio.wait_for(asyncio.gather(*self._media_tasks, return_exceptions=True), self.timeout)
+        return result
 
     async def _main_run_end(self, mark: int, started: float) -> RunResult:
         """Wait for the first full run that starts after ``mark`` to finish (following reruns)."""
