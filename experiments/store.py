@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sqlite3
 import time
@@ -233,14 +234,25 @@ class RunStore:
                    tags: Sequence[str] = (), note: str = "", dataset: str = "", architecture: str = "",
                    train_config: dict[str, Any] | None = None, preprocess_config: dict[str, Any] | None = None,
                    params: dict[str, Any] | None = None, sweep_id: str | None = None,
-                   trial_number: int | None = None, run_id: str | None = None) -> RunRecord:
-        """Insert a new run owned by this process; returns it (``id`` new unless given)."""
+                   trial_number: int | None = None, run_id: str | None = None,
+                   requested_at: float | None = None) -> RunRecord:
+        """Insert a new run owned by this process; returns it (``id`` new unless given).
+
+        ``requested_at`` (a ``time.time()`` no later than now) is when the run was asked for,
+        kept as its ``created_at``: a run that waited in the training queue is created when it
+        starts, and its ``started_at`` minus its ``created_at`` is then the wait. Default: now."""
         if kind not in RUN_KINDS:
             raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
         _check_status(status)
         now = time.time()
+        if requested_at is not None:
+            if isinstance(requested_at, bool) or not isinstance(requested_at, (int, float)):
+                raise TypeError(f"requested_at must be a time.time() number, got {type(requested_at).__name__}")
+            if not (math.isfinite(requested_at) and 0 <= requested_at <= now):
+                raise ValueError(f"requested_at must be a time no later than now ({now:.3f}), got {requested_at!r}")
         record = RunRecord(
-            id=run_id or new_id(), name=name, kind=kind, status=status, created_at=now,
+            id=run_id or new_id(), name=name, kind=kind, status=status,
+            created_at=now if requested_at is None else float(requested_at),
             tags=list(tags), note=note, dataset=dataset, architecture=architecture,
             train_config=train_config, preprocess_config=preprocess_config, params=params,
             sweep_id=sweep_id, trial_number=trial_number,

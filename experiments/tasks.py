@@ -8,6 +8,7 @@ it shares our disk) and when it ends (status, test accuracy, timing, error, the 
 """
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -52,13 +53,16 @@ def training_task(label: str, dataset: Any, preprocess_config: Any, train_config
     (a :class:`LocalExecutor` by default) and, with a ``store``, records it as a run.
 
     ``run_id`` names a run already in the store (a queued sweep trial); otherwise the run is
-    created when the task starts, named ``run_name`` (default: ``label``).
+    created when the task starts, named ``run_name`` (default: ``label``), with the time this
+    task was made (when the run was asked for) as its ``created_at``: a run that waited in the
+    job queue then shows the wait as ``started_at - created_at``.
     """
     executor = executor or LocalExecutor()
+    requested_at = time.time()  # the task is made when the run is asked for (a press of Start)
 
     def run(callback: Callback, control: TrainingControl) -> TaskOutput:
         recorded_id = _start_run(store, run_id, run_name or label, kind, dataset, preprocess_config,
-                                 train_config, tags, sweep_id, trial_number, params)
+                                 train_config, tags, sweep_id, trial_number, params, requested_at)
         listeners = [callback] if store is None else [callback, RunRecorder(store, recorded_id)]
         checkpoint = store.model_path(recorded_id) if store is not None and executor.shares_disk else None
         request = TrainingRequest(dataset, preprocess_config, train_config, checkpoint)
@@ -82,7 +86,7 @@ def training_task(label: str, dataset: Any, preprocess_config: Any, train_config
 
 def _start_run(store: RunStore | None, run_id: str | None, name: str, kind: str, dataset: Any,
                preprocess_config: Any, train_config: Any, tags: Sequence[str], sweep_id: str | None,
-               trial_number: int | None, params: dict[str, Any] | None) -> str | None:
+               trial_number: int | None, params: dict[str, Any] | None, requested_at: float) -> str | None:
     if store is None:
         return None
     if run_id is not None:
@@ -94,7 +98,7 @@ def _start_run(store: RunStore | None, run_id: str | None, name: str, kind: str,
         name, kind, dataset=getattr(dataset, "name", ""),
         architecture=describe_network(train_config, input_size, n_classes),
         train_config=train_config.to_dict(), preprocess_config=preprocess_config.to_dict(), tags=tags,
-        sweep_id=sweep_id, trial_number=trial_number, params=params).id
+        sweep_id=sweep_id, trial_number=trial_number, params=params, requested_at=requested_at).id
 
 
 def _finish_run(store: RunStore, run_id: str, output: TaskOutput) -> None:

@@ -57,6 +57,22 @@ def test_a_task_is_recorded_in_the_store_with_its_model(tmp_path, small_mnist):
 
 
 @pytest.mark.slow
+def test_a_run_that_waited_in_line_records_when_it_was_asked_for(tmp_path, small_mnist):
+    store = RunStore(tmp_path)
+    config = TrainConfig(hidden_sizes=(16,), optimizer="adam", learning_rate=1e-2, batch_size=50, epochs=3)
+    registry = JobRegistry(max_running=1)
+    before = time.time()
+    first, _ = registry.start("first", [training_task("first", small_mnist, SMALL, config, store=store)])
+    second, _ = registry.start("second", [training_task("second", small_mnist, SMALL, config, store=store)])
+    assert first.join(60) and second.join(60), second.snapshot().message
+    runs = {run.name: run for run in store.list_runs()}
+    # asked for while the first trained, started once it was done: the wait is in the store
+    assert before <= runs["second"].created_at < runs["first"].finished_at <= runs["second"].started_at
+    assert runs["second"].started_at - runs["second"].created_at >= runs["first"].seconds
+    assert runs["first"].started_at - runs["first"].created_at < runs["first"].seconds  # no wait
+
+
+@pytest.mark.slow
 def test_a_failing_task_is_recorded_failed_with_its_message(tmp_path, small_mnist):
     store = RunStore(tmp_path)
     unlabelled = Dataset(name="no labels", x_train=small_mnist.x_train, y_train=np.full(1000, -1),

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,23 @@ def test_an_empty_folder_gets_the_schema_in_wal_mode(tmp_path):
     assert store.list_runs() == [] and store.list_sweeps() == []
     RunStore(home)  # opening again migrates nothing and keeps the version
     assert store.schema_version() == 1
+
+
+def test_a_run_asked_for_earlier_keeps_that_time_as_its_creation(tmp_path):
+    store = RunStore(tmp_path)
+    asked = time.time() - 5.0
+    run = store.create_run("#1 queued", requested_at=asked)
+    back = store.get_run(run.id)
+    assert back.created_at == pytest.approx(asked) and back.started_at >= asked + 5.0
+    now_run = store.get_run(store.create_run("#2 at once").id)
+    assert now_run.created_at == now_run.started_at
+    with pytest.raises(ValueError, match="no later than now"):
+        store.create_run("#3", requested_at=time.time() + 60)
+    with pytest.raises(ValueError, match="no later than now"):
+        store.create_run("#4", requested_at=float("nan"))
+    with pytest.raises(TypeError, match="requested_at must be a time.time"):
+        store.create_run("#5", requested_at="yesterday")
+    assert len(store.list_runs()) == 2
 
 
 def test_the_home_folder_comes_from_the_environment(tmp_path, monkeypatch):
