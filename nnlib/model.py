@@ -52,7 +52,9 @@ class Sequential:
         if not self.layers:
             raise ValueError("a Sequential model needs at least one layer")
         self.metadata: dict[str, Any] = dict(metadata or {})
-        self._lock = threading.Lock()
+        # Layers keep their last forward pass for backward: one model shared between threads (a
+        # server's cached model, several sessions) runs one pass or gradient at a time.
+        self._lock = threading.RLock()
         parametrised = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_param_index = parametrised[0] if parametrised else len(self.layers)
         self._pack_parameters()
@@ -186,7 +188,9 @@ class Sequential:
 
         ``training=True`` turns Dropout on. The layers keep what ``backward`` needs.
         """
-        return self._forward(self._check_input(x), training)
+        x = self._check_input(x)
+        with self._lock:
+            return self._forward(x, training)
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         for layer in self.layers:
@@ -222,12 +226,13 @@ class Sequential:
     def _logits_batched(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         x = self._check_input(x)
         batch_size = batch_size or self.eval_batch_size
-        if len(x) <= batch_size:
-            logits = self._forward(x, False)
-        else:
-            logits = np.concatenate([self._forward(x[i:i + batch_size], False)
-                                     for i in range(0, len(x), batch_size)])
-        self.forget_forward()
+        with self._lock:
+            if len(x) <= batch_size:
+                logits = self._forward(x, False)
+            else:
+                logits = np.concatenate([self._forward(x[i:i + batch_size], False)
+                                         for i in range(0, len(x), batch_size)])
+            self.forget_forward()
         return logits
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -257,11 +262,12 @@ class Sequential:
         total_loss = 0.0
         predictions = np.empty(len(x), dtype=np.int64)
         batch = self.eval_batch_size
-        for start in range(0, len(x), batch):
-            logits = self._forward(x[start:start + batch], False)
-            predictions[start:start + len(logits)] = logits.argmax(axis=1)
-            total_loss += loss_fn.forward(logits, y[start:start + batch]) * len(logits)
-        self.forget_forward()
+        with self._lock:
+            for start in range(0, len(x), batch):
+                logits = self._forward(x[start:start + batch], False)
+                predictions[start:start + len(logits)] = logits.argmax(axis=1)
+                total_loss += loss_fn.forward(logits, y[start:start + batch]) * len(logits)
+            self.forget_forward()
         scores: dict[str, Any] = {"loss": total_loss / len(x),
                                   "accuracy": int(np.count_nonzero(predictions == y)) / len(x)}
         if per_class:

@@ -215,3 +215,35 @@ def test_a_model_that_answered_keeps_no_batch_of_the_data_it_answered_on(answer)
         assert np.array_equal(model.predict_proba(probe), before)
         logits = model.forward(probe, training=True)
         assert model.backward(np.ones_like(logits)).shape == (3, 784)
+
+
+def test_one_model_shared_by_threads_gives_each_its_own_gradient_and_predictions():
+    """A server caches one model for every session: a saliency map (forward then backward on one
+    image) must not pick up the forward pass another thread ran on a batch in between."""
+    import threading
+
+    from nnlib.builders import build_cnn
+
+    model = build_cnn((4, 8), (16,), seed=0)
+    rng = np.random.default_rng(0)
+    image, batch = rng.random((1, 784), dtype=np.float32), rng.random((64, 784), dtype=np.float32)
+    expected_gradient = model.input_gradient(image, 3)
+    expected_probabilities = model.predict_proba(batch)
+    failures: list[BaseException] = []
+
+    def repeat(task) -> None:
+        try:
+            for _ in range(40):
+                task()
+        except BaseException as error:  # noqa: BLE001 (reported by the main thread)
+            failures.append(error)
+
+    threads = [threading.Thread(target=repeat, args=(lambda: np.testing.assert_allclose(
+                   model.input_gradient(image, 3), expected_gradient, rtol=1e-5, atol=1e-7),)),
+               threading.Thread(target=repeat, args=(lambda: np.testing.assert_allclose(
+                   model.predict_proba(batch), expected_probabilities, rtol=1e-5, atol=1e-7),))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
