@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -249,7 +250,10 @@ def test_a_protocol_user_visits_every_page_draws_three_digits_and_trains(lab_url
     async def visit() -> None:
         await asyncio.gather(protocol_user(url, browsing, 500, 1), protocol_user(url, training, 500, 1))
 
-    asyncio.run(visit())
+    # Its own thread and event loop: the browser tests' Playwright (sync API) keeps a loop running
+    # in this one when the whole suite runs.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, visit()).result()
     assert browsing.errors == [] and training.errors == []
     assert browsing.client == training.client == PROTOCOL
     assert len(browsing.page_loads) == 8 and len(training.page_loads) == 7   # Home + 7 pages; Train link + 6
