@@ -157,11 +157,12 @@ def forward_trace(model: Sequential, x: np.ndarray) -> ForwardTrace:
     values = as_network_input(model, x)
     inputs = values
     traced = []
-    for index, (layer, name) in enumerate(zip(model.layers, layer_names(model), strict=True)):
-        output = layer.forward(values, False)
-        kept = max_pool_kept(values, layer.pool) if isinstance(layer, MaxPool2D) else None
-        traced.append(LayerValues(index, name, layer.kind, output, kept))
-        values = output
+    with model.exclusive():
+        for index, (layer, name) in enumerate(zip(model.layers, layer_names(model), strict=True)):
+            output = layer.forward(values, False)
+            kept = max_pool_kept(values, layer.pool) if isinstance(layer, MaxPool2D) else None
+            traced.append(LayerValues(index, name, layer.kind, output, kept))
+            values = output
     return ForwardTrace(inputs, tuple(traced))
 
 
@@ -365,25 +366,26 @@ def training_step(model: Sequential, x: np.ndarray, labels: np.ndarray, learning
     n_classes = network.n_classes
     labels = _check_labels(labels, len(inputs), n_classes)
     names = layer_names(network)
-    values = inputs
-    for layer in network.layers:
-        values = layer.forward(values, False)
-    loss_fn = SoftmaxCrossEntropy()
-    loss = loss_fn.forward(values, labels)
-    probabilities = softmax(np.array(values, dtype=np.float64))
-    targets = np.zeros_like(probabilities)
-    targets[np.arange(len(labels)), labels] = 1
-    grad = loss_fn.backward()                      # (A - Y) / n
-    gradients: list[LayerGradient] = []
-    for index in range(len(network.layers) - 1, -1, -1):
-        layer = network.layers[index]
-        grad_output = np.array(grad, copy=True)
-        grad = layer.backward(grad, input_grad=True)
-        param_grads = {name: np.array(value, copy=True) for name, value in layer.grads.items()}
-        before = {name: np.array(value, copy=True) for name, value in layer.params.items()}
-        updated = {name: before[name] - learning_rate * param_grads[name] for name in before}
-        gradients.append(LayerGradient(index, names[index], layer.kind, grad_output, param_grads, before, updated))
-    if apply:
-        SGD(learning_rate).step([layer for layer in network.layers if layer.params])
+    with network.exclusive():  # forward and backward on the same kept passes
+        values = inputs
+        for layer in network.layers:
+            values = layer.forward(values, False)
+        loss_fn = SoftmaxCrossEntropy()
+        loss = loss_fn.forward(values, labels)
+        probabilities = softmax(np.array(values, dtype=np.float64))
+        targets = np.zeros_like(probabilities)
+        targets[np.arange(len(labels)), labels] = 1
+        grad = loss_fn.backward()                      # (A - Y) / n
+        gradients: list[LayerGradient] = []
+        for index in range(len(network.layers) - 1, -1, -1):
+            layer = network.layers[index]
+            grad_output = np.array(grad, copy=True)
+            grad = layer.backward(grad, input_grad=True)
+            param_grads = {name: np.array(value, copy=True) for name, value in layer.grads.items()}
+            before = {name: np.array(value, copy=True) for name, value in layer.params.items()}
+            updated = {name: before[name] - learning_rate * param_grads[name] for name in before}
+            gradients.append(LayerGradient(index, names[index], layer.kind, grad_output, param_grads, before, updated))
+        if apply:
+            SGD(learning_rate).step([layer for layer in network.layers if layer.params])
     return TrainingStep(loss, labels, probabilities, targets, tuple(reversed(gradients)), np.asarray(grad),
                         float(learning_rate), bool(apply))

@@ -175,9 +175,10 @@ def survey_layers(model: Sequential, x: np.ndarray, labels: np.ndarray, batch_si
     for start in range(0, len(inputs), batch_size):
         values = inputs[start:start + batch_size]
         outputs = []
-        for layer in model.layers:
-            values = layer.forward(values, False)
-            outputs.append(values)
+        with model.exclusive():
+            for layer in model.layers:
+                values = layer.forward(values, False)
+                outputs.append(values)
         for stage in stages:
             output = inputs[start:start + batch_size] if stage.last_index < 0 else outputs[stage.last_index]
             flat[stage.name].append(np.asarray(output, dtype=np.float32).reshape(len(output), -1))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -182,6 +183,11 @@ class Sequential:
         if expected is not None and x.shape[1] != expected:
             raise ValueError(f"expected inputs with {expected} features, got shape {x.shape}")
         return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def exclusive(self) -> AbstractContextManager[bool]:
+        """Hold while running this model's layers one by one outside its own methods (a trace,
+        a survey): each layer keeps its last forward pass, and other threads use the same layers."""
+        return self._lock
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Logits ``(n, n_classes)`` for a batch ``x`` ``(n, features)``.

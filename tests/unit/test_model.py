@@ -223,12 +223,14 @@ def test_one_model_shared_by_threads_gives_each_its_own_gradient_and_predictions
     import threading
 
     from nnlib.builders import build_cnn
+    from nnlib.introspect import forward_trace
 
     model = build_cnn((4, 8), (16,), seed=0)
     rng = np.random.default_rng(0)
     image, batch = rng.random((1, 784), dtype=np.float32), rng.random((64, 784), dtype=np.float32)
     expected_gradient = model.input_gradient(image, 3)
     expected_probabilities = model.predict_proba(batch)
+    expected_trace = forward_trace(model, batch).layers[-1].output.copy()
     failures: list[BaseException] = []
 
     def repeat(task) -> None:
@@ -241,7 +243,9 @@ def test_one_model_shared_by_threads_gives_each_its_own_gradient_and_predictions
     threads = [threading.Thread(target=repeat, args=(lambda: np.testing.assert_allclose(
                    model.input_gradient(image, 3), expected_gradient, rtol=1e-5, atol=1e-7),)),
                threading.Thread(target=repeat, args=(lambda: np.testing.assert_allclose(
-                   model.predict_proba(batch), expected_probabilities, rtol=1e-5, atol=1e-7),))]
+                   model.predict_proba(batch), expected_probabilities, rtol=1e-5, atol=1e-7),)),
+               threading.Thread(target=repeat, args=(lambda: np.testing.assert_allclose(   # layer by layer
+                   forward_trace(model, batch).layers[-1].output, expected_trace, rtol=1e-5, atol=1e-6),))]
     for thread in threads:
         thread.start()
     for thread in threads:
