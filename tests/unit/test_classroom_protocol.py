@@ -9,10 +9,7 @@ import base64
 import io
 import json
 import math
-import subprocess
 import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -206,36 +203,12 @@ def test_arrival_order_compares_server_side_request_and_start_times():
 @pytest.fixture(scope="module")
 def lab_url(tmp_path_factory):
     """The real server (scripts/serve.py) on a free loopback port with a run store of its own."""
-    import socket
+    from common import start_lab_server, stop_lab_server
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     home = tmp_path_factory.mktemp("classroom-home")
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**__import__("os").environ, "MNIST_LAB_HOME": str(home)})
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (home / "server.log").read_text()
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the server did not answer /_stcore/health within 90 s")
+    process, url = start_lab_server(home, home / "server.log")
     yield url, home
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_lab_server(process)
 
 
 @pytest.mark.slow
