@@ -360,6 +360,16 @@ class StreamlitSession:
             await asyncio.wait_for(asyncio.gather(*self._media_tasks, return_exceptions=True), self.timeout)
         return result
 
+    async def _messages_from(self, index: int) -> list[_Received]:
+        """The messages from number ``index`` on, waiting until there is at least one; raises
+        SessionClosed when the connection ended first."""
+        async with self._arrived:
+            while index >= len(self._received):
+                if self._closed_reason:
+                    raise SessionClosed(self._closed_reason)
+                await self._arrived.wait()
+            return self._received[index:]
+
     async def _main_run_end(self, mark: int, started: float) -> RunResult:
         """Wait for the first full run that starts after ``mark`` to finish (following reruns)."""
         run_id = None
@@ -367,13 +377,8 @@ class StreamlitSession:
         elements: list[Element] = []
         index = mark
         while True:
-            async with self._arrived:
-                while index >= len(self._received):
-                    if self._closed_reason:
-                        raise SessionClosed(self._closed_reason)
-                    await self._arrived.wait()
-                first, batch = index, self._received[index:]
-                index = len(self._received)
+            first, batch = index, await self._messages_from(index)
+            index += len(batch)
             for position, received in enumerate(batch, start=first):
                 message = received.message
                 kind = message.WhichOneof("type")
@@ -405,13 +410,8 @@ class StreamlitSession:
         async def watch() -> Element:
             nonlocal index
             while True:
-                async with self._arrived:
-                    while index >= len(self._received):
-                        if self._closed_reason:
-                            raise SessionClosed(self._closed_reason)
-                        await self._arrived.wait()
-                    batch = self._received[index:]
-                    index = len(self._received)
+                batch = await self._messages_from(index)
+                index += len(batch)
                 for received in batch:
                     message = received.message
                     if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
