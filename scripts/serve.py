@@ -141,12 +141,14 @@ def warm_up_command(python: str = sys.executable) -> list[str]:
     return [python, "-m", "dashboard.warm_up"]
 
 
-def cache_is_empty(environment: dict[str, str]) -> bool:
-    """True on a first start: the lab's disk cache (``$MNIST_LAB_HOME/cache``, default
-    ``lab-data/cache``, see :mod:`dashboard.disk_cache`) holds no result yet."""
-    home = environment.get("MNIST_LAB_HOME", "").strip()
-    folder = (Path(home).expanduser() if home else APP_ROOT / "lab-data") / "cache"
-    return not any(folder.glob("*.npz"))
+def cache_is_empty() -> bool:
+    """True on a first start: the lab's disk cache (:func:`dashboard.disk_cache.cache_folder`)
+    holds no result yet."""
+    if str(APP_ROOT) not in sys.path:
+        sys.path.insert(0, str(APP_ROOT))
+    from dashboard.disk_cache import cache_folder
+
+    return not any(cache_folder().glob("*.npz"))
 
 
 def fill_cache_first(environment: dict[str, str]) -> bool:
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     print(banner(args.host, args.port), flush=True)
     os.chdir(APP_ROOT)
     environment = server_environment(dict(os.environ))
-    if not (cache_is_empty(environment) and fill_cache_first(environment)):
+    if not (cache_is_empty() and fill_cache_first(environment)):
         start_warm_up(environment)
     # exec: the server is this process, so Ctrl+C and a test's terminate() reach it directly;
     # glibc reads MALLOC_ARENA_MAX when the new program starts.

@@ -85,18 +85,19 @@ def test_the_server_starts_warm_with_two_malloc_arenas_unless_told_otherwise():
     assert serve.server_environment({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"
 
 
-def test_a_first_start_is_told_by_an_empty_disk_cache(tmp_path):
-    environment = {"MNIST_LAB_HOME": str(tmp_path)}
-    assert serve.cache_is_empty(environment)
+def test_a_first_start_is_told_by_an_empty_disk_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_HOME", str(tmp_path))
+    assert serve.cache_is_empty()
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "stats.npz.lock").write_text("")        # a lock is not a result
-    assert serve.cache_is_empty(environment)
+    assert serve.cache_is_empty()
     (tmp_path / "cache" / "dataset_statistics-0a1b.npz").write_bytes(b"PK")
-    assert not serve.cache_is_empty(environment)
+    assert not serve.cache_is_empty()
 
 
 @pytest.mark.slow  # runs the warm-up process on the bundled MNIST (about 6 s)
-def test_the_first_start_fills_the_disk_cache_before_the_server_starts(tmp_path):
+def test_the_first_start_fills_the_disk_cache_before_the_server_starts(tmp_path, monkeypatch):
     environment = serve.server_environment({**os.environ, "MNIST_LAB_HOME": str(tmp_path)})
     assert serve.fill_cache_first(environment)
-    assert not serve.cache_is_empty(environment)
+    monkeypatch.setenv("MNIST_LAB_HOME", str(tmp_path))
+    assert not serve.cache_is_empty()
