@@ -5,11 +5,14 @@ and also runs ``python -m dashboard.warm_up`` once beside it, at low priority:
 
 * that separate process fills the disk cache (:mod:`dashboard.disk_cache`) with the Explore
   page's statistics and 2-D map as soon as the server starts, before any browser connects;
-* inside the server, the first script run of any page starts one background thread
-  (:func:`start_once`) that loads the dataset and the bundled models and computes, through the
-  very cached functions the pages call, the Explore results (read back from the disk cache) and
-  the Inside page's layer surveys and maps of the bundled MLP and CNN. A page that needs a result
-  the thread is computing waits for that one computation instead of starting a second.
+* the server process (:mod:`dashboard.server_process`) loads the dataset and the bundled models
+  and computes, through the very cached functions the pages call, the Explore results (read
+  back from the disk cache) and the Inside page's layer surveys and maps of the bundled MLP and
+  CNN, before its port opens (:func:`warm_before_serving`): no first visit then shares the
+  machine with this work.
+* a server started otherwise with the variable set does the same in one background thread that
+  the first script run of any page starts (:func:`start_once`). A page that needs a result the
+  thread is computing waits for that one computation instead of starting a second.
 
 Nothing here computes: the numbers come from nnlib through the pages' own cached functions.
 Without the variable (page tests, ``streamlit run`` by hand) nothing starts in the background.
@@ -94,9 +97,22 @@ def _warm_up_thread() -> threading.Thread:
     return thread
 
 
+_warmed_before_serving = threading.Event()
+
+
+def warm_before_serving() -> None:
+    """Do the warm-up's work now, in the calling thread (:mod:`dashboard.server_process`, before
+    the server's port opens); a later :func:`start_once` then has nothing to start."""
+    warm_everything()
+    _warmed_before_serving.set()
+
+
 def start_once() -> threading.Thread | None:
-    """Start the server's warm-up thread on the first call (when enabled); the thread, or None."""
-    return _warm_up_thread() if enabled() else None
+    """Start the server's warm-up thread on the first call (when enabled and not done before the
+    server opened); the thread, or None."""
+    if not enabled() or _warmed_before_serving.is_set():
+        return None
+    return _warm_up_thread()
 
 
 def fill_disk_cache() -> None:

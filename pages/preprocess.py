@@ -9,6 +9,7 @@ setup_page("Preprocess", "🧪")
 from dashboard import preprocess_charts as charts  # noqa: E402
 from dashboard import share_setup, state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
+from dashboard.markdown_text import monospace_lines  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.augment import DEFAULT_AUGMENT, AugmentConfig, augment_images  # noqa: E402
 from nnlib.data import PIXELS, Dataset  # noqa: E402
@@ -117,14 +118,14 @@ with cols[0]:
     st.markdown("**Seed study's layout: one image per column**")
     seed_lines = [f"X train ({PIXELS}, {n_train})", f"Y train ({n_train},)",
                   f"X val ({PIXELS}, {n_val})", f"Y val ({n_val},)"]
-    st.code("\n".join(seed_lines), language=None)
+    st.markdown(monospace_lines(seed_lines))
 with cols[1]:
     st.markdown("**nnlib's layout: one image per row**")
     row_lines = [f"X train ({n_train}, {PIXELS})", f"Y train ({n_train},)",
                  f"X val ({n_val}, {PIXELS})", f"Y val ({n_val},)"]
     if n_test:
         row_lines += [f"X test ({n_test}, {PIXELS})", f"Y test ({n_test},)"]
-    st.code("\n".join(row_lines), language=None)
+    st.markdown(monospace_lines(row_lines))
 
 # ------------------------------------------------------------------ 3. scaling
 st.header("3. Scale the pixels")

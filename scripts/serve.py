@@ -16,8 +16,9 @@ addresses, never an outside lookup). XSRF protection stays on and uploads stay c
 Memory: the server starts with ``MALLOC_ARENA_MAX=2`` (:data:`MALLOC_ENVIRONMENT`), so what a
 class frees goes back to a few compact heaps that the memory releaser can trim.
 
-Warm start: the server gets ``MNIST_LAB_WARM_UP=1``, so its first script run computes in the
-background what the slow pages need (:mod:`dashboard.warm_up`), and a low-priority
+Warm start: the server process (:mod:`dashboard.server_process`) imports the app's modules and
+reads the dataset before its port opens, and gets ``MNIST_LAB_WARM_UP=1``, so it computes in the
+background what the slow pages need (:mod:`dashboard.warm_up`) from its start; a low-priority
 ``python -m dashboard.warm_up`` beside it fills the disk cache from the moment it starts. On
 the very first start (no disk cache yet) that process runs to its end *before* the server
 starts, a few seconds, so that no first visit waits for the dataset's statistics.
@@ -105,11 +106,12 @@ def browser_address(host: str) -> str:
 
 
 def streamlit_command(host: str = LOOPBACK, port: int = DEFAULT_PORT, python: str = sys.executable) -> list[str]:
-    """The ``streamlit run`` command line of the server: bound to ``host``, nothing sent out."""
+    """The ``streamlit run`` command line of the server, bound to ``host``, nothing sent out:
+    through :mod:`dashboard.server_process`, which loads the app's modules and dataset first."""
     if not 1 <= port <= 65535:
         raise ValueError(f"expected a port from 1 to 65535, got {port}")
     return [
-        python, "-m", "streamlit", "run", str(APP_ROOT / "app.py"),
+        python, "-m", "dashboard.server_process", "run", str(APP_ROOT / "app.py"),
         "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",

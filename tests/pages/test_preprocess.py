@@ -24,7 +24,9 @@ figures = plotly_figures
 
 
 def shapes_shown(at: AppTest) -> tuple[list[str], list[str]]:
-    seed_layout, row_layout = (block.value.splitlines() for block in at.code[:2])
+    """The two array layouts, one line per array (markdown lines of inline code)."""
+    blocks = [block.value for block in at.markdown if block.value.startswith("`X train")]
+    seed_layout, row_layout = ([line.strip("` ") for line in block.split("  \n")] for block in blocks[:2])
     return seed_layout, row_layout
 
 

@@ -48,3 +48,17 @@ def test_warming_explore_writes_the_statistics_the_page_shows(lab_home):
     assert stored.n_test == fresh.n_test == 10_000
     stored_map = disk_cache.load(disk_cache.cache_path("pca-map-3000", checksum), analysis.Map2D)
     assert stored_map.coords.shape == (explore_data.DEFAULT_MAP_SIZE, 2)
+
+
+def test_work_done_before_serving_leaves_no_thread_to_start(monkeypatch):
+    ran = []
+    monkeypatch.setenv(warm_up.ENABLE_VARIABLE, "1")
+    monkeypatch.setattr(warm_up, "warm_everything", lambda: ran.append("now"))
+    warm_up._warm_up_thread.clear()
+    try:
+        warm_up.warm_before_serving()
+        assert ran == ["now"]
+        assert warm_up.start_once() is None
+    finally:
+        warm_up._warmed_before_serving.clear()
+        warm_up._warm_up_thread.clear()

@@ -21,7 +21,7 @@ def _option(command: list[str], name: str) -> str:
 
 def test_the_default_server_is_private_and_says_so_to_streamlit():
     command = serve.streamlit_command(port=8600)
-    assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app.py")
+    assert command[1:4] == ["-m", "dashboard.server_process", "run"] and command[4].endswith("app.py")
     assert _option(command, "--server.address") == "127.0.0.1"
     assert _option(command, "--server.port") == "8600"
     # set, so that Streamlit neither looks up the external IP nor probes 8.8.8.8 for the LAN one
