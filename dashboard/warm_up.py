@@ -1,10 +1,7 @@
 """Compute at server start what the pages need on their first visit, so no visitor waits for it.
 
-``scripts/serve.py`` (``make run``, ``make serve``) sets ``MNIST_LAB_WARM_UP=1`` for the server
-and also runs ``python -m dashboard.warm_up`` once beside it, at low priority:
+``scripts/serve.py`` (``make run``, ``make serve``) sets ``MNIST_LAB_WARM_UP=1`` for the server:
 
-* that separate process fills the disk cache (:mod:`dashboard.disk_cache`) with the Explore
-  page's statistics and 2-D map as soon as the server starts, before any browser connects;
 * the server process (:mod:`dashboard.server_process`) loads the dataset and the bundled models
   and computes, through the very cached functions the pages call, the Explore results (read
   back from the disk cache) and the Inside page's layer surveys and maps of the bundled MLP and
@@ -83,8 +80,6 @@ def warm_inside() -> None:
 
 def warm_everything() -> None:
     """Every slow page's first-visit work."""
-    # Inside first: Explore's results are on disk by then (the start-up process wrote them),
-    # so reading them back costs milliseconds instead of a second computation.
     _quietly("the Inside page's layer surveys", warm_inside)
     _quietly("the dataset and Explore's statistics", warm_explore)
 
@@ -113,12 +108,3 @@ def start_once() -> threading.Thread | None:
     if not enabled() or _warmed_before_serving.is_set():
         return None
     return _warm_up_thread()
-
-
-def fill_disk_cache() -> None:
-    """The separate start-up process: compute the Explore page's results into the disk cache."""
-    _quietly("the disk cache of Explore's statistics", warm_explore)
-
-
-if __name__ == "__main__":
-    fill_disk_cache()

@@ -16,12 +16,11 @@ addresses, never an outside lookup). XSRF protection stays on and uploads stay c
 Memory: the server starts with ``MALLOC_ARENA_MAX=2`` (:data:`MALLOC_ENVIRONMENT`), so what a
 class frees goes back to a few compact heaps that the memory releaser can trim.
 
-Warm start: the server process (:mod:`dashboard.server_process`) imports the app's modules and
-reads the dataset before its port opens, and gets ``MNIST_LAB_WARM_UP=1``, so it computes in the
-background what the slow pages need (:mod:`dashboard.warm_up`) from its start; a low-priority
-``python -m dashboard.warm_up`` beside it fills the disk cache from the moment it starts. On
-the very first start (no disk cache yet) that process runs to its end *before* the server
-starts, a few seconds, so that no first visit waits for the dataset's statistics.
+Warm start: the server process (:mod:`dashboard.server_process`) gets ``MNIST_LAB_WARM_UP=1``:
+before its port opens it imports the app's modules, reads the dataset and computes what the
+slow pages need (:mod:`dashboard.warm_up`), so no first visit waits for it. On the very first
+start (no disk cache yet) that includes the dataset's statistics, a few seconds once, and the
+terminal says so.
 """
 from __future__ import annotations
 
@@ -135,14 +134,6 @@ def server_environment(environment: dict[str, str]) -> dict[str, str]:
     return {**MALLOC_ENVIRONMENT, **environment, "MNIST_LAB_WARM_UP": "1"}
 
 
-WARM_UP_NICENESS = 10
-
-
-def warm_up_command(python: str = sys.executable) -> list[str]:
-    """The start-up process that fills the pages' disk cache while the server starts."""
-    return [python, "-m", "dashboard.warm_up"]
-
-
 def cache_is_empty() -> bool:
     """True on a first start: the lab's disk cache (:func:`dashboard.disk_cache.cache_folder`)
     holds no result yet."""
@@ -153,26 +144,7 @@ def cache_is_empty() -> bool:
     return not any(cache_folder().glob("*.npz"))
 
 
-def fill_cache_first(environment: dict[str, str]) -> bool:
-    """Run :func:`warm_up_command` to its end (first start: the server then opens warm);
-    False when it could not run or failed (the server then warms up as it starts)."""
-    print("First start: computing the dataset's statistics for the pages (a few seconds, once)...", flush=True)
-    try:
-        return subprocess.run(warm_up_command(), cwd=APP_ROOT, env=environment, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
-    except OSError:
-        return False
-
-
-def start_warm_up(environment: dict[str, str]) -> subprocess.Popen | None:
-    """Start :func:`warm_up_command` at low priority, output discarded; None when it cannot start
-    (the pages then compute on their first visit, as without it)."""
-    try:
-        return subprocess.Popen(warm_up_command(), cwd=APP_ROOT, env=environment, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                preexec_fn=lambda: os.nice(WARM_UP_NICENESS))  # noqa: PLW1509 (no threads here)
-    except OSError:
-        return None
+FIRST_START_MESSAGE = "First start: computing the dataset's statistics for the pages (a few seconds, once)..."
 
 
 def banner(host: str, port: int) -> str:
@@ -198,8 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     print(banner(args.host, args.port), flush=True)
     os.chdir(APP_ROOT)
     environment = server_environment(dict(os.environ))
-    if not (cache_is_empty() and fill_cache_first(environment)):
-        start_warm_up(environment)
+    if cache_is_empty():
+        print(FIRST_START_MESSAGE, flush=True)
     # exec: the server is this process, so Ctrl+C and a test's terminate() reach it directly;
     # glibc reads MALLOC_ARENA_MAX when the new program starts.
     os.execve(command[0], command, environment)
