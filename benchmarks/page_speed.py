@@ -72,25 +72,32 @@ new MutationObserver((records) => {
 """
 # Streamlit mounts a page's Plotly charts lazily, after the script's last message and often in
 # long tasks of their own: "every chart drawn" alone passes before a chart exists. So the page
-# also records when its main thread was last busy (the end of its last long task) and when its
-# number of charts last changed, and a page is shown once that is QUIET_MS in the past; the
-# time shown is then the later of the conditions being met and that last busy moment.
+# also records when its main thread was last busy and when its number of charts last changed,
+# and a page is shown once that is QUIET_MS in the past; the time shown is then the later of
+# the conditions being met and that last busy moment. Busy: a 20 ms timer that fires late (the
+# main thread ran something else meanwhile) or a long task reported by the browser (reported
+# with a delay, so the timer is what counts at once).
 BUSY_WATCHER = """
-window.__busy = {lastEnd: 0, charts: 0, chartsAt: 0};
+window.__busy = {lastEnd: 0, charts: 0, chartsAt: 0, tick: performance.now()};
 new PerformanceObserver((list) => {
   for (const task of list.getEntries()) {
     window.__busy.lastEnd = Math.max(window.__busy.lastEnd, task.startTime + task.duration);
   }
 }).observe({type: 'longtask', buffered: true});
 setInterval(() => {
+  const busy = window.__busy, now = performance.now();
+  if (now - busy.tick > 70) busy.lastEnd = Math.max(busy.lastEnd, now);
+  busy.tick = now;
   const charts = document.querySelectorAll('.js-plotly-plot').length;
-  if (charts !== window.__busy.charts) { window.__busy.charts = charts; window.__busy.chartsAt = performance.now(); }
+  if (charts !== busy.charts) { busy.charts = charts; busy.chartsAt = now; }
 }, 20);
 """
-QUIET_MS = 500
+QUIET_MS = 1000
 ALL_CHARTS_DRAWN = "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p._fullLayout)"
-QUIET = (f"() => {{ const b = window.__busy; return performance.now() - Math.max(b.lastEnd, b.chartsAt) > {QUIET_MS}"
-         f" && ({ALL_CHARTS_DRAWN})(); }}")
+# The timer must also have fired on time just now: right after a long task this check can run
+# before the timer has noted it.
+QUIET = (f"() => {{ const b = window.__busy, now = performance.now(); return now - b.tick < 70"
+         f" && now - Math.max(b.lastEnd, b.chartsAt) > {QUIET_MS} && ({ALL_CHARTS_DRAWN})(); }}")
 APP_IDLE = ("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
             " return app && app.getAttribute('data-test-script-state') === 'notRunning'"
             " && !document.querySelector('[data-testid=\"stStatusWidget\"]'); }")
