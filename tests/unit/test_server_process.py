@@ -16,13 +16,14 @@ def test_every_dashboard_module_and_the_emoji_table_are_imported():
     assert all(name in sys.modules for name in names)
 
 
-def test_preload_reads_the_default_dataset_and_warms_up_when_asked(monkeypatch):
-    warmed = []
+def test_preload_reads_the_default_dataset_warms_up_when_asked_then_gives_memory_back(monkeypatch):
+    calls = []
     monkeypatch.setenv(warm_up.ENABLE_VARIABLE, "1")
-    monkeypatch.setattr(warm_up, "warm_before_serving", lambda: warmed.append(True))
+    monkeypatch.setattr(warm_up, "warm_before_serving", lambda: calls.append("warm"))
+    monkeypatch.setattr(server_process, "release_memory", lambda: calls.append("release"))
     data.cached_dataset.clear()
     server_process.preload()
-    assert warmed == [True]
+    assert calls == ["warm", "release"]
     # the dataset is in the pages' cache: reading it again returns the very same object
     assert data.cached_dataset(data.DEFAULT_DATASET) is data.cached_dataset(data.DEFAULT_DATASET)
     assert len(data.cached_dataset(data.DEFAULT_DATASET).x_train) == 60_000
