@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import ROOT, emit, machine, record_headlines, start_lab_server, stop_lab_server, table
+from common import ROOT, emit, free_port, machine, record_headlines, start_lab_server, stop_lab_server, table, wait_until_healthy
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -363,6 +363,36 @@ def run_inside_only(steps: int) -> tuple[list[list[object]], list[list[object]]]
     return rows, headlines
 
 
+PLAIN_PAGE = 'import streamlit as st\n\nst.title("A plain Streamlit page")\n'
+
+
+def plain_streamlit_first_visit(browser, folder: Path) -> Timing:
+    """The reference for Home's first visit: a Streamlit page holding one title, on a server of its
+    own (plain ``streamlit run``), opened in a new browser context and timed as Home is."""
+    script = folder / "plain_page.py"
+    script.write_text(PLAIN_PAGE)
+    url = f"http://localhost:{(port := free_port())}"
+    log = (folder / "plain-server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                                "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                               cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_healthy(process, url, where=str(folder / "plain-server.log"))
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_init_script(RUN_WATCHER)
+        context.add_init_script(BUSY_WATCHER)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            started = time.perf_counter()
+            page.goto(url)
+            return settle(page, 0, started, 0.0)
+        finally:
+            context.close()
+    finally:
+        stop_lab_server(process)
+
+
 def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]]]:
     """Measure everything; return the report's rows and the headline rows."""
     from playwright.sync_api import sync_playwright
@@ -380,6 +410,10 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
         home = Path(folder) / "lab-home"
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            plain = plain_streamlit_first_visit(browser, Path(folder))
+            add("reference: first visit of a plain Streamlit page holding one title", plain, None)
+            headlines.append(["reference: a plain Streamlit page of one title, first visit (shown in Chromium)",
+                              f"{plain.shown:.2f} s", "the browser's and Streamlit's own start", "reported"])
             for start in ("fresh", "restart"):
                 launched = time.perf_counter()
                 process, url = start_lab_server(home, Path(folder) / f"server-{start}.log")
