@@ -151,6 +151,24 @@ def page_clock(page) -> float:
     return float(page.evaluate("() => performance.now()"))
 
 
+def watched_page(browser):
+    """A new browser context (a cold cache, as a first visitor's) with the run and busy watchers,
+    and its page: ``(context, page)``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(RUN_WATCHER)
+    context.add_init_script(BUSY_WATCHER)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return context, page
+
+
+def open_timed(page, url: str) -> Timing:
+    """Open ``url`` in ``page`` and time it until the page has settled (see :func:`settle`)."""
+    started = time.perf_counter()
+    page.goto(url)
+    return settle(page, 0, started, 0.0)
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -187,9 +205,7 @@ def switch_to(page, path: str) -> Timing:
 
 def visit_every_page(page, url: str) -> tuple[dict[str, Timing], dict[str, Timing]]:
     """Home by URL, then each page by the sidebar (first visit), then each page again (revisit)."""
-    started = time.perf_counter()
-    page.goto(url)
-    first = {"Home": settle(page, 0, started, 0.0)}
+    first = {"Home": open_timed(page, url)}
     for path, label in PAGES[1:]:
         first[label] = switch_to(page, path)
     again = {}
@@ -341,15 +357,9 @@ def run_inside_only(steps: int) -> tuple[list[list[object]], list[list[object]]]
     with tempfile.TemporaryDirectory(prefix="page-speed-") as folder, sync_playwright() as playwright:
         process, url = start_lab_server(Path(folder) / "lab-home", Path(folder) / "server.log")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_init_script(RUN_WATCHER)
-        context.add_init_script(BUSY_WATCHER)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
+        context, page = watched_page(browser)
         try:
-            started = time.perf_counter()
-            page.goto(url)
-            settle(page, 0, started, 0.0)
+            open_timed(page, url)
             add("first visit, Inside", switch_to(page, "inside"), FIRST_VISIT_TARGET_S)
             # The CNN once too, so the server's warm-up (both models' surveys) is over before anything is timed,
             # as in the full run, where every page has been visited twice by then.
@@ -372,21 +382,15 @@ def plain_streamlit_first_visit(browser, folder: Path) -> Timing:
     script = folder / "plain_page.py"
     script.write_text(PLAIN_PAGE)
     url = f"http://localhost:{(port := free_port())}"
-    log = (folder / "plain-server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-                                "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                               cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    with (folder / "plain-server.log").open("w") as log:   # the child keeps its own copy of the file
+        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                                    "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                                   cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_healthy(process, url, where=str(folder / "plain-server.log"))
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_init_script(RUN_WATCHER)
-        context.add_init_script(BUSY_WATCHER)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
+        context, page = watched_page(browser)
         try:
-            started = time.perf_counter()
-            page.goto(url)
-            return settle(page, 0, started, 0.0)
+            return open_timed(page, url)
         finally:
             context.close()
     finally:
@@ -420,11 +424,7 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
                 # Reported beside the first visits: the server loads the app and warms up before it answers.
                 rows.append([f"{start}: server start, launch to health check answered", "",
                              f"{time.perf_counter() - launched:.2f}", "", "", f"{load_average():.2f}"])
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                context.add_init_script(RUN_WATCHER)
-                context.add_init_script(BUSY_WATCHER)
-                page = context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
+                context, page = watched_page(browser)
                 try:
                     first, again = visit_every_page(page, url)
                     for label, timing in first.items():

@@ -63,10 +63,7 @@ def preload() -> None:
     from .data import DEFAULT_DATASET, cached_dataset
 
     with _no_script_context_warnings():
-        try:
-            cached_dataset(DEFAULT_DATASET)
-        except Exception:   # the pages say what is wrong with the data, with the app running
-            logging.getLogger(__name__).warning("could not preload %s", DEFAULT_DATASET, exc_info=True)
+        warm_up.quietly(f"reading {DEFAULT_DATASET}", lambda: cached_dataset(DEFAULT_DATASET))
         if warm_up.enabled():
             warm_up.warm_before_serving()
     # The warm-up's temporaries (a layer survey runs 256 images through each model) are freed by

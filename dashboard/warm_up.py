@@ -43,7 +43,7 @@ def enabled() -> bool:
     return os.environ.get(ENABLE_VARIABLE, "").strip() == "1"
 
 
-def _quietly(what: str, task: Callable[[], object]) -> None:
+def quietly(what: str, task: Callable[[], object]) -> None:
     """Run one warm-up task; a failure is logged, never raised (the page will say what is wrong)."""
     try:
         task()
@@ -80,8 +80,8 @@ def warm_inside() -> None:
 
 def warm_everything() -> None:
     """Every slow page's first-visit work."""
-    _quietly("the Inside page's layer surveys", warm_inside)
-    _quietly("the dataset and Explore's statistics", warm_explore)
+    quietly("the Inside page's layer surveys", warm_inside)
+    quietly("the dataset and Explore's statistics", warm_explore)
 
 
 @st.cache_resource(show_spinner=False)
