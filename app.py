@@ -3,8 +3,8 @@ import numpy as np
 import streamlit as st
 
 from dashboard.data import current_dataset_or_stop
-from dashboard.figures import upscale
 from dashboard.page import setup_page
+from dashboard.thumbnails import thumbnail_grid_html
 from nnlib.analysis import sample_per_class
 
 setup_page("Home", "🔢")
@@ -35,12 +35,12 @@ captions = []
 per_class = sample_per_class(dataset.y_train, dataset.n_classes, SAMPLES_PER_CLASS, np.random.default_rng(0))
 for class_name, indices in zip(dataset.class_names, per_class):
     for index in indices:
-        samples.append(upscale(dataset.x_train[index], 3))
+        samples.append(dataset.x_train[index])
         captions.append(f"{class_name} · #{index}")
 if samples:
-    st.image(samples, caption=captions, width=84)
+    st.html(thumbnail_grid_html(samples, captions, width_px=84))
 else:
-    st.image([upscale(img, 3) for img in dataset.x_train[:20]], width=84)
+    st.html(thumbnail_grid_html(dataset.x_train[:20], None, width_px=84))
 
 st.subheader("Where to go next")
 st.markdown(

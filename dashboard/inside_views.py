@@ -22,10 +22,11 @@ from nnlib.preprocessing import Scaler
 from . import inside_charts as charts
 from . import inside_text as text
 from . import state
-from .figures import colour_image, png_bytes, tile_images, upscale
+from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
+from .thumbnails import thumbnail_grid_html
 
 TOP_UNITS_NAMED = 5
 UNITS_PER_ROW = charts.UNITS_PER_ROW
@@ -66,9 +67,11 @@ def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, im
     """The surveyed images that excite ``unit`` most, with their label and the unit's value."""
     positions = top_exciting(stage_survey.unit_values, unit, TOP_IMAGES)
     indices = survey.indices[positions]
-    st.image([png_bytes(upscale(images[i], 3)) for i in indices], width=THUMBNAIL_WIDTH, output_format="PNG",
-             caption=[f"{names[int(survey.survey.labels[p])] if survey.survey.labels[p] >= 0 else '?'} · #{i} · "
-                      f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices, strict=True)])
+    st.html(thumbnail_grid_html(
+        [images[i] for i in indices],
+        [f"{names[int(survey.survey.labels[p])] if survey.survey.labels[p] >= 0 else '?'} · #{i} · "
+         f"{stage_survey.unit_values[p, unit]:.2f}" for p, i in zip(positions, indices, strict=True)],
+        width_px=THUMBNAIL_WIDTH))
     st.caption(f"The {len(indices)} of {len(survey.indices):,} surveyed {what} images that excite this unit most "
                "(label · index · the unit's value).")
 

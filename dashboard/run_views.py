@@ -20,8 +20,8 @@ from nnlib.preprocessing import PreprocessConfig
 
 from . import jobs, run_metrics, runs, state, stored_models, train_charts
 from .data import cached_dataset
-from .figures import upscale
 from .model_files import model_npz_bytes, record_upload, run_from_upload
+from .thumbnails import thumbnail_grid_html
 
 SHOWN_EXAMPLES = 12  # images shown for one confusion-matrix cell
 MAX_COMPARED = 8     # runs kept in the comparison when new ones join it
@@ -189,8 +189,8 @@ def _cell_images(run: runs.RunRecord, dataset: Dataset, true_class: int, predict
                 f"**{class_names[predicted_class]}**" + (f"; the {len(indices)} most confident:" if total else "."))
     source = _images_of(run, dataset)
     if total and source is not None:
-        st.image([upscale(source.x_train[i], 3) for i in indices],
-                 caption=[run_metrics.probability_caption(p, class_names) for p in probabilities], width=84)
+        st.html(thumbnail_grid_html([source.x_train[i] for i in indices],
+                                    [run_metrics.probability_caption(p, class_names) for p in probabilities], width_px=84))
     elif total:
         st.caption(f"The images of {run.dataset_name} are not loaded.")
 

@@ -11,6 +11,7 @@ from dashboard import state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
 from dashboard.explore_data import DEFAULT_MAP_SIZE, MAP_SIZES, dataset_statistics, pca_points  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
+from dashboard.thumbnails import thumbnail_grid_html  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.data import Dataset  # noqa: E402
 
@@ -63,8 +64,8 @@ else:
     groups = [analysis.sample_indices(dataset.y_train, count, rng)]
 for group in groups:
     if len(group):
-        st.image([upscale(dataset.x_train[i], 2) for i in group], width=THUMBNAIL_WIDTH, output_format="PNG",
-                 caption=[f"{label_of(dataset, i)} · #{i}" for i in group])
+        st.html(thumbnail_grid_html([dataset.x_train[i] for i in group], [f"{label_of(dataset, i)} · #{i}" for i in group],
+                                    width_px=THUMBNAIL_WIDTH))
 shown = [int(i) for group in groups for i in group]
 
 st.subheader("One image up close")

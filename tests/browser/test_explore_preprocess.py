@@ -3,6 +3,8 @@ import re
 
 from playwright.sync_api import expect
 
+from dashboard.thumbnails import FIGURE_CLASS
+
 from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
@@ -23,11 +25,15 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     open_page(page, app_url, "explore")
     expect(page.get_by_role("heading", name="Explore the data")).to_be_visible()
     expect_charts_drawn(page, EXPLORE_CHARTS)
+    samples = page.locator(f"figure.{FIGURE_CLASS} img")
+    expect(samples).to_have_count(100)
+    page.wait_for_function(f"() => [...document.querySelectorAll('figure.{FIGURE_CLASS} img')].every(e => e.complete)")
+    sizes = samples.evaluate_all("els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width])")
+    assert all(size == [28, 72] for size in sizes), sizes
+    # The class means and the unusual examples as one picture each.
     images = page.locator('[data-testid="stImage"] img')
-    # 100 samples, then the class means and the unusual examples as one picture each.
-    expect(images).to_have_count(102)
-    widths = images.evaluate_all("els => els.map(e => e.naturalWidth)")
-    assert all(w == 56 for w in widths[:100]) and min(widths[100:]) > 400
+    expect(images).to_have_count(2)
+    assert min(images.evaluate_all("els => els.map(e => e.naturalWidth)")) > 400
     # The PCA map holds 3,000 points.
     points = page.locator(".js-plotly-plot .scatterlayer .point")
     assert points.count() == 3000
@@ -35,9 +41,9 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     points.nth(0).click(force=True)
     wait_for_app(page)
     expect(page.get_by_text("Click a point (or draw a box around some) to see the image here.")).to_have_count(0)
-    expect(images).to_have_count(103)
-    # Beside the map (after the samples and the class means, before the unusual examples).
-    expect(images.nth(101)).to_have_js_property("naturalWidth", 140)
+    expect(images).to_have_count(3)
+    # Beside the map (after the class means, before the unusual examples).
+    expect(images.nth(1)).to_have_js_property("naturalWidth", 140)
     picked = page.locator('[data-testid="stImage"]').filter(has_text=" · #").last
     assert picked.inner_text().startswith("0 · #")  # the first trace holds the 0s
 

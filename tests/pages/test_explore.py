@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
+from dashboard.thumbnails import captions_in, images_in
 from nnlib.data import FASHION_MNIST_CLASSES, Dataset
 from tests.pages.helpers import open_from_home, plotly_figures, serving_as_fashion_mnist
 
@@ -32,9 +33,14 @@ def plotly_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def sample_grids(at: AppTest) -> list[str]:
+    """The sample grids' HTML, one per row of samples."""
+    return [element.proto.body for element in at.get("html") if "<figcaption" in element.proto.body]
+
+
 def sample_captions(at: AppTest) -> list[str]:
-    """Captions of the sample images (the montages below them have none)."""
-    return [image.caption for element in at.get("image") for image in element.proto.imgs if image.caption]
+    """Captions of the sample images, row after row."""
+    return [caption for grid in sample_grids(at) for caption in captions_in(grid)]
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +56,9 @@ def test_shows_mnist_counts_and_every_chart(mnist_page):
     assert metrics["Always-blank pixels"] == "67 of 784"
     figs = figures(at)
     assert len(figs) == 6
-    # Ten rows of samples, then the class means and the unusual examples as one picture each.
-    pictures = at.get("image")
-    assert len(pictures) == 12
-    assert [len(element.proto.imgs) for element in pictures[10:]] == [1, 1]
+    # Ten rows of samples (one grid each), then the class means and the unusual examples as one picture each.
+    assert [len(captions_in(grid)) for grid in sample_grids(at)] == [10] * 10
+    assert [len(element.proto.imgs) for element in at.get("image")] == [1, 1]
     # Every chart and picture is explained by a caption.
     assert len(at.caption) >= len(figs) + 2
 
@@ -82,9 +87,11 @@ def test_samples_are_labelled_and_a_new_seed_reshuffles_them(mnist_page, mnist):
     at = mnist_page
     first = sample_captions(at)
     assert len(first) == 100
-    for caption in first:
+    images = [image for grid in sample_grids(at) for image in images_in(grid)]
+    for caption, image in zip(first, images, strict=True):
         label, index = caption.split(" · #")
         assert mnist.y_train[int(index)] == int(label)
+        assert np.array_equal(image, mnist.x_train[int(index)])  # each image is the one its caption names
     at.number_input(key=state.EXPLORE_SAMPLE_SEED).set_value(1).run()
     assert not at.exception
     reshuffled = sample_captions(at)
@@ -144,8 +151,8 @@ def test_class_means_and_unusual_examples_are_pictures_of_the_page_statistics(mo
     first = int(stats.unusual_indices[3, 0])
     assert np.array_equal(unusual.tile(18)[::2, ::2, 0], mnist.x_train[first])  # row of 3s, first tile
     assert np.array_equal(means.tile(7)[::3, ::3, 0], np.rint(stats.class_means[7]).astype(np.uint8))
-    # Both are shown as pictures after the ten rows of samples.
-    assert [len(element.proto.imgs) for element in at.get("image")[10:]] == [1, 1]
+    # Both are shown as pictures (the samples are grids of their own).
+    assert [len(element.proto.imgs) for element in at.get("image")] == [1, 1]
 
 
 def test_works_on_fashion_mnist(monkeypatch, mnist):

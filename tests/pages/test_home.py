@@ -1,5 +1,6 @@
 """The home page under AppTest: real counts and the sample grid of the picked dataset."""
 from dashboard import state
+from dashboard.thumbnails import captions_in, images_in
 from nnlib.data import load_mnist
 from tests.pages.helpers import app_test
 
@@ -12,12 +13,14 @@ def test_home_shows_mnist_counts_and_samples():
     assert at.session_state[state.SIDEBAR_DATASET_WIDGET] == "MNIST"
     assert "MNIST" in at.selectbox(key=state.SIDEBAR_DATASET_WIDGET).options
     # The sample grid: two images of each class, captioned with the true label and index.
-    captions = list(at.get("image")[0].captions)
+    grid = at.get("html")[0].proto.body
+    captions = captions_in(grid)
     assert len(captions) == 20
     mnist = load_mnist()
-    for caption in captions:
+    for caption, image in zip(captions, images_in(grid), strict=True):
         label, index = caption.split(" · #")
         assert mnist.y_train[int(index)] == int(label)
+        assert (image == mnist.x_train[int(index)]).all()
     assert sorted(c.split(" ")[0] for c in captions) == sorted(list("0123456789") * 2)
 
 
