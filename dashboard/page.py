@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from . import warm_up
+from .chart_preload import preload_plotly
 from .data import render_dataset_picker
 from .memory_release import start_memory_releaser
 
@@ -25,8 +26,9 @@ PAGES = (
 
 
 def setup_page(title: str, icon: str, layout: str = "wide") -> None:
-    """Set the page config, draw the labelled page list and the dataset picker (and, on the
-    server's first script run, start its warm-up: :mod:`dashboard.warm_up`)."""
+    """Set the page config, draw the labelled page list and the dataset picker, have the browser
+    preload Plotly (:mod:`dashboard.chart_preload`) and, on the server's first script run, start
+    its warm-up (:mod:`dashboard.warm_up`)."""
     st.set_page_config(page_title=f"{title} · MNIST Lab", page_icon=icon, layout=layout)
     warm_up.start_once()
     start_memory_releaser()
@@ -38,4 +40,5 @@ def setup_page(title: str, icon: str, layout: str = "wide") -> None:
             for path, label, page_icon in linked:
                 st.page_link(path, label=label, icon=page_icon)
         st.divider()
+        preload_plotly()
     render_dataset_picker()

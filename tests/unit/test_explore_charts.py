@@ -44,3 +44,15 @@ def test_pixel_maps_figure_holds_mean_and_std_in_one_figure(mnist):
     assert np.allclose(figure.data[1].z, np.round(std, 2), atol=1e-4)
     assert (figure.data[0].xaxis, figure.data[1].xaxis) == ("x", "x2")
     assert "mean" in figure.data[0].hovertemplate and "std" in figure.data[1].hovertemplate
+
+
+def test_map_points_are_see_through_by_their_colour_not_an_opacity():
+    from nnlib.analysis import Map2D
+
+    points = Map2D(coords=np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), labels=np.array([0, 1, 0]),
+                   indices=np.array([7, 8, 9]), explained_variance_ratio=np.array([0.1, 0.05]))
+    figure = charts.pca_map_figure(points, [str(d) for d in range(10)])
+    assert [trace.marker.color for trace in figure.data] == ["rgba(99, 110, 250, 0.75)", "rgba(239, 85, 59, 0.75)"]
+    assert all(trace.marker.opacity is None for trace in figure.data)
+    assert list(figure.data[0].customdata) == [7, 9]
+    assert charts.translucent("#00CC96", 0.5) == "rgba(0, 204, 150, 0.5)"
