@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,8 +27,8 @@ def _bar(percent: float, colour: str, align: str) -> str:
 
 
 def _chart(title: str, rows: list[str], columns: str) -> str:
-    return ('<div style="font-size:0.85rem;line-height:1.25">'
-            f'<div style="font-weight:600;margin-bottom:0.3em">{html.escape(title)}</div>'
+    heading = f'<div style="font-weight:600;margin-bottom:0.3em">{html.escape(title)}</div>' if title else ""
+    return ('<div style="font-size:0.85rem;line-height:1.25">' + heading +
             f'<div style="display:grid;grid-template-columns:{columns};align-items:center;gap:3px 8px">'
             + "".join(rows) + "</div></div>")
 
@@ -80,6 +81,30 @@ def log_bars(values: Sequence[float] | np.ndarray, labels: Sequence[str], title:
         percent = max(0.5, 100 * min(decades, LOG_DECADES_SHOWN) / LOG_DECADES_SHOWN)
         rows.append(_label(str(label)) + _bar(percent, NORM_COLOUR, "flex-start") + _number(f"{float(value):.2e}"))
     return _chart(title, rows, "max-content 1fr max-content")
+
+
+def probability_table(labels: Sequence[str], logits: Sequence[float] | np.ndarray,
+                      probabilities: Sequence[float] | np.ndarray, logit_title: str, highlight: int | None = None) -> str:
+    """The output layer as a table: per class its logit and its softmax probability, written out
+    and drawn as a bar from 0 to 1; the row ``highlight`` (the answer) in bold and orange."""
+    logits = np.asarray(logits, dtype=np.float64).ravel()
+    probabilities = np.asarray(probabilities, dtype=np.float64).ravel()
+    if not len(labels) == len(logits) == len(probabilities):
+        raise ValueError(f"expected one logit and one probability per class, got {len(labels)} classes, "
+                         f"{len(logits)} logits and {len(probabilities)} probabilities")
+    header = _label("class", bold=True) + _label(logit_title, bold=True) + _label("softmax probability", bold=True) + "<span></span>"
+    rows = [header]
+    for index, (label, logit, probability) in enumerate(zip(labels, logits, probabilities, strict=True)):
+        colour = HIGHLIGHT_COLOUR if index == highlight else BAR_COLOUR
+        percent = 100 * min(max(float(probability), 0.0), 1.0)
+        rows.append(_label(str(label), bold=index == highlight) + _number(f"{float(logit):.3f}")
+                    + _bar(percent, colour, "flex-start") + _number(f"{float(probability):.6f}"))
+    return _chart("", rows, "max-content max-content 1fr max-content")
+
+
+def numbers_in(chart: str) -> list[str]:
+    """Every number written out in a chart of this module, in order (for tests and checks)."""
+    return re.findall(r"tabular-nums[^>]*>([^<]*)<", chart)
 
 
 LINE_COLOUR = "#2ca02c"

@@ -3,7 +3,6 @@ the dead and saturated units per layer. The numbers come from the cached layer s
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -13,6 +12,7 @@ from . import state
 from .figures import colour_image, png_bytes, upscale
 from .inside_inputs import SurveyData
 from .inside_views import clicked_points
+from .markdown_text import markdown_table
 
 # Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
 # second on a busy 2-core machine; 250 by default (the class clouds already show), more on request.
@@ -78,7 +78,7 @@ def unit_health(survey: SurveyData, mode: str) -> None:
                      "dead": len(stage_survey.dead_units),
                      "saturated": str(len(stage_survey.saturated_units)) if saturable else "n/a (cannot saturate)",
                      "mean share active": f"{100 * float(stage_survey.active_fraction.mean()):.1f}%"})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.markdown(markdown_table(rows))
     for stage_survey in stages:
         fractions = stage_survey.active_fraction
         st.image(png_bytes(colour_image(fractions[None, :], "viridis", 0.0, 1.0).repeat(18, axis=0).repeat(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from nnlib.conv import Conv2D, MaxPool2D, Reshape
@@ -19,9 +18,10 @@ from nnlib.layers import Dense
 from nnlib.losses import softmax, softmax_and_log_sum
 from nnlib.preprocessing import Scaler
 
+from . import html_charts, state
 from . import inside_charts as charts
 from . import inside_text as text
-from . import state
+from .code_html import python_html
 from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
@@ -36,11 +36,12 @@ THUMBNAIL_WIDTH = 70
 
 
 def code_panel(*functions: Any, expanded: bool = True) -> None:
-    """The real source of ``functions`` (``inspect.getsource``): the lines that compute this step."""
+    """The real source of ``functions`` (``inspect.getsource``): the lines that compute this step,
+    coloured on the server (:mod:`dashboard.code_html`)."""
     with st.expander("The nnlib code that computes it", expanded=expanded, icon="🧾"):
         for function in functions:
             st.caption(where(function))
-            st.code(source_of(function), language="python")
+            st.html(python_html(source_of(function)))
 
 
 def clicked_points(chart_key: str) -> list[dict]:
@@ -334,12 +335,7 @@ def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number
         if true_label is not None:
             metrics[2].metric("True label", names[true_label], "read right" if true_label == predicted else "misread",
                               delta_color="normal" if true_label == predicted else "inverse")
-        table = pd.DataFrame({"class": list(names), "logit": logits.astype(float),
-                              "probability": probabilities.astype(float)})
-        st.dataframe(table, hide_index=True, height=390, column_config={
-            "logit": st.column_config.NumberColumn(f"logit Z{number}", format="%.3f"),
-            "probability": st.column_config.ProgressColumn("softmax probability", format="%.6f", min_value=0.0,
-                                                           max_value=1.0)})
+        st.html(html_charts.probability_table(names, logits, probabilities, f"logit Z{number}", highlight=predicted))
     with right:
         equations(text.dense_equations(number, None, False))
         st.latex(text.SOFTMAX_EQUATION)

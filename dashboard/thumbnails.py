@@ -19,7 +19,8 @@ from PIL import Image
 
 from .figures import png_bytes
 
-CAPTION_STYLE = "font-size:0.8rem;color:rgba(49,51,63,0.6);text-align:center;margin-top:2px;white-space:nowrap"
+CAPTION_STYLE = ("font-size:0.8rem;line-height:1.3;color:rgba(49,51,63,0.6);text-align:center;margin-top:2px;"
+                 "overflow-wrap:anywhere")   # a long caption wraps under its image, never over the next one
 # The class the grid's figures carry: what tests and the browser find the thumbnails by.
 FIGURE_CLASS = "lab-thumbnail"
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.code_html import CODE_CLASS
 from dashboard.models import CNN_MODEL_PATH, DEFAULT_MODEL_PATH
 from nnlib.data import load_mnist
 from nnlib.model import Sequential
@@ -109,6 +110,15 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
     page.goto(f"{app_url}/inside")
     count = settle(page, FIRST_VISIT_TIMEOUT_MS)
     TIMINGS["MLP first visit"] = time.perf_counter() - started
+    # The code panels are coloured on the server and the output layer is a plain table: the page
+    # needs neither Streamlit's syntax highlighter nor its data grid (1.5 and 1.2 MB of script).
+    fetched = page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
+    assert not [name for name in fetched if re.search(r"/(StreamlitSyntaxHighlighter|DataFrame)\.", name)], fetched
+    code = page.locator(f"pre.{CODE_CLASS}").filter(has_text="return x @ W + b").first
+    expect(code).to_be_visible()
+    assert code.locator("span").count() > 10   # coloured token by token
+    table = page.locator("div").filter(has_text="softmax probability").last
+    expect(table).to_contain_text("logit Z3")   # the bundled MLP has two hidden layers
     TIMINGS["MLP open after the first visit"] = timed_open(page, f"{app_url}/inside", count)
 
     box = page.get_by_label(re.compile(r"Index in the test set"))

@@ -11,7 +11,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from dashboard import inside_inputs, jobs, models, state
+from dashboard import code_html, html_charts, inside_inputs, jobs, models, state
 from experiments.store import RunStore
 from nnlib.builders import build_cnn, build_mlp
 from nnlib.data import load_mnist
@@ -50,9 +50,23 @@ def metrics(at) -> dict[str, str]:
 
 
 def probability_table(at) -> np.ndarray:
-    table = at.dataframe[0].value
-    assert list(table.columns) == ["class", "logit", "probability"]
-    return table["probability"].to_numpy()
+    """The softmax probabilities the output layer's table writes out, class by class."""
+    table = next(element.proto.body for element in at.get("html") if "softmax probability" in element.proto.body)
+    numbers = html_charts.numbers_in(table)   # per class: its logit, then its probability
+    return np.array([float(number) for number in numbers[1::2]])
+
+
+def code_shown(at) -> str:
+    """Every code panel's source, as the page shows it."""
+    return " ".join(code_html.text_of(element.proto.body) for element in at.get("html")
+                    if code_html.CODE_CLASS in element.proto.body)
+
+
+def markdown_table_rows(at, first_column: str) -> list[dict[str, str]]:
+    """The rows of the Markdown table whose first column is ``first_column``."""
+    table = next(m.value for m in at.markdown if m.value.startswith(f"| {first_column} |"))
+    lines = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table.splitlines()]
+    return [dict(zip(lines[0], line, strict=True)) for line in lines[2:]]
 
 
 def first_misread(model, images, labels) -> int:
@@ -72,7 +86,7 @@ def test_the_bundled_mlp_shows_its_answer_equations_shapes_and_code(mnist_test):
     assert shown["True label"] == str(labels[index])
     assert shown["Probability"] == f"{100 * expected.max():.2f}%"
     np.testing.assert_allclose(probability_table(at), expected, atol=1e-6)
-    code = " ".join(element.value for element in at.code)
+    code = code_shown(at)
     assert "return x @ W + b" in code and "np.maximum(x, 0)" in code and "param -= self.learning_rate * grad" in code
     latex = " ".join(element.value for element in at.latex)
     assert "Z^{[1]} = W^{[1]} \\, X + b^{[1]}" in latex and "dZ^{[L]} = A - Y" in latex
@@ -149,7 +163,7 @@ def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
     assert any(line.value.strip("$\n ") == f"\\mathrm{{ReLU}}({scaled[row, col, channel]:.4f}) = {shown:.4f}"
                for line in at.latex)
     np.testing.assert_allclose(shown, model_map_value(model, x, (row, col, channel)), rtol=1e-4, atol=1e-6)
-    code = " ".join(element.value for element in at.code)
+    code = code_shown(at)
     assert "cols @ self.params[\"W\"]" in code and "sliding_window_view" in code
 
 
@@ -210,9 +224,9 @@ def test_a_stored_run_opens_with_its_own_answers(stored_run, mnist_test):
     indices = np.sort(np.random.default_rng(0).choice(len(data.x_test), inside_inputs.SURVEY_SIZE, replace=False))
     inputs = data.x_test[indices].reshape(len(indices), -1) / np.float32(255)
     survey = survey_layers(model, inputs, data.y_test[indices])
-    table = at.dataframe[1].value
-    assert table["layer"].tolist() == ["hidden 1"]
-    assert table["dead"].tolist() == [len(survey.stages[1].dead_units)]
+    table = markdown_table_rows(at, "layer")
+    assert [row["layer"] for row in table] == ["hidden 1"]
+    assert [int(row["dead"]) for row in table] == [len(survey.stages[1].dead_units)]
 
 
 def test_a_link_naming_a_stored_run_and_an_image_opens_them(stored_run, mnist_test):

@@ -45,3 +45,18 @@ def test_percent_line_places_points_by_value_and_writes_the_last():
 def test_percent_line_wants_one_value_per_step():
     with pytest.raises(ValueError, match="as many steps as values"):
         html_charts.percent_line([0, 1], [10.0], "P")
+
+
+def test_probability_table_writes_each_logit_and_probability_and_bars_them_from_0_to_1():
+    chart = html_charts.probability_table(["0", "1", "<2>"], [1.23456, -2.0, 0.5], [0.7, 0.05, 0.25],
+                                          "logit Z3", highlight=0)
+    assert html_charts.numbers_in(chart) == ["1.235", "0.700000", "-2.000", "0.050000", "0.500", "0.250000"]
+    assert widths(chart) == pytest.approx([70.0, 5.0, 25.0])
+    assert "logit Z3" in chart and "softmax probability" in chart
+    assert "&lt;2&gt;" in chart and "<2>" not in chart
+    assert chart.count(html_charts.HIGHLIGHT_COLOUR) == 1
+
+
+def test_probability_table_needs_one_logit_and_probability_per_class():
+    with pytest.raises(ValueError, match="2 classes, 1 logits and 2 probabilities"):
+        html_charts.probability_table(["a", "b"], [1.0], [0.5, 0.5], "logit")
