@@ -20,7 +20,7 @@ from .montage import Montage, montage
 CLASS_COLOURS = qualitative.Plotly  # ten distinct colours, one per class
 UNLABELLED_COLOUR = "#888888"
 # The map's points are see-through so dense clouds show their density. Written into the colour
-# (rgba) rather than as the marker's opacity: Plotly sets an opacity on each of the 3,000 SVG
+# (rgba) rather than as the marker's opacity: Plotly sets an opacity on each of the thousands of SVG
 # points, which makes each its own compositing layer and cost the browser about 0.3 s per draw.
 MAP_POINT_ALPHA = 0.75
 
@@ -186,17 +186,3 @@ def unusual_examples_picture(
         return None
     return montage(np.stack(tiles), columns=indices.shape[1], titles=titles, row_labels=row_labels,
                    scale=UNUSUAL_SCALE)
-
-
-def enlarged_digit_figure(image: np.ndarray, title: str) -> go.Figure:
-    """One image large, every pixel's value written in its cell (0 = background, 255 = full ink)."""
-    from .figures import digit_heatmap
-
-    image = np.asarray(image)
-    fig = digit_heatmap(image, title=title, show_values=True)
-    # Write only the inked pixels' values: 784 zeros would hide the shape (and slow the browser).
-    fig.update_traces(text=np.where(image > 0, image.astype(str), ""), textfont=dict(size=9))
-    fig.update_xaxes(showgrid=False, zeroline=False)
-    fig.update_yaxes(showgrid=False, zeroline=False)
-    fig.update_layout(height=560)
-    return fig

@@ -102,6 +102,34 @@ def probability_table(labels: Sequence[str], logits: Sequence[float] | np.ndarra
     return _chart("", rows, "max-content max-content 1fr max-content")
 
 
+PIXEL_CELL_PX = 20
+PIXEL_GRID_CLASS = "lab-pixels"   # its cells are square, the value centred
+
+
+def pixel_grid(image: np.ndarray, title: str) -> str:
+    """A greyscale image (0-255) as a grid of square cells, each its pixel's grey with the value
+    written in (inked pixels only: 784 zeros would hide the shape); hover names row, column and value.
+
+    HTML, not a chart: 784 written numbers cost a Plotly heatmap hundreds of SVG text elements
+    to lay out, and this grid nothing but the browser's text layout."""
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D image, got shape {image.shape}")
+    cells = []
+    for row, values in enumerate(np.clip(np.rint(image), 0, 255).astype(int)):
+        for column, value in enumerate(values):
+            ink = "#000" if value >= 128 else "#fff"
+            cells.append(f'<div title="row {row}, col {column}: {value}" style="background:rgb({value},{value},{value});'
+                         f'color:{ink}">{value if value else ""}</div>')
+    width = PIXEL_CELL_PX * image.shape[1]
+    return (f"<style>.{PIXEL_GRID_CLASS} > div {{aspect-ratio:1;display:flex;align-items:center;"
+            "justify-content:center;overflow:hidden}</style>"
+            f'<div style="font-size:0.85rem;font-weight:600;margin-bottom:0.3em">{html.escape(title)}</div>'
+            f'<div class="{PIXEL_GRID_CLASS}" style="display:grid;grid-template-columns:repeat({image.shape[1]},'
+            f'minmax(0,1fr));width:{width}px;max-width:100%;font-size:7px;line-height:1;'
+            f'font-variant-numeric:tabular-nums">{"".join(cells)}</div>')
+
+
 def numbers_in(chart: str) -> list[str]:
     """Every number written out in a chart of this module, in order (for tests and checks)."""
     return re.findall(r"tabular-nums[^>]*>([^<]*)<", chart)

@@ -7,7 +7,7 @@ from dashboard.page import setup_page
 setup_page("Explore", "🔍")
 
 from dashboard import explore_charts as charts  # noqa: E402
-from dashboard import state  # noqa: E402
+from dashboard import html_charts, state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
 from dashboard.explore_data import DEFAULT_MAP_SIZE, MAP_SIZES, dataset_statistics, pca_points  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
@@ -75,8 +75,7 @@ if st.session_state.get(state.EXPLORE_ENLARGED) not in shown:
 enlarged = st.selectbox("Image", shown, format_func=lambda i: f"{label_of(dataset, i)} · #{i}",
                         key=state.EXPLORE_ENLARGED)
 if enlarged is not None:
-    st.plotly_chart(charts.enlarged_digit_figure(dataset.x_train[enlarged],
-                                                 f"#{enlarged}, label {label_of(dataset, enlarged)}"))
+    st.html(html_charts.pixel_grid(dataset.x_train[enlarged], f"#{enlarged}, label {label_of(dataset, enlarged)}"))
 
 # ------------------------------------------------------------------ class balance
 if stats.labelled:

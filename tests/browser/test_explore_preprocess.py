@@ -8,7 +8,7 @@ from dashboard.thumbnails import FIGURE_CLASS
 from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
-EXPLORE_CHARTS = 6
+EXPLORE_CHARTS = 5
 PREPROCESS_CHARTS = 4
 
 
@@ -34,9 +34,9 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     images = page.locator('[data-testid="stImage"] img')
     expect(images).to_have_count(2)
     assert min(images.evaluate_all("els => els.map(e => e.naturalWidth)")) > 400
-    # The PCA map holds 3,000 points.
+    # The PCA map holds 2,000 points by default.
     points = page.locator(".js-plotly-plot .scatterlayer .point")
-    assert points.count() == 3000
+    assert points.count() == 2000
     # Clicking a point shows that image next to the map.
     points.nth(0).click(force=True)
     wait_for_app(page)

@@ -46,7 +46,7 @@ def test_warming_explore_writes_the_statistics_the_page_shows(lab_home):
     np.testing.assert_array_equal(stored.unusual_indices, fresh.unusual_indices)
     np.testing.assert_array_equal(stored.ink.median, fresh.ink.median)
     assert stored.n_test == fresh.n_test == 10_000
-    stored_map = disk_cache.load(disk_cache.cache_path("pca-map-3000", checksum), analysis.Map2D)
+    stored_map = disk_cache.load(disk_cache.cache_path(f"pca-map-{explore_data.DEFAULT_MAP_SIZE}", checksum), analysis.Map2D)
     assert stored_map.coords.shape == (explore_data.DEFAULT_MAP_SIZE, 2)
 
 

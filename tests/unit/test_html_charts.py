@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from dashboard import html_charts
@@ -60,3 +61,21 @@ def test_probability_table_writes_each_logit_and_probability_and_bars_them_from_
 def test_probability_table_needs_one_logit_and_probability_per_class():
     with pytest.raises(ValueError, match="2 classes, 1 logits and 2 probabilities"):
         html_charts.probability_table(["a", "b"], [1.0], [0.5, 0.5], "logit")
+
+
+def test_pixel_grid_shows_every_pixel_grey_and_writes_the_inked_ones():
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[3, 4], image[10, 20] = 255, 17
+    grid = html_charts.pixel_grid(image, "#5, label <3>")
+    cells = re.findall(r'<div title="row (\d+), col (\d+): (\d+)" style="background:rgb\((\d+),\d+,\d+\);color:(#\w+)">(\d*)</div>', grid)
+    assert len(cells) == 784
+    written = {(int(r), int(c)): text for r, c, _, _, _, text in cells if text}
+    assert written == {(3, 4): "255", (10, 20): "17"}          # zeros are left blank
+    colours = {(int(r), int(c)): (int(grey), ink) for r, c, _, grey, ink, _ in cells}
+    assert colours[(3, 4)] == (255, "#000") and colours[(10, 20)] == (17, "#fff") and colours[(0, 0)] == (0, "#fff")
+    assert "#5, label &lt;3&gt;" in grid
+
+
+def test_pixel_grid_needs_a_2d_image():
+    with pytest.raises(ValueError, match="2-D image"):
+        html_charts.pixel_grid(np.zeros(784), "flat")
