@@ -7,7 +7,9 @@ run store of its own in a temporary folder. Two server starts are measured:
 * restart: the same folder again, so the disk cache the first start wrote is there.
 
 Each start: Home is opened, then every page is reached through the sidebar's links (first
-visit after the start), then every page again (revisit). Then Inside the network: open
+visit after the start, each page read for 3 s before the next link is followed), then every
+page again (revisit). After the restart, each page is also opened straight by its address in
+a new tab (a shared link: no earlier page has loaded anything for it). Then Inside the network: open
 after the first visit with the bundled MLP, switch to the bundled CNN and back, Step
 pressed several times on each; and on the Predict page, 20 strokes drawn one after another on a
 cleared canvas, each timed from releasing the mouse to the answer on the page.
@@ -49,6 +51,7 @@ PAGES = (("", "Home"), ("explore", "Explore the data"), ("preprocess", "Preproce
          ("train", "Train a network"), ("runs", "Runs"), ("predict", "Draw and predict"),
          ("sweep", "Sweep"), ("inside", "Inside the network"))
 FIRST_VISIT_TARGET_S = 2.0
+READING_PAUSE_S = 3.0   # on each page, first visits, before the next link is followed
 REVISIT_TARGET_S = 0.5
 INSIDE_OPEN_TARGET_S = 2.0
 STEP_TARGET_S = 0.5
@@ -204,9 +207,14 @@ def switch_to(page, path: str) -> Timing:
 
 
 def visit_every_page(page, url: str) -> tuple[dict[str, Timing], dict[str, Timing]]:
-    """Home by URL, then each page by the sidebar (first visit), then each page again (revisit)."""
+    """Home by URL, then each page by the sidebar (first visit), then each page again (revisit).
+
+    On a first visit the visitor reads the page for :data:`READING_PAUSE_S` before following the
+    next link: the app uses such pauses (it loads Plotly's script during the first one,
+    :mod:`dashboard.chart_preload`), so clicking on at once would time a visitor nobody is."""
     first = {"Home": open_timed(page, url)}
     for path, label in PAGES[1:]:
+        time.sleep(READING_PAUSE_S)
         first[label] = switch_to(page, path)
     again = {}
     for path, label in PAGES:
@@ -376,6 +384,22 @@ def run_inside_only(steps: int) -> tuple[list[list[object]], list[list[object]]]
 PLAIN_PAGE = 'import streamlit as st\n\nst.title("A plain Streamlit page")\n'
 
 
+def direct_visits(browser, url: str) -> dict[str, Timing]:
+    """Each page opened straight by its address in a new tab (a cold browser cache): a shared link.
+
+    Such a visit also pays for Streamlit's own start in the browser (see the plain page's
+    reference) and for any script the page needs that no earlier page loaded (Plotly's)."""
+    timings = {}
+    for path, label in PAGES:
+        context, page = watched_page(browser)
+        try:
+            timings[label] = open_timed(page, f"{url}/{path}")
+            progress(f"  direct to {path or 'home'}: shown {timings[label].shown:.2f} s")
+        finally:
+            context.close()
+    return timings
+
+
 def plain_streamlit_first_visit(browser, folder: Path) -> Timing:
     """The reference for Home's first visit: a Streamlit page holding one title, on a server of its
     own (plain ``streamlit run``), opened in a new browser context and timed as Home is."""
@@ -450,6 +474,13 @@ def run(strokes: int, steps: int) -> tuple[list[list[object]], list[list[object]
                                      f"{max(t.shown for t in stroke_times):.2f}", "", "", f"{timing.load:.2f}"])
                         headlines.append([f"Predict: stroke to answer, median of {len(stroke_times)}",
                                           f"{timing.shown:.2f} s", "earlier: 0.5-0.9 s (issue 12)", "reported"])
+                        direct = direct_visits(browser, url)
+                        for label, timing in direct.items():
+                            add(f"restart: direct visit in a new tab, {label}", timing, None)
+                        slowest_direct = max(direct.items(), key=lambda item: item[1].shown)
+                        headlines.append([f"slowest page opened directly in a new tab ({slowest_direct[0]}; shown in "
+                                          "Chromium)", f"{slowest_direct[1].shown:.2f} s",
+                                          f"plain Streamlit page: {plain.shown:.2f} s", "reported"])
                 finally:
                     context.close()
                     stop_lab_server(process)

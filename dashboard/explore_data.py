@@ -14,7 +14,7 @@ from nnlib.data import Dataset
 from . import disk_cache
 
 MAP_SIZES = (1000, 2000, 3000, 5000)
-DEFAULT_MAP_SIZE = 2000
+DEFAULT_MAP_SIZE = 1000
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -4,6 +4,7 @@ import re
 from playwright.sync_api import expect
 
 from dashboard.thumbnails import FIGURE_CLASS
+from nnlib.data import load_mnist
 
 from .conftest import open_page, wait_for_app
 
@@ -34,9 +35,9 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     images = page.locator('[data-testid="stImage"] img')
     expect(images).to_have_count(2)
     assert min(images.evaluate_all("els => els.map(e => e.naturalWidth)")) > 400
-    # The PCA map holds 2,000 points by default.
+    # The PCA map holds 1,000 points by default.
     points = page.locator(".js-plotly-plot .scatterlayer .point")
-    assert points.count() == 2000
+    assert points.count() == 1000
     # Clicking a point shows that image next to the map.
     points.nth(0).click(force=True)
     wait_for_app(page)
@@ -45,7 +46,8 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     # Beside the map (after the class means, before the unusual examples).
     expect(images.nth(1)).to_have_js_property("naturalWidth", 140)
     picked = page.locator('[data-testid="stImage"]').filter(has_text=" · #").last
-    assert picked.inner_text().startswith("0 · #")  # the first trace holds the 0s
+    label, index = picked.inner_text().strip().split(" · #")
+    assert load_mnist().y_train[int(index)] == int(label)   # the image of the point clicked, with its true label
 
 
 def test_preprocess_draws_its_charts_and_reacts_to_scaling(page, app_url):

@@ -90,7 +90,7 @@ def test_pca_map_has_the_chosen_number_of_points_coloured_by_label(mnist_page, m
         indices = plotly_array(trace["customdata"])
         assert np.all(mnist.y_train[indices] == int(trace["name"]))
         total += len(indices)
-    assert total == explore_data.DEFAULT_MAP_SIZE == 2000
+    assert total == explore_data.DEFAULT_MAP_SIZE == 1000
     assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
 
 
@@ -128,9 +128,9 @@ def test_many_of_one_class_and_the_enlarged_image(mnist):
 
 def test_map_size_control_changes_the_map():
     at = open_page()
-    at.select_slider(key=state.EXPLORE_MAP_POINTS).set_value(1000).run()
+    at.select_slider(key=state.EXPLORE_MAP_POINTS).set_value(3000).run()
     scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
-    assert sum(len(plotly_array(trace["customdata"])) for trace in scatter["data"]) == 1000
+    assert sum(len(plotly_array(trace["customdata"])) for trace in scatter["data"]) == 3000
 
 
 def test_pixel_maps_show_the_dataset_mean_and_spread(mnist_page, mnist):
