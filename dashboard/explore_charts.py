@@ -15,7 +15,9 @@ from plotly.colors import qualitative
 
 from nnlib.analysis import BoxStats, Map2D
 
+from .html_charts import share_bars
 from .montage import Montage, montage
+from .svg_charts import BAR_COLOUR, box_plot, log_histogram
 
 CLASS_COLOURS = qualitative.Plotly  # ten distinct colours, one per class
 UNLABELLED_COLOUR = "#888888"
@@ -36,27 +38,16 @@ def translucent(colour: str, alpha: float) -> str:
     return f"rgba({red}, {green}, {blue}, {alpha:g})"
 
 
-def class_balance_figure(
-    class_names: Sequence[str], train_counts: np.ndarray, test_counts: np.ndarray | None
-) -> go.Figure:
-    """Images per class, training and test side by side, with each bar's share of its set."""
-    fig = go.Figure()
-    for name, counts in (("train", train_counts), ("test", test_counts)):
-        if counts is None:
-            continue
-        total = max(int(np.sum(counts)), 1)
-        share = np.asarray(counts) / total * 100
-        fig.add_bar(
-            name=f"{name} ({total:,})",
-            x=list(class_names),
-            y=np.asarray(counts).tolist(),
-            customdata=np.round(share, 2).tolist(),
-            hovertemplate="%{x}: %{y:,} images (%{customdata:.1f}% of " + name + ")<extra></extra>",
-        )
-    fig.update_layout(barmode="group", xaxis_title="class", yaxis_title="images", height=340,
-                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12))
-    fig.update_xaxes(type="category")
-    return fig
+TEST_SET_COLOUR = "#8fb8ff"   # beside the training set's bars, lighter
+
+
+def class_balance_html(class_names: Sequence[str], train_counts: np.ndarray, test_counts: np.ndarray | None) -> str:
+    """Images per class in the training and test sets, each bar the class's share of its set and
+    every count and share written out (HTML, :func:`dashboard.html_charts.share_bars`)."""
+    sets = [("train", train_counts, BAR_COLOUR)]
+    if test_counts is not None:
+        sets.append(("test", test_counts, TEST_SET_COLOUR))
+    return share_bars(list(class_names), sets)
 
 
 CLASS_MEANS_PER_ROW = 10
@@ -104,38 +95,18 @@ def pixel_maps_figure(mean: np.ndarray, std: np.ndarray) -> go.Figure:
     }})
 
 
-def intensity_histogram_figure(counts: np.ndarray, edges: np.ndarray, title: str = "") -> go.Figure:
-    """Histogram of pixel values on a log count axis (the background's spike would hide the rest)."""
-    counts = np.asarray(counts)
-    edges = np.asarray(edges, dtype=np.float64)
-    centres = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure(go.Bar(
-        x=centres.tolist(), y=counts.tolist(), width=float(np.diff(edges).mean()),
-        customdata=np.stack([edges[:-1], edges[1:]], axis=1).tolist(),
-        hovertemplate="values %{customdata[0]:.3g} to %{customdata[1]:.3g}: %{y:,} pixels<extra></extra>",
-    ))
-    fig.update_yaxes(type="log", title="pixels (log scale)")
-    fig.update_xaxes(title="pixel value")
-    fig.update_layout(title=title, height=320, bargap=0.05, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
-    return fig
+def intensity_histogram_svg(counts: np.ndarray, edges: np.ndarray) -> str:
+    """Histogram of pixel values on a log count axis (the background's spike would hide the rest),
+    as an SVG picture; each bar's range and count on its tooltip."""
+    return log_histogram(counts, edges, "Pixel values over all training images")
 
 
-def ink_box_figure(class_names: Sequence[str], ink: BoxStats) -> go.Figure:
-    """Ink per image (sum of pixels / 255) per class as box plots from precomputed quartiles."""
-    fig = go.Figure()
-    for i, name in enumerate(class_names):
-        if not ink.count[i]:
-            continue
-        fig.add_trace(go.Box(
-            name=str(name), x=[str(name)],
-            q1=[ink.q1[i]], median=[ink.median[i]], q3=[ink.q3[i]],
-            lowerfence=[ink.lower_fence[i]], upperfence=[ink.upper_fence[i]], mean=[ink.mean[i]],
-            marker_color=class_colour(i), boxmean=True, showlegend=False,
-        ))
-    fig.update_layout(yaxis_title="ink (white-pixel equivalents)", xaxis_title="class", height=340,
-                      margin=dict(l=10, r=10, t=10, b=10))
-    fig.update_xaxes(type="category")
-    return fig
+def ink_box_svg(class_names: Sequence[str], ink: BoxStats) -> str:
+    """Ink per image (sum of pixels / 255) per class as box plots from precomputed quartiles, as an
+    SVG picture; each box's numbers on its tooltip."""
+    return box_plot([str(name) for name in class_names], ink.q1, ink.median, ink.q3, ink.lower_fence,
+                    ink.upper_fence, ink.mean, [class_colour(i) for i in range(len(class_names))],
+                    "Ink per image by class", "class", "ink (white-pixel equivalents)")
 
 
 def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:

@@ -102,6 +102,26 @@ def probability_table(labels: Sequence[str], logits: Sequence[float] | np.ndarra
     return _chart("", rows, "max-content max-content 1fr max-content")
 
 
+def share_bars(labels: Sequence[str], sets: Sequence[tuple[str, Sequence[int] | np.ndarray, str]]) -> str:
+    """Counts per label for one or more sets (``(name, counts, colour)``), side by side: each bar is
+    the label's share of its set, on one scale for every set (the largest share fills its column),
+    so sets of different sizes compare; each count and share is written beside its bar."""
+    series = [(name, np.asarray(counts, dtype=np.int64).ravel(), colour) for name, counts, colour in sets]
+    if any(len(counts) != len(labels) for _, counts, _ in series):
+        raise ValueError(f"expected one count per label ({len(labels)}) in every set")
+    shares = [counts / max(int(counts.sum()), 1) for _, counts, _ in series]
+    largest = max((float(share.max()) for share in shares if share.size), default=0.0) or 1.0
+    rows = ["<span></span>" + "".join(_label(f"{name} ({int(counts.sum()):,})", bold=True) + "<span></span>"
+                                      for name, counts, _ in series)]
+    for index, label in enumerate(labels):
+        cells = [_label(str(label))]
+        for (_, counts, colour), share in zip(series, shares, strict=True):
+            cells.append(_bar(100 * float(share[index]) / largest, colour, "flex-start")
+                         + _number(f"{int(counts[index]):,} · {100 * float(share[index]):.1f}%"))
+        rows.append("".join(cells))
+    return _chart("", rows, "max-content" + " 1fr max-content" * len(series))
+
+
 PIXEL_CELL_PX = 20
 PIXEL_GRID_CLASS = "lab-pixels"   # its cells are square, the value centred
 

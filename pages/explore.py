@@ -82,7 +82,7 @@ if stats.labelled:
     st.header("Class balance")
     st.caption("Images per class in the training and test sets: a class with far fewer images would be learned "
                "worse, and plain accuracy would hide it.")
-    st.plotly_chart(charts.class_balance_figure(names, stats.train_counts, stats.test_counts))
+    st.html(charts.class_balance_html(names, stats.train_counts, stats.test_counts))
 
 # ------------------------------------------------------------------ mean images and spread
 st.header("Average images and where the information is")
@@ -100,13 +100,13 @@ st.header("Pixel statistics")
 cols = st.columns(2)
 with cols[0]:
     st.caption("Pixel values over all training images, log scale: most pixels are background (0), most ink is "
-               "near 255; the few grey values are the anti-aliased edges.")
-    st.plotly_chart(charts.intensity_histogram_figure(stats.histogram_counts, stats.histogram_edges))
+               "near 255; the few grey values are the anti-aliased edges. Hover a bar for its count.")
+    st.markdown(charts.intensity_histogram_svg(stats.histogram_counts, stats.histogram_edges), unsafe_allow_html=True)
 with cols[1]:
     if stats.labelled:
         st.caption("Ink per image (sum of pixels / 255) per class: a 1 uses far less ink than a 0 or an 8, "
-                   "so total brightness alone already says something about the class.")
-        st.plotly_chart(charts.ink_box_figure(names, stats.ink))
+                   "so total brightness alone already says something about the class. Hover a box for its numbers.")
+        st.markdown(charts.ink_box_svg(names, stats.ink), unsafe_allow_html=True)
 
 # ------------------------------------------------------------------ 2-D map
 st.header("A 2-D map of the images (PCA)")

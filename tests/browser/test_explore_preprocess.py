@@ -9,7 +9,7 @@ from nnlib.data import load_mnist
 from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
-EXPLORE_CHARTS = 5
+EXPLORE_CHARTS = 2   # the pixel maps and the 2-D map; the others are HTML and SVG
 PREPROCESS_CHARTS = 4
 
 
@@ -26,6 +26,11 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     open_page(page, app_url, "explore")
     expect(page.get_by_role("heading", name="Explore the data")).to_be_visible()
     expect_charts_drawn(page, EXPLORE_CHARTS)
+    # The histogram and the ink boxes are inline SVG: each bar and box carries its numbers as a tooltip.
+    tooltips = page.locator("svg title").all_text_contents()
+    assert sum(t.startswith("values ") and t.endswith(" pixels") for t in tooltips) > 10
+    assert sum(": median " in t for t in tooltips) == 10
+    expect(page.get_by_text("6,742 · 11.2%")).to_be_visible()   # the class balance writes each count out
     samples = page.locator(f"figure.{FIGURE_CLASS} img")
     expect(samples).to_have_count(100)
     page.wait_for_function(f"() => [...document.querySelectorAll('figure.{FIGURE_CLASS} img')].every(e => e.complete)")

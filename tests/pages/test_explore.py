@@ -1,4 +1,5 @@
 """The Explore page under AppTest: values it shows for MNIST, a fake Fashion-MNIST and an unlabelled CSV."""
+import html
 import re
 
 import numpy as np
@@ -34,6 +35,21 @@ def plotly_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def class_balance(at: AppTest) -> list[tuple[str, int, int]] | None:
+    """The class balance's rows ``(class, training images, test images)``, or None if not shown."""
+    table = next((e.proto.body for e in at.get("html") if "train (" in e.proto.body), None)
+    if table is None:
+        return None
+    labels = re.findall(r'<span style="white-space:nowrap">([^<]*)</span>', table)
+    counts = [int(n.replace(",", "")) for n in re.findall(r">([\d,]+) · [\d.]+%<", table)]
+    return [(html.unescape(label), counts[2 * i], counts[2 * i + 1]) for i, label in enumerate(labels)]
+
+
+def svg_charts(at: AppTest) -> list[str]:
+    """The inline SVG charts (the histogram, then the ink boxes)."""
+    return [m.value for m in at.markdown if m.value.startswith("<svg")]
+
+
 def pixel_values(grid: str) -> np.ndarray:
     """The 28x28 image an enlarged-image grid shows, read back from its cells' hover text."""
     values = np.zeros((28, 28), dtype=np.uint8)
@@ -66,20 +82,32 @@ def test_shows_mnist_counts_and_every_chart(mnist_page):
     assert metrics["Training images"] == "60,000" and metrics["Test images"] == "10,000"
     assert metrics["Always-blank pixels"] == "67 of 784"
     figs = figures(at)
-    assert len(figs) == 5
+    assert len(figs) == 2   # the pixel maps and the 2-D map; the rest are HTML and SVG
+    assert class_balance(at) is not None and len(svg_charts(at)) == 2
     # Ten rows of samples (one grid each), then the class means and the unusual examples as one picture each.
     assert [len(captions_in(grid)) for grid in sample_grids(at)] == [10] * 10
     assert [len(element.proto.imgs) for element in at.get("image")] == [1, 1]
     # Every chart and picture is explained by a caption.
-    assert len(at.caption) >= len(figs) + 2
+    assert len(at.caption) >= len(figs) + 2 + 3
 
 
-def test_class_balance_counts_sum_to_the_dataset(mnist_page):
-    balance = next(f for f in figures(mnist_page) if [t["type"] for t in f["data"]] == ["bar", "bar"])
-    train, test = balance["data"]
-    assert train["x"] == [str(d) for d in range(10)]
-    assert sum(train["y"]) == 60_000 and sum(test["y"]) == 10_000
-    assert train["y"][1] == 6742  # the most frequent digit
+def test_class_balance_counts_sum_to_the_dataset(mnist_page, mnist):
+    rows = class_balance(mnist_page)
+    assert [label for label, _, _ in rows] == [str(d) for d in range(10)]
+    assert sum(train for _, train, _ in rows) == 60_000 and sum(test for _, _, test in rows) == 10_000
+    assert rows[1][1] == 6742 == np.count_nonzero(mnist.y_train == 1)  # the most frequent digit
+
+
+def test_histogram_and_ink_boxes_are_drawn_from_the_statistics(mnist_page, mnist):
+    from dashboard.explore_data import dataset_statistics
+    from nnlib import analysis
+
+    stats = dataset_statistics(analysis.dataset_fingerprint(mnist), mnist)
+    histogram, boxes = svg_charts(mnist_page)
+    counts = [int(n.replace(",", "")) for n in re.findall(r"<title>values [^:]+: ([\d,]+) pixels</title>", histogram)]
+    assert counts == [int(c) for c in stats.histogram_counts if c > 0] and sum(counts) == 60_000 * 784
+    medians = [float(m) for m in re.findall(r"<title>\w+: median ([\d.]+),", boxes)]
+    np.testing.assert_allclose(medians, stats.ink.median, atol=0.05)
 
 
 def test_pca_map_has_the_chosen_number_of_points_coloured_by_label(mnist_page, mnist):
@@ -172,9 +200,9 @@ def test_works_on_fashion_mnist(monkeypatch, mnist):
     with serving_as_fashion_mnist(monkeypatch, fake):
         at = open_page(lambda at: at.session_state.__setitem__(state.DATASET_NAME, "Fashion-MNIST"))
         assert not at.exception
-        balance = next(f for f in figures(at) if [t["type"] for t in f["data"]] == ["bar", "bar"])
-        assert balance["data"][0]["x"] == list(FASHION_MNIST_CLASSES)
-        assert sum(balance["data"][0]["y"]) == 600 and sum(balance["data"][1]["y"]) == 100
+        rows = class_balance(at)
+        assert [label for label, _, _ in rows] == list(FASHION_MNIST_CLASSES)
+        assert sum(train for _, train, _ in rows) == 600 and sum(test for _, _, test in rows) == 100
         assert any(c.startswith("Trouser · #") for c in sample_captions(at))
 
 
@@ -200,7 +228,6 @@ def test_unlabelled_csv_shows_samples_and_leaves_out_per_class_charts():
     assert metrics["Training images"] == "40" and metrics["Test images"] == "none"
     captions = sample_captions(at)
     assert len(captions) == 10 and all(c.startswith("? · #") for c in captions)
-    kinds = [[t["type"] for t in f["data"]] for f in figures(at)]
-    assert ["bar", "bar"] not in kinds and ["box"] * 10 not in kinds
+    assert class_balance(at) is None and len(svg_charts(at)) == 1   # no class balance, no ink per class
     scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
     assert scatter["data"][0]["name"] == "unlabelled" and len(plotly_array(scatter["data"][0]["customdata"])) == 40

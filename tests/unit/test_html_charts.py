@@ -79,3 +79,16 @@ def test_pixel_grid_shows_every_pixel_grey_and_writes_the_inked_ones():
 def test_pixel_grid_needs_a_2d_image():
     with pytest.raises(ValueError, match="2-D image"):
         html_charts.pixel_grid(np.zeros(784), "flat")
+
+
+def test_share_bars_compare_sets_of_different_sizes_by_share():
+    chart = html_charts.share_bars(["a", "b"], [("train", [30, 10], "#111111"), ("test", [5, 5], "#222222")])
+    # shares: train 75% / 25%, test 50% / 50%; the largest (75%) fills its column
+    assert widths(chart) == pytest.approx([100.0, 100 * 50 / 75, 100 * 25 / 75, 100 * 50 / 75], abs=0.05)
+    assert html_charts.numbers_in(chart) == ["30 · 75.0%", "5 · 50.0%", "10 · 25.0%", "5 · 50.0%"]
+    assert "train (40)" in chart and "test (10)" in chart
+
+
+def test_share_bars_need_one_count_per_label():
+    with pytest.raises(ValueError, match="one count per label"):
+        html_charts.share_bars(["a", "b"], [("train", [1], "#111111")])

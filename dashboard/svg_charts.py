@@ -1,0 +1,133 @@
+"""Static charts as inline SVG (for ``st.markdown(..., unsafe_allow_html=True)``): numbers in, a string out.
+
+For charts that never change after the page is drawn and need no zoom: the browser lays out a
+few dozen SVG shapes, where a Plotly chart costs it a layout, axes and event handlers each
+(about 70 ms apiece on two cores, on a page's first visit). Every value stays readable: on each
+bar's or box's tooltip (its ``<title>``: inline SVG keeps them, ``st.html`` would drop the SVG
+and ``st.image`` the tooltips), and on the axes. The picture scales to its column's width.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+TEXT_COLOUR = "#31333f"   # Streamlit's light theme text
+GRID_COLOUR = "#e6e6e6"
+BAR_COLOUR = "#636efa"
+WIDTH, HEIGHT = 600, 320
+LEFT, RIGHT, TOP, BOTTOM = 64, 590, 12, 270
+
+
+def _svg(parts: list[str], title: str, x_title: str, y_title: str) -> str:
+    middle_y = (TOP + BOTTOM) / 2
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'style="width:100%;max-width:{WIDTH}px;height:auto" font-family="sans-serif" font-size="12" '
+            f'fill="{TEXT_COLOUR}">'
+            f"<title>{html.escape(title)}</title>" + "".join(parts)
+            + f'<text x="{(LEFT + RIGHT) / 2}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_title)}</text>'
+            + f'<text x="14" y="{middle_y}" text-anchor="middle" transform="rotate(-90 14 {middle_y})">'
+            f"{html.escape(y_title)}</text></svg>")
+
+
+def _count_label(value: float) -> str:
+    """1, 10, 100, 1k, 10k, 100k, 1M, ... for the decades of a log axis."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def log_histogram(counts: Sequence[int] | np.ndarray, edges: Sequence[float] | np.ndarray, title: str,
+                  x_title: str = "pixel value", y_title: str = "pixels (log scale)") -> str:
+    """A histogram with counts on a log axis (one grid line per decade); an empty bin has no bar."""
+    counts = np.asarray(counts, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    if len(edges) != len(counts) + 1 or not len(counts):
+        raise ValueError(f"expected one more edge than counts, got {len(edges)} edges for {len(counts)} counts")
+    positive = counts[counts > 0]
+    low = math.floor(math.log10(positive.min())) if positive.size else 0
+    high = max(math.ceil(math.log10(positive.max())) if positive.size else 1, low + 1)
+
+    def x(value: float) -> float:
+        return LEFT + (RIGHT - LEFT) * (value - edges[0]) / max(edges[-1] - edges[0], 1e-12)
+
+    def y(count: float) -> float:
+        return BOTTOM - (BOTTOM - TOP) * (math.log10(count) - low) / (high - low)
+
+    parts = []
+    for decade in range(low, high + 1):
+        level = y(10.0 ** decade)
+        parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{level:.1f}" y2="{level:.1f}" stroke="{GRID_COLOUR}"/>'
+                     f'<text x="{LEFT - 6}" y="{level + 4:.1f}" text-anchor="end">{_count_label(10.0 ** decade)}</text>')
+    for tick in _nice_ticks(edges[0], edges[-1]):
+        parts.append(f'<text x="{x(tick):.1f}" y="{BOTTOM + 16}" text-anchor="middle">{tick:g}</text>')
+    for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
+        if count <= 0:
+            continue
+        left, right = x(start), x(end)
+        parts.append(f'<rect x="{left + 0.5:.1f}" y="{y(count):.1f}" width="{max(right - left - 1, 0.5):.1f}" '
+                     f'height="{BOTTOM - y(count):.1f}" fill="{BAR_COLOUR}"><title>values {start:.3g} to {end:.3g}: '
+                     f"{int(count):,} pixels</title></rect>")
+    parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{BOTTOM}" y2="{BOTTOM}" stroke="{TEXT_COLOUR}"/>')
+    return _svg(parts, title, x_title, y_title)
+
+
+def _nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
+    """Round tick values within ``low`` to ``high``, about ``target`` of them: steps of 1, 2 or 5
+    times a power of ten."""
+    span = max(high - low, 1e-12)
+    power = 10.0 ** math.floor(math.log10(span / target))
+    step = min((m * power for m in (1, 2, 5, 10)), key=lambda candidate: abs(span / candidate - target))
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def box_plot(names: Sequence[str], q1: Sequence[float], median: Sequence[float], q3: Sequence[float],
+             lower: Sequence[float], upper: Sequence[float], mean: Sequence[float], colours: Sequence[str],
+             title: str, x_title: str, y_title: str) -> str:
+    """Tukey box plots from precomputed statistics, one per name: the box from ``q1`` to ``q3`` with
+    the median across it, whiskers from ``lower`` to ``upper``, the mean as a dashed line. A group
+    whose statistics are NaN (no data) keeps its place, empty."""
+    stats = np.array([q1, median, q3, lower, upper, mean], dtype=np.float64)
+    if stats.shape[1] != len(names) or len(colours) != len(names):
+        raise ValueError(f"expected statistics and a colour for each of the {len(names)} groups")
+    present = ~np.isnan(stats).any(axis=0)
+    low = float(np.min(stats[3, present])) if present.any() else 0.0
+    high = float(np.max(stats[4, present])) if present.any() else 1.0
+    ticks = _nice_ticks(low, high)
+    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    slot = (RIGHT - LEFT) / max(len(names), 1)
+
+    def y(value: float) -> float:
+        return BOTTOM - (BOTTOM - TOP) * (value - low) / max(high - low, 1e-12)
+
+    parts = []
+    for tick in ticks:
+        parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID_COLOUR}"/>'
+                     f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    for index, name in enumerate(names):
+        centre = LEFT + slot * (index + 0.5)
+        parts.append(f'<text x="{centre:.1f}" y="{BOTTOM + 16}" text-anchor="middle">{html.escape(str(name))}</text>')
+        if not present[index]:
+            continue
+        first, middle, third, bottom, top, average = stats[:, index]
+        half = slot * 0.3
+        colour = colours[index]
+        tip = (f"{name}: median {middle:.1f}, box {first:.1f} to {third:.1f}, whiskers {bottom:.1f} to {top:.1f}, "
+               f"mean {average:.1f}")
+        parts.append(
+            f'<g stroke="{colour}" stroke-width="1.5"><title>{html.escape(tip)}</title>'
+            f'<line x1="{centre:.1f}" x2="{centre:.1f}" y1="{y(top):.1f}" y2="{y(third):.1f}"/>'
+            f'<line x1="{centre:.1f}" x2="{centre:.1f}" y1="{y(first):.1f}" y2="{y(bottom):.1f}"/>'
+            f'<line x1="{centre - half / 2:.1f}" x2="{centre + half / 2:.1f}" y1="{y(top):.1f}" y2="{y(top):.1f}"/>'
+            f'<line x1="{centre - half / 2:.1f}" x2="{centre + half / 2:.1f}" y1="{y(bottom):.1f}" y2="{y(bottom):.1f}"/>'
+            f'<rect x="{centre - half:.1f}" y="{y(third):.1f}" width="{2 * half:.1f}" height="{y(first) - y(third):.1f}" '
+            f'fill="{colour}" fill-opacity="0.3"/>'
+            f'<line x1="{centre - half:.1f}" x2="{centre + half:.1f}" y1="{y(middle):.1f}" y2="{y(middle):.1f}" stroke-width="2.5"/>'
+            f'<line x1="{centre - half:.1f}" x2="{centre + half:.1f}" y1="{y(average):.1f}" y2="{y(average):.1f}" '
+            f'stroke-dasharray="3 2"/></g>')
+    parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{BOTTOM}" y2="{BOTTOM}" stroke="{TEXT_COLOUR}"/>')
+    return _svg(parts, title, x_title, y_title)

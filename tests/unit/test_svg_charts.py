@@ -1,0 +1,56 @@
+"""Static SVG charts: bars and boxes placed by value, every value on a tooltip, bad input refused."""
+import re
+
+import numpy as np
+import pytest
+
+from dashboard import svg_charts
+
+
+def rects(chart: str) -> list[dict[str, float]]:
+    return [{k: float(v) for k, v in re.findall(r'(\w+)="([\d.]+)"', attrs)}
+            for attrs in re.findall(r"<rect ([^>]*)>", chart)]
+
+
+def test_log_histogram_bars_rise_one_step_per_decade_and_skip_empty_bins():
+    chart = svg_charts.log_histogram([1, 10, 0, 1000], [0, 64, 128, 192, 256], "pixels <all>")
+    bars = rects(chart)
+    assert len(bars) == 3                                   # the empty bin has no bar
+    heights = [bar["height"] for bar in bars]
+    step = (svg_charts.BOTTOM - svg_charts.TOP) / 3         # decades 1 to 1000
+    assert heights == pytest.approx([0.0, step, 3 * step], abs=0.11)
+    assert re.findall(r"<title>(values[^<]*)</title>", chart) == [
+        "values 0 to 64: 1 pixels", "values 64 to 128: 10 pixels", "values 192 to 256: 1,000 pixels"]
+    assert ">1k</text>" in chart and ">100</text>" in chart   # one label per decade
+    assert "pixels &lt;all&gt;" in chart
+
+
+def test_log_histogram_needs_one_more_edge_than_counts():
+    with pytest.raises(ValueError, match="one more edge than counts"):
+        svg_charts.log_histogram([1, 2], [0, 1], "x")
+
+
+def test_box_plot_places_each_box_by_its_quartiles_and_skips_an_empty_group():
+    nan = float("nan")
+    chart = svg_charts.box_plot(["a", "b", "c"], q1=[10, nan, 40], median=[20, nan, 50], q3=[30, nan, 60],
+                                lower=[0, nan, 30], upper=[40, nan, 100], mean=[21, nan, 52],
+                                colours=["#111111", "#222222", "#333333"], title="ink", x_title="class", y_title="ink")
+    tips = re.findall(r"<title>([abc]: [^<]*)</title>", chart)
+    assert tips == ["a: median 20.0, box 10.0 to 30.0, whiskers 0.0 to 40.0, mean 21.0",
+                    "c: median 50.0, box 40.0 to 60.0, whiskers 30.0 to 100.0, mean 52.0"]
+    boxes = rects(chart)
+    scale = (svg_charts.BOTTOM - svg_charts.TOP) / 100       # the axis runs 0 to 100
+    assert [box["height"] for box in boxes] == pytest.approx([20 * scale, 20 * scale], abs=0.11)
+    assert boxes[0]["y"] == pytest.approx(svg_charts.BOTTOM - 30 * scale, abs=0.11)
+    assert ">b</text>" in chart                              # the empty group keeps its place on the axis
+
+
+def test_box_plot_needs_statistics_and_a_colour_per_group():
+    with pytest.raises(ValueError, match="each of the 2 groups"):
+        svg_charts.box_plot(["a", "b"], [1], [2], [3], [0], [4], [2], ["#000000", "#111111"], "t", "x", "y")
+
+
+def test_nice_ticks_are_round_and_cover_the_range():
+    assert svg_charts._nice_ticks(0, 255) == [0, 50, 100, 150, 200, 250]
+    assert svg_charts._nice_ticks(3.2, 9.7, target=3) == [4, 6, 8]
+    assert np.all(np.diff(svg_charts._nice_ticks(-0.013, 0.021)) > 0)
