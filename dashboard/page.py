@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Imported before any page draws a chart, and so before the server opens (it imports every
+# dashboard module): Plotly looks pandas up in sys.modules, and with two sessions on their first
+# run at once it could find pandas half-imported by the other session's thread ("partially
+# initialized module 'pandas' has no attribute 'Series'"). An import statement waits instead.
+import pandas  # noqa: F401
 import streamlit as st
 
 from . import warm_up

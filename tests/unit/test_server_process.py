@@ -54,3 +54,13 @@ def test_main_hands_its_arguments_to_streamlit(monkeypatch):
     monkeypatch.setattr(cli, "main", lambda args, prog_name: calls.append((args, prog_name)))
     server_process.main(["run", "app.py", "--server.port", "8600"])
     assert calls == ["preload", (["run", "app.py", "--server.port", "8600"], "streamlit")]
+
+
+def test_pandas_is_imported_with_the_pages_before_any_chart():
+    """Plotly finds pandas in sys.modules; two first runs at once once found it half-imported."""
+    import subprocess
+    import sys
+
+    code = "import sys, dashboard.page; print('pandas' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"
