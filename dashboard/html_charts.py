@@ -1,4 +1,5 @@
-"""Small charts as plain HTML (for ``st.html``) and SVG (for ``st.image``): numbers in, a string out.
+"""Small charts as plain HTML (for ``st.html``) and inline SVG (for ``st.markdown(..., unsafe_allow_html=True)``):
+numbers in, a string out.
 
 For the small charts that change on every click (the Inside page's Step): a Plotly chart
 costs the browser about 0.1 s to draw each time, a dozen ``<div>`` bars or one SVG line almost
@@ -164,9 +165,10 @@ MAX_STEP_TICKS = 20
 
 
 def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) -> str:
-    """A line of percentages (0-100) over steps as a standalone SVG picture (for ``st.image``:
-    ``st.html`` keeps no SVG): y from 0 to 100 with a grid line every 25, one tick per step (fewer
-    past ``MAX_STEP_TICKS``), each point's value on its tooltip and the last one written beside it."""
+    """A line of percentages (0-100) over steps as SVG, to show inline (``st.html`` keeps no SVG, and
+    in ``st.image`` the tooltips do not show): y from 0 to 100 with a grid line every 25, one tick per
+    step (fewer past ``MAX_STEP_TICKS``), each point's value on its tooltip and the last one written
+    beside it."""
     steps = [int(step) for step in steps]
     percents = [float(value) for value in percents]
     if len(steps) != len(percents) or not steps:

@@ -132,7 +132,10 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
     # HTML and SVG, not Plotly, for the charts each Step redraws: the browser draws them at once.
     title = f"P(class {names[label]}) in %, after each step (step 0: before any)"
     st.markdown(f"**{title}**")
-    st.image(html_charts.percent_line(range(len(history)), [100 * p for p in history], title), width=600)
+    # Inline SVG (st.markdown keeps it; st.html drops SVG): each point's value shows on hover, which
+    # an SVG inside an <img> (st.image) would not do.
+    st.markdown(html_charts.percent_line(range(len(history)), [100 * p for p in history], title),
+                unsafe_allow_html=True)
 
     step = session["last_step"]
     if step is None:

@@ -147,6 +147,10 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
 
     seen = step_three_times(page, "MLP")
     assert all(later > earlier for earlier, later in pairwise(seen)), seen
+    # The probability line is inline SVG: each step's point carries its value as a tooltip.
+    tips = page.locator("svg circle title").all_text_contents()
+    assert [tip.split(":")[0] for tip in tips] == ["step 0", "step 1", "step 2", "step 3"], tips
+    assert float(tips[-1].split(": ")[1].rstrip("%")) == pytest.approx(seen[-1], abs=0.01)
     settle(page)
     shot(page, "mlp_5_backward_three_steps", heading="Backward: one step of learning")
     shot(page, "mlp_6_backward_first_layer_dW", text="The first layer's weights")
