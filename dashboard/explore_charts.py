@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import hex_to_rgb, qualitative
 
 from nnlib.analysis import BoxStats, Map2D
 
@@ -34,7 +34,7 @@ def class_colour(index: int) -> str:
 
 def translucent(colour: str, alpha: float) -> str:
     """``#rrggbb`` as ``rgba(r, g, b, alpha)``."""
-    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = hex_to_rgb(colour)
     return f"rgba({red}, {green}, {blue}, {alpha:g})"
 
 

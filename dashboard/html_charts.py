@@ -1,5 +1,4 @@
-"""Small charts as plain HTML (for ``st.html``) and inline SVG (for ``st.markdown(..., unsafe_allow_html=True)``):
-numbers in, a string out.
+"""Small charts as plain HTML (for ``st.html``): numbers in, a string out (SVG ones: :mod:`dashboard.svg_charts`).
 
 For the small charts that change on every click (the Inside page's Step): a Plotly chart
 costs the browser about 0.1 s to draw each time, a dozen ``<div>`` bars or one SVG line almost
@@ -154,52 +153,3 @@ def pixel_grid(image: np.ndarray, title: str) -> str:
 def numbers_in(chart: str) -> list[str]:
     """Every number written out in a chart of this module, in order (for tests and checks)."""
     return re.findall(r"tabular-nums[^>]*>([^<]*)<", chart)
-
-
-LINE_COLOUR = "#2ca02c"
-GRID_COLOUR = "#ddd"
-TEXT_COLOUR = "#31333f"   # Streamlit's light theme text
-SVG_WIDTH, SVG_HEIGHT = 600, 220
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 584, 12, 186
-MAX_STEP_TICKS = 20
-
-
-def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) -> str:
-    """A line of percentages (0-100) over steps as SVG, to show inline (``st.html`` keeps no SVG, and
-    in ``st.image`` the tooltips do not show): y from 0 to 100 with a grid line every 25, one tick per
-    step (fewer past ``MAX_STEP_TICKS``), each point's value on its tooltip and the last one written
-    beside it."""
-    steps = [int(step) for step in steps]
-    percents = [float(value) for value in percents]
-    if len(steps) != len(percents) or not steps:
-        raise ValueError(f"expected as many steps as values (at least one), got {len(steps)} and {len(percents)}")
-    first, last = steps[0], steps[-1]
-    span = max(last - first, 1)
-
-    def x(step: int) -> float:
-        return PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (step - first) / span
-
-    def y(value: float) -> float:
-        return PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * min(max(value, 0.0), 100.0) / 100
-
-    parts = []
-    for level in (0, 25, 50, 75, 100):
-        parts.append(f'<line x1="{PLOT_LEFT}" x2="{PLOT_RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
-                     f'stroke="{GRID_COLOUR}"/><text x="{PLOT_LEFT - 6}" y="{y(level) + 4:.1f}" text-anchor="end">'
-                     f"{level}</text>")
-    every = max(1, -(-len(steps) // MAX_STEP_TICKS))
-    for step in steps[::every]:
-        parts.append(f'<text x="{x(step):.1f}" y="{PLOT_BOTTOM + 16}" text-anchor="middle">{step}</text>')
-    points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in zip(steps, percents, strict=True))
-    parts.append(f'<polyline points="{points}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2"/>')
-    for step, value in zip(steps, percents, strict=True):
-        parts.append(f'<circle cx="{x(step):.1f}" cy="{y(value):.1f}" r="4" fill="{LINE_COLOUR}">'
-                     f"<title>step {step}: {value:.2f}%</title></circle>")
-    anchor = "end" if len(steps) > 1 else "start"
-    label_y = y(percents[-1]) - 8 if y(percents[-1]) > PLOT_TOP + 16 else y(percents[-1]) + 18   # below when near the top
-    parts.append(f'<text x="{x(last) + (-8 if anchor == "end" else 8):.1f}" y="{label_y:.1f}" '
-                 f'text-anchor="{anchor}" font-weight="600">{percents[-1]:.2f}%</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="{SVG_WIDTH}" '
-            f'height="{SVG_HEIGHT}" font-family="sans-serif" font-size="12" fill="{TEXT_COLOUR}">'
-            f"<title>{html.escape(title)}</title>" + "".join(parts)
-            + f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{SVG_HEIGHT - 2}" text-anchor="middle">step</text></svg>')

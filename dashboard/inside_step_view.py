@@ -15,7 +15,7 @@ from nnlib.layers import Dense, ReLU
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.optimizers import SGD
 
-from . import html_charts, state
+from . import html_charts, state, svg_charts
 from . import inside_text as text
 from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, model_key
@@ -134,7 +134,7 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
     st.markdown(f"**{title}**")
     # Inline SVG (st.markdown keeps it; st.html drops SVG): each point's value shows on hover, which
     # an SVG inside an <img> (st.image) would not do.
-    st.markdown(html_charts.percent_line(range(len(history)), [100 * p for p in history], title),
+    st.markdown(svg_charts.percent_line(range(len(history)), [100 * p for p in history], title),
                 unsafe_allow_html=True)
 
     step = session["last_step"]

@@ -1,6 +1,6 @@
-"""Static charts as inline SVG (for ``st.markdown(..., unsafe_allow_html=True)``): numbers in, a string out.
+"""Charts as inline SVG (for ``st.markdown(..., unsafe_allow_html=True)``): numbers in, a string out.
 
-For charts that never change after the page is drawn and need no zoom: the browser lays out a
+For charts that need no zoom, drawn once (Explore's) or redrawn on every click (Inside's Step): the browser lays out a
 few dozen SVG shapes, where a Plotly chart costs it a layout, axes and event handlers each
 (about 70 ms apiece on two cores, on a page's first visit). Every value stays readable: on each
 bar's or box's tooltip (its ``<title>``: inline SVG keeps them, ``st.html`` would drop the SVG
@@ -98,7 +98,6 @@ def box_plot(names: Sequence[str], q1: Sequence[float], median: Sequence[float],
     low = float(np.min(stats[3, present])) if present.any() else 0.0
     high = float(np.max(stats[4, present])) if present.any() else 1.0
     ticks = _nice_ticks(low, high)
-    low, high = min(low, ticks[0]), max(high, ticks[-1])
     slot = (RIGHT - LEFT) / max(len(names), 1)
 
     def y(value: float) -> float:
@@ -131,3 +130,51 @@ def box_plot(names: Sequence[str], q1: Sequence[float], median: Sequence[float],
             f'stroke-dasharray="3 2"/></g>')
     parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{BOTTOM}" y2="{BOTTOM}" stroke="{TEXT_COLOUR}"/>')
     return _svg(parts, title, x_title, y_title)
+
+
+# The Inside page's Step: a line of percentages, redrawn on every click.
+LINE_COLOUR = "#2ca02c"
+SVG_WIDTH, SVG_HEIGHT = 600, 220
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 584, 12, 186
+MAX_STEP_TICKS = 20
+
+
+def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) -> str:
+    """A line of percentages (0-100) over steps as SVG, to show inline (``st.html`` keeps no SVG, and
+    in ``st.image`` the tooltips do not show): y from 0 to 100 with a grid line every 25, one tick per
+    step (fewer past ``MAX_STEP_TICKS``), each point's value on its tooltip and the last one written
+    beside it."""
+    steps = [int(step) for step in steps]
+    percents = [float(value) for value in percents]
+    if len(steps) != len(percents) or not steps:
+        raise ValueError(f"expected as many steps as values (at least one), got {len(steps)} and {len(percents)}")
+    first, last = steps[0], steps[-1]
+    span = max(last - first, 1)
+
+    def x(step: int) -> float:
+        return PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (step - first) / span
+
+    def y(value: float) -> float:
+        return PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * min(max(value, 0.0), 100.0) / 100
+
+    parts = []
+    for level in (0, 25, 50, 75, 100):
+        parts.append(f'<line x1="{PLOT_LEFT}" x2="{PLOT_RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
+                     f'stroke="{GRID_COLOUR}"/><text x="{PLOT_LEFT - 6}" y="{y(level) + 4:.1f}" text-anchor="end">'
+                     f"{level}</text>")
+    every = max(1, -(-len(steps) // MAX_STEP_TICKS))
+    for step in steps[::every]:
+        parts.append(f'<text x="{x(step):.1f}" y="{PLOT_BOTTOM + 16}" text-anchor="middle">{step}</text>')
+    points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in zip(steps, percents, strict=True))
+    parts.append(f'<polyline points="{points}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2"/>')
+    for step, value in zip(steps, percents, strict=True):
+        parts.append(f'<circle cx="{x(step):.1f}" cy="{y(value):.1f}" r="4" fill="{LINE_COLOUR}">'
+                     f"<title>step {step}: {value:.2f}%</title></circle>")
+    anchor = "end" if len(steps) > 1 else "start"
+    label_y = y(percents[-1]) - 8 if y(percents[-1]) > PLOT_TOP + 16 else y(percents[-1]) + 18   # below when near the top
+    parts.append(f'<text x="{x(last) + (-8 if anchor == "end" else 8):.1f}" y="{label_y:.1f}" '
+                 f'text-anchor="{anchor}" font-weight="600">{percents[-1]:.2f}%</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="{SVG_WIDTH}" '
+            f'height="{SVG_HEIGHT}" font-family="sans-serif" font-size="12" fill="{TEXT_COLOUR}">'
+            f"<title>{html.escape(title)}</title>" + "".join(parts)
+            + f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{SVG_HEIGHT - 2}" text-anchor="middle">step</text></svg>')

@@ -34,20 +34,6 @@ def test_bars_need_one_label_per_value():
         html_charts.signed_bars([1.0, 2.0], ["a"], "t")
 
 
-def test_percent_line_places_points_by_value_and_writes_the_last():
-    chart = html_charts.percent_line([0, 1, 2], [10.0, 50.0, 90.0], "P(class 7)")
-    circles = [(float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', chart)]
-    top, bottom = html_charts.PLOT_TOP, html_charts.PLOT_BOTTOM
-    assert [y for _, y in circles] == pytest.approx([bottom - (bottom - top) * p / 100 for p in (10, 50, 90)], abs=0.05)
-    assert circles[0][0] == html_charts.PLOT_LEFT and circles[-1][0] == html_charts.PLOT_RIGHT
-    assert "<title>step 1: 50.00%</title>" in chart and ">90.00%</text>" in chart
-
-
-def test_percent_line_wants_one_value_per_step():
-    with pytest.raises(ValueError, match="as many steps as values"):
-        html_charts.percent_line([0, 1], [10.0], "P")
-
-
 def test_probability_table_writes_each_logit_and_probability_and_bars_them_from_0_to_1():
     chart = html_charts.probability_table(["0", "1", "<2>"], [1.23456, -2.0, 0.5], [0.7, 0.05, 0.25],
                                           "logit Z3", highlight=0)

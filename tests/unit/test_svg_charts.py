@@ -54,3 +54,17 @@ def test_nice_ticks_are_round_and_cover_the_range():
     assert svg_charts._nice_ticks(0, 255) == [0, 50, 100, 150, 200, 250]
     assert svg_charts._nice_ticks(3.2, 9.7, target=3) == [4, 6, 8]
     assert np.all(np.diff(svg_charts._nice_ticks(-0.013, 0.021)) > 0)
+
+
+def test_percent_line_places_points_by_value_and_writes_the_last():
+    chart = svg_charts.percent_line([0, 1, 2], [10.0, 50.0, 90.0], "P(class 7)")
+    circles = [(float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', chart)]
+    top, bottom = svg_charts.PLOT_TOP, svg_charts.PLOT_BOTTOM
+    assert [y for _, y in circles] == pytest.approx([bottom - (bottom - top) * p / 100 for p in (10, 50, 90)], abs=0.05)
+    assert circles[0][0] == svg_charts.PLOT_LEFT and circles[-1][0] == svg_charts.PLOT_RIGHT
+    assert "<title>step 1: 50.00%</title>" in chart and ">90.00%</text>" in chart
+
+
+def test_percent_line_wants_one_value_per_step():
+    with pytest.raises(ValueError, match="as many steps as values"):
+        svg_charts.percent_line([0, 1], [10.0], "P")
