@@ -60,21 +60,3 @@ def true_class_over_epochs(probabilities: Sequence[float], true_class: str) -> g
     fig.update_yaxes(title=f"probability of the true class ({true_class})", range=[0, 1.02])
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
-
-
-def rotation_figure(angles: Sequence[float], probabilities: np.ndarray, class_names: Sequence[str],
-                    drawn_class: int, current_angle: float) -> go.Figure:
-    """The drawn class's probability as the drawing turns; the answer at each angle on hover.
-
-    Built in one go from a dict (the Predict page redraws it on every stroke; ``add_vline`` and the
-    ``update_*`` calls cost several times more)."""
-    answers = [class_names[int(i)] for i in np.asarray(probabilities).argmax(axis=1)]
-    trace = {"type": "scatter", "x": list(angles), "y": np.asarray(probabilities)[:, drawn_class].tolist(),
-             "mode": "lines+markers", "name": f"p({class_names[drawn_class]})", "customdata": answers,
-             "hovertemplate": "%{x}°: p = %{y:.2f}, answer %{customdata}<extra></extra>"}
-    current = {"type": "line", "x0": current_angle, "x1": current_angle, "xref": "x", "y0": 0, "y1": 1,
-               "yref": "y domain", "line": {"dash": "dot", "color": "grey"}}
-    return go.Figure({"data": [trace], "layout": {
-        "shapes": [current], "height": 300, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-        "xaxis": {"title": {"text": "rotation (degrees, counter-clockwise)"}},
-        "yaxis": {"title": {"text": f"probability of {class_names[drawn_class]}"}, "range": [0, 1.02]}}})

@@ -12,9 +12,9 @@ from nnlib.adversarial import fgsm, smallest_flip
 from nnlib.robustness import read_images, rotation_curve, transform_image
 
 from . import state
-from .diagnose_charts import rotation_figure
 from .figures import upscale
 from .models import MODEL_READING_LOCK, Predictor
+from .predict_charts import rotation_line
 
 ROTATION_SWEEP = tuple(range(-180, 181, 10))
 DIFFERENCE_GAIN = 5     # the perturbation is faint: shown this many times stronger
@@ -41,7 +41,7 @@ def robustness_section(predictor: Predictor, image: np.ndarray, drawn_class: int
     image_col.image(upscale(moved, 5), caption="what the network reads now", clamp=True)
     answer_col.markdown(f"**Answer now:** {names[answer]} ({100 * probabilities[answer]:.1f}% sure)")
     answer_col.markdown(f"**Probability of {names[drawn_class]}:** {100 * probabilities[drawn_class]:.1f}%")
-    st.plotly_chart(rotation_figure(ROTATION_SWEEP, curve, names, drawn_class, rotation), key="predict_rotation_chart")
+    st.markdown(rotation_line(ROTATION_SWEEP, curve, names, drawn_class, rotation), unsafe_allow_html=True)
     kept = [angle for angle, row in zip(ROTATION_SWEEP, curve) if int(np.argmax(row)) == drawn_class]
     if kept:
         st.caption(f"The answer stays {names[drawn_class]} from {min(kept)}° to {max(kept)}° "

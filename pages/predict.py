@@ -127,10 +127,8 @@ with right:
                 else "No digit found in this picture: nothing stands out from its background." if picture is not None
                 else "Upload a picture of one digit: the answer appears here.")
         if predictor is not None:
-            # Empty bars hold the chart's place, and the browser loads its chart library now
-            # rather than after the first stroke (about 3 s on a slow machine).
-            predict_charts.warm_up()
-            st.plotly_chart(predict_charts.empty_probability_bars(predictor.class_names), key="predict_probabilities")
+            # Empty bars hold the chart's place, so the answer does not move the page.
+            st.markdown(predict_charts.empty_probability_bars(predictor.class_names), unsafe_allow_html=True)
     elif predictor is not None:
         prediction = predict(predictor, mnist_style.image)
         names = predictor.class_names
@@ -143,13 +141,13 @@ with right:
             st.caption(f"Answered by **{predictor.name}**" + ("" if predictor.is_default else " (the active run)"))
             if true_label is not None and 0 <= true_label < len(names):
                 st.caption(f"True label: {names[true_label]}" + (" ✅" if true_label == prediction.label else " ❌"))
-        st.plotly_chart(predict_charts.probability_bars(prediction.probabilities, names), key="predict_probabilities")
+        st.markdown(predict_charts.probability_bars(prediction.probabilities, names), unsafe_allow_html=True)
         if st.button("Look inside the network with this picture", icon="🔬"):
             st.session_state[state.INSIDE_PREDICT_PICTURE] = mnist_style.image
             st.session_state[state.INSIDE_OPEN_REQUEST] = {"model": predictor.name}
             st.switch_page("pages/inside.py")
         st.markdown("**Why:** the gradient of the answer's score with respect to each input pixel")
-        st.plotly_chart(predict_charts.saliency_overlay(mnist_style.image, prediction.saliency), key="predict_saliency")
+        st.markdown(predict_charts.saliency_overlay(mnist_style.image, prediction.saliency), unsafe_allow_html=True)
 
 if mnist_style is not None and not mnist_style.is_empty:
     st.subheader("What the network sees, step by step")
@@ -157,8 +155,8 @@ if mnist_style is not None and not mnist_style.is_empty:
     if prediction is not None:
         steps.append((f"Network input (scaling: {predictor.scaler.method})", prediction.network_input))
     placed = len(mnist_style.steps) - 1
-    st.plotly_chart(predict_charts.steps_strip(steps, mnist_style.bbox, mnist_style.center_of_mass,
-                                               mark_steps=range(placed, len(steps))), key="predict_steps")
+    st.markdown(predict_charts.steps_strip(steps, mnist_style.bbox, mnist_style.center_of_mass,
+                                           mark_steps=range(placed, len(steps))), unsafe_allow_html=True)
     st.caption("The orange box is the ink's bounding box; the orange cross marks the centre of mass, which MNIST "
                "puts at pixel (14, 14).")
 
@@ -178,5 +176,5 @@ if len(available) > 1 and mnist_style is not None and not mnist_style.is_empty:
     for start in range(0, len(predictors), 4):
         for column, p, answer in zip(st.columns(4), predictors[start:start + 4], answers[start:start + 4]):
             column.metric(p.name, p.class_names[answer.label], f"{100 * answer.confidence:.1f}% sure", delta_color="off")
-    st.plotly_chart(predict_charts.compare_models_bars([p.name for p in predictors], [a.probabilities for a in answers],
-                                                       predictors[0].class_names), key="predict_compare")
+    st.markdown(predict_charts.compare_models_bars([p.name for p in predictors], [a.probabilities for a in answers],
+                                                   predictors[0].class_names), unsafe_allow_html=True)

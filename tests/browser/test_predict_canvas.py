@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import time
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_for_app
+from tests.browser.conftest import ARTIFACTS, wait_for_app
 
 ANSWER_TIMEOUT_MS = 20_000
 LATENCY_LIMIT_S = 8.0   # generous for a loaded 2-core CI machine; typically about a second
@@ -101,3 +102,27 @@ def test_a_bad_upload_shows_an_error_and_the_canvas_still_works(predict_page):
     box = ready_canvas(page).bounding_box()
     draw_stroke(page, one(box["x"], box["y"]))
     expect(page.locator(".predicted-digit")).to_have_text("1", timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_the_answer_charts_are_inline_svg_with_readable_values(predict_page):
+    """After a drawn 1: the probability columns, the saliency map, the steps and the rotation
+    curve are SVG on the page (no Plotly chart), laid out at a readable size, and hovering
+    the answer's column names its probability."""
+    page = predict_page
+    box = ready_canvas(page).bounding_box()
+    draw_stroke(page, one(box["x"], box["y"]))
+    expect(page.locator(".predicted-digit")).to_have_text("1", timeout=ANSWER_TIMEOUT_MS)
+    wait_for_app(page)
+    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    sizes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('svg > title')].map(
+        t => [t.textContent, [t.parentNode.getBoundingClientRect().width, t.parentNode.getBoundingClientRect().height]]))""")
+    for title in ("probability of each class", "saliency: d score / d pixel", "the preprocessing steps",
+                  "probability of 1 as the drawing turns"):
+        width, height = sizes[title]
+        assert width > 200 and height > 100, (title, width, height)
+    answer_column = page.locator("rect.probability", has_text="1: ")
+    tip = answer_column.locator("title").text_content()
+    percent = float(tip.split(": ")[1].rstrip("%"))
+    sure = page.get_by_text("% sure").first.text_content()
+    assert percent == pytest.approx(float(sure.split("%")[0]), abs=0.06)   # the column and the big answer agree
+    page.screenshot(path=str(ARTIFACTS / "predict_svg_charts.png"), full_page=True)

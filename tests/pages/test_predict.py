@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from dashboard import models, state
+from dashboard import models, predict_charts, state
 from dashboard.runs import RunRecord
 from nnlib.builders import build_mlp
 from nnlib.imaging import to_mnist_style
@@ -61,13 +61,56 @@ def predict_page():
     return at
 
 
-def values(data) -> np.ndarray:
-    """Plotly 6 sends NumPy arrays as ``{"dtype", "bdata", "shape"}``; plain lists stay lists."""
-    if isinstance(data, dict) and "bdata" in data:
-        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
-        shape = data.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.array(data, dtype=float)
+def svg_charts(at) -> list[str]:
+    """The page's inline SVG charts (markdown elements holding an ``<svg>``)."""
+    return [m.value for m in at.markdown if m.value.startswith("<svg")]
+
+
+def chart_titled(at, title: str) -> str:
+    """The SVG chart whose own ``<title>`` starts with ``title``."""
+    for chart in svg_charts(at):
+        if re.match(r'<svg[^>]*><title>' + re.escape(title), chart):
+            return chart
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def tooltips(chart: str, css_class: str) -> list[str]:
+    """The tooltip texts of the shapes of ``css_class`` in ``chart``."""
+    return re.findall(r'class="' + css_class + r'"[^>]*>\s*<title>([^<]*)</title>', chart)
+
+
+def shown_probabilities(at) -> np.ndarray:
+    """The probability chart's values, read back from each column's tooltip ("3: 0.12%")."""
+    return np.array([float(t.rsplit(": ", 1)[1].rstrip("%")) / 100
+                     for t in tooltips(chart_titled(at, "probability of each class"), "probability")])
+
+
+def png_pixels(url: str) -> np.ndarray:
+    """A ``data:image/png`` URL's pixels."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def saliency_input(at) -> np.ndarray:
+    """The grey 28x28 picture under the saliency map, in 0-1."""
+    url = re.search(r'<image href="([^"]+)"', chart_titled(at, "saliency")).group(1)
+    return png_pixels(url)[:, :, 0] / 255
+
+
+def saliency_values(at) -> np.ndarray:
+    """Each pixel's gradient, read back from its tooltip ("row 3, col 4: 0.0123"), as 28x28."""
+    found = re.findall(r"<title>row (\d+), col (\d+): ([^<]+)</title>", chart_titled(at, "saliency"))
+    grid = np.zeros((28, 28))
+    for row, col, value in found:
+        grid[int(row), int(col)] = float(value)
+    assert len(found) == 784
+    return grid
+
+
+def step_titles(at) -> list[str]:
+    """The preprocessing strip's step titles, as written (the second line joined with a space)."""
+    strip = chart_titled(at, "the preprocessing steps")
+    titles = re.findall(r'class="step-title"[^>]*>(.*?)</text>', strip)
+    return [re.sub(r"<tspan[^>]*>", " ", t).replace("</tspan>", "") for t in titles]
 
 
 def shown_digit(at) -> str | None:
@@ -78,24 +121,13 @@ def shown_digit(at) -> str | None:
     return None
 
 
-def figure_with_title_text(at, text: str) -> dict:
-    for figure in plotly_figures(at):
-        if any(text in a.get("text", "") for a in figure["layout"].get("annotations", [])):
-            return figure
-    raise AssertionError(f"no figure with an annotation containing {text!r}")
-
-
-def saliency_figure(at) -> dict:
-    return next(f for f in plotly_figures(at) if len(f["data"]) == 2 and f["data"][0]["type"] == "heatmap")
-
-
 def test_empty_canvas_asks_for_a_drawing_and_predicts_nothing(default_model_path):
     at = predict_page().run()
     assert not at.exception
     assert any("Draw a digit" in info.value for info in at.info)
     assert shown_digit(at) is None
-    (placeholder,) = plotly_figures(at)                 # the bars hold their place, all zero
-    assert not values(placeholder["data"][0]["y"]).any()
+    assert not plotly_figures(at)                       # the page needs no Plotly
+    assert not shown_probabilities(at).any()            # the bars hold their place, all zero
 
 
 def test_a_drawn_one_is_read_as_one_with_probabilities_and_steps(default_model_path):
@@ -104,20 +136,21 @@ def test_a_drawn_one_is_read_as_one_with_probabilities_and_steps(default_model_p
     at.run()
     assert not at.exception
     assert shown_digit(at) == "1"
-    bars = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "bar")
-    probabilities = values(bars["data"][0]["y"])
-    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-4)
+    probabilities = shown_probabilities(at)
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=5e-4)
     assert int(np.argmax(probabilities)) == 1
-    runner_up = int(np.argsort(probabilities)[-2])
+    coloured = dict(re.findall(r'fill="(#[0-9A-F]+)"><title>([^:]+):', chart_titled(at, "probability of each class")))
+    assert coloured[predict_charts.ANSWER_COLOR] == "1"
+    runner_up = coloured[predict_charts.RUNNER_UP_COLOR]   # the runner-up's column and text agree
     assert any(f"**Runner-up:** {runner_up} " in m.value for m in at.markdown)
-    strip = figure_with_title_text(at, "centre of mass")
-    titles = [a["text"] for a in strip["layout"]["annotations"]]
+    titles = step_titles(at)
     assert len(titles) == 5 and titles[-1].startswith("Network input")
-    assert strip["data"][0]["source"].startswith("data:image/png;base64,")
+    assert len(re.findall(r'<image href="data:image/png;base64,', chart_titled(at, "the preprocessing steps"))) == 5
     # the saliency map lies over exactly the 28x28 image the network was given
     expected = to_mnist_style(drawing("1")).image
-    np.testing.assert_allclose(values(saliency_figure(at)["data"][0]["z"]), expected, atol=1e-3)
-    assert np.abs(values(saliency_figure(at)["data"][1]["z"])).max() > 0
+    np.testing.assert_allclose(saliency_input(at), expected, atol=1 / 255)
+    assert np.abs(saliency_values(at)).max() > 0
+    assert not plotly_figures(at)
 
 
 def test_a_drawn_zero_is_read_as_zero(default_model_path):
@@ -138,9 +171,9 @@ def test_switching_steps_off_changes_the_network_input(default_model_path):
     assert not at.exception
     assert any("squashed into 28x28" in c.value for c in at.caption)
     plain = to_mnist_style(drawing("small 7"), crop=False, fit_20=False, center_of_mass=False).image
-    np.testing.assert_allclose(values(saliency_figure(at)["data"][0]["z"]), plain, atol=1e-3)
-    titles = [a["text"] for a in figure_with_title_text(at, "Not cropped")["layout"]["annotations"]]
-    assert "Placed in 28x28 by the middle of its box" in titles
+    np.testing.assert_allclose(saliency_input(at), plain, atol=1 / 255)
+    assert any(t.startswith("Not cropped") for t in step_titles(at))
+    assert "Placed in 28x28 by the middle of its box" in step_titles(at)
 
 
 def test_clear_gives_a_fresh_empty_canvas(default_model_path):
@@ -208,7 +241,7 @@ def test_a_missing_or_damaged_default_model_is_explained(tmp_path, monkeypatch, 
     assert any(message in e.value and "make model" in e.value for e in at.error)
     assert shown_digit(at) is None
     # the steps are still shown: the preprocessing needs no model
-    figure_with_title_text(at, "centre of mass")
+    assert len(step_titles(at)) == 4
 
 
 def make_run(run_id: str, name: str, model: Sequential) -> RunRecord:
@@ -233,8 +266,12 @@ def test_the_active_run_answers_and_all_runs_are_side_by_side(default_model_path
     if models.CNN_MODEL_PATH.is_file():
         expected[models.CNN_MODEL_NAME] = "1"
     assert side_by_side == expected
-    compare = next(f for f in plotly_figures(at) if f["layout"].get("barmode") == "group")
-    assert [trace["name"] for trace in compare["data"]] == list(side_by_side)
+    compare = chart_titled(at, "the probabilities of each model")
+    assert re.findall(r'class="legend"[^>]*>([^<]*)<', compare) == list(side_by_side)
+    for name, answer in side_by_side.items():      # each model's tallest column is its answer
+        shown = [float(t.rsplit(": ", 1)[1].rstrip("%")) for t in tooltips(compare, "model-probability")
+                 if t.startswith(f"{name}, ")]
+        assert len(shown) == 10 and str(int(np.argmax(shown))) == answer
 
 
 def test_steps_strip_marks_the_box_and_the_centre_of_mass():
@@ -242,16 +279,17 @@ def test_steps_strip_marks_the_box_and_the_centre_of_mass():
 
     result = to_mnist_style(drawing("small 7"))
     steps = result.steps + [("Network input", result.image)]
-    figure = steps_strip(steps, result.bbox, result.center_of_mass, mark_steps=(3, 4)).to_dict()
-    shapes = figure["layout"]["shapes"]
-    rectangles = [s for s in shapes if s["type"] == "rect"]
-    crosses = [s for s in shapes if s["type"] == "line"]
-    assert len(rectangles) == len(steps) + 1          # a frame per step, plus the ink's box
-    assert len(crosses) == 2 * 2                       # a cross (two lines) on each marked step
-    box = rectangles[1]                                 # drawn on the 280x280 input, shown TILE wide
-    top, left, bottom, right = result.bbox
-    assert box["x1"] - box["x0"] == pytest.approx((right - left) * TILE / 280)
-    assert box["y1"] - box["y0"] == pytest.approx((bottom - top) * TILE / 280)
+    strip = steps_strip(steps, result.bbox, result.center_of_mass, mark_steps=(3, 4))
+    frames = re.findall(r'<rect class="frame" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', strip)
+    assert len(frames) == len(steps)                   # a frame per step, each TILE on its longer side
+    assert all(max(float(w), float(h)) == pytest.approx(TILE) for _, _, w, h in frames)
+    assert strip.count('class="centre-of-mass"') == 2  # a cross on each marked step
+    assert len(re.findall(r'<g class="centre-of-mass".*?</g>', strip)[0].split("<line")) == 3   # of two lines
+    (box,) = re.findall(r'<rect class="ink-box" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', strip)
+    top, left, bottom, right = result.bbox              # drawn on the 280x280 input, shown TILE wide
+    assert float(box[2]) == pytest.approx((right - left) * TILE / 280, abs=0.01)
+    assert float(box[3]) == pytest.approx((bottom - top) * TILE / 280, abs=0.01)
+    assert float(box[0]) == pytest.approx(float(frames[0][0]) + left * TILE / 280, abs=0.01)
 
 
 def test_the_bundled_cnn_can_be_chosen_and_answers(tmp_path, monkeypatch, default_model_path):
@@ -296,10 +334,10 @@ def test_robustness_sliders_and_fgsm_follow_the_drawing(default_model_path):
     at.session_state[CANVAS_KEY] = canvas_value(drawing("1"))
     at.run()
     assert not at.exception and shown_digit(at) == "1"
-    rotation = next(f for f in plotly_figures(at) if f["layout"].get("xaxis", {}).get("title", {}).get("text", "").startswith("rotation"))
-    curve = values(rotation["data"][0]["y"])
+    rotation = chart_titled(at, "probability of 1 as the drawing turns")
+    curve = np.array([float(re.search(r"p = ([\d.]+)%", t).group(1)) / 100 for t in tooltips(rotation, "angle")])
     assert curve.shape == (37,) and curve[18] > 0.9          # upright (0 degrees): a confident 1
-    assert curve[[0, 9, 27, 36]].max() < curve[18]            # turned: less sure
+    assert curve[[9, 27]].max() < curve[18]                  # turned a quarter: less sure (a 1 upside down is a 1)
     upright = markdown_percent(at, "**Probability of 1:**")
     at.slider(key=state.PREDICT_ROTATE).set_value(90).run()
     assert not at.exception
