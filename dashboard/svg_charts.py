@@ -178,3 +178,74 @@ def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) ->
             f'height="{SVG_HEIGHT}" font-family="sans-serif" font-size="12" fill="{TEXT_COLOUR}">'
             f"<title>{html.escape(title)}</title>" + "".join(parts)
             + f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{SVG_HEIGHT - 2}" text-anchor="middle">step</text></svg>')
+
+
+# Preprocess's charts
+PANEL_WIDTH, PANEL_GAP, PANEL_HEADING = RIGHT - LEFT, 36, 20
+
+
+def svg_box(width: float, height: float, title: str, parts: list[str]) -> str:
+    """An SVG root of ``width`` x ``height`` (at most that many pixels wide, narrower with its column)
+    in the text style of this module's charts, ``title`` its tooltip, holding ``parts``."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
+            f'style="width:100%;max-width:{width:g}px;height:auto" font-family="sans-serif" font-size="12" '
+            f'fill="{TEXT_COLOUR}"><title>{html.escape(title)}</title>' + "".join(parts) + "</svg>")
+
+
+def log_histogram_panels(panels: Sequence[tuple[str, Sequence[int] | np.ndarray, Sequence[float] | np.ndarray, str]],
+                         title: str, x_title: str = "pixel value", y_title: str = "pixels (log scale)",
+                         unit: str = "pixels") -> str:
+    """Histograms side by side, one panel per ``(name, counts, edges, colour)``, on one shared log
+    count axis (sets of one size then compare bar for bar), each with its own value axis and its
+    name above it. Each bar's panel, range and count on its tooltip; an empty bin has no bar."""
+    if not panels:
+        raise ValueError("expected at least one panel")
+    checked = []
+    for name, counts, edges, colour in panels:
+        counts, edges = np.asarray(counts, dtype=np.float64), np.asarray(edges, dtype=np.float64)
+        if len(edges) != len(counts) + 1 or not len(counts):
+            raise ValueError(f"{name}: expected one more edge than counts, got {len(edges)} edges for {len(counts)} counts")
+        if np.any(np.diff(edges) <= 0) or np.any(counts < 0):
+            raise ValueError(f"{name}: expected increasing edges and counts of at least 0")
+        checked.append((str(name), counts, edges, colour))
+    positive = np.concatenate([counts[counts > 0] for _, counts, _, _ in checked])
+    low = math.floor(math.log10(positive.min())) if positive.size else 0
+    high = max(math.ceil(math.log10(positive.max())) if positive.size else 1, low + 1)
+    top, bottom = TOP + PANEL_HEADING, BOTTOM + PANEL_HEADING
+    width = LEFT + len(checked) * PANEL_WIDTH + (len(checked) - 1) * PANEL_GAP + WIDTH - RIGHT
+    height = HEIGHT + PANEL_HEADING
+
+    def y(count: float) -> float:
+        return bottom - (bottom - top) * (math.log10(count) - low) / (high - low)
+
+    parts = []
+    for decade in range(low, high + 1):
+        parts.append(f'<text x="{LEFT - 6}" y="{y(10.0 ** decade) + 4:.1f}" text-anchor="end">'
+                     f"{_count_label(10.0 ** decade)}</text>")
+    for index, (name, counts, edges, colour) in enumerate(checked):
+        start_x = LEFT + index * (PANEL_WIDTH + PANEL_GAP)
+        centre = start_x + PANEL_WIDTH / 2
+
+        def x(value: float, start_x: float = start_x, edges: np.ndarray = edges) -> float:
+            return start_x + PANEL_WIDTH * (value - edges[0]) / (edges[-1] - edges[0])
+
+        parts.append(f'<text x="{centre:.1f}" y="{TOP + 4}" text-anchor="middle" font-weight="600">{html.escape(name)}</text>')
+        for decade in range(low, high + 1):
+            level = y(10.0 ** decade)
+            parts.append(f'<line x1="{start_x}" x2="{start_x + PANEL_WIDTH}" y1="{level:.1f}" y2="{level:.1f}" '
+                         f'stroke="{GRID_COLOUR}"/>')
+        for tick in _nice_ticks(edges[0], edges[-1]):
+            parts.append(f'<text x="{x(tick):.1f}" y="{bottom + 16}" text-anchor="middle">{tick:g}</text>')
+        for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
+            if count <= 0:
+                continue
+            left, right = x(start), x(end)
+            tip = f"{name}: values {start:.3g} to {end:.3g}: {int(count):,} {unit}"
+            parts.append(f'<rect x="{left + 0.5:.1f}" y="{y(count):.1f}" width="{max(right - left - 1, 0.5):.1f}" '
+                         f'height="{bottom - y(count):.1f}" fill="{colour}"><title>{html.escape(tip)}</title></rect>')
+        parts.append(f'<line x1="{start_x}" x2="{start_x + PANEL_WIDTH}" y1="{bottom}" y2="{bottom}" stroke="{TEXT_COLOUR}"/>'
+                     f'<text x="{centre:.1f}" y="{height - 4}" text-anchor="middle">{html.escape(x_title)}</text>')
+    middle_y = (top + bottom) / 2
+    parts.append(f'<text x="14" y="{middle_y}" text-anchor="middle" transform="rotate(-90 14 {middle_y})">'
+                 f"{html.escape(y_title)}</text>")
+    return svg_box(width, height, title, parts)

@@ -112,7 +112,7 @@ train_indices, val_indices = split_indices(n_used, val_fraction, seed)
 n_test = len(dataset.x_test) if dataset.has_test else 0
 st.caption("Where the images go: the network learns from the training split; validation tells us whether it "
            "learned digits or memorised images. The test set is a separate file, kept for the very end.")
-st.plotly_chart(charts.split_figure(n_train, n_val, n_test=n_test, n_unused=n_total - n_used))
+st.markdown(charts.split_svg(n_train, n_val, n_test=n_test, n_unused=n_total - n_used), unsafe_allow_html=True)
 cols = st.columns(2)
 with cols[0]:
     st.markdown("**Seed study's layout: one image per column**")
@@ -142,8 +142,8 @@ st.caption(f"Pixel values of {len(raw_sample):,} training images before and afte
            "gradients about 255 times larger than inputs of 0-1, so a learning rate that suits one scale "
            "overshoots or crawls on the other. Small, similar-sized inputs keep the activations in the range "
            "where ReLU and softmax learn well.")
-st.plotly_chart(charts.scaling_histogram_figure(
-    before_counts, before_edges, after_counts, after_edges, f"after: {SCALING_LABELS[scaling]}"))
+st.markdown(charts.scaling_histogram_svg(before_counts, before_edges, after_counts, after_edges,
+                                         f"after: {SCALING_LABELS[scaling]}"), unsafe_allow_html=True)
 stats_line = (f"After scaling: min {summary['min']:.3g}, max {summary['max']:.3g}, "
               f"mean {summary['mean']:.3g}, std {summary['std']:.3g}")
 if scaling == "standardize":
@@ -155,7 +155,7 @@ st.header("4. Transpose: rows or columns")
 st.caption("The same numbers in two layouts. The seed study kept one image per column, (784, m), and wrote "
            "W @ X; nnlib (like NumPy, scikit-learn and PyTorch) keeps one image per row, (m, 784), and writes "
            "X @ W. Transposing swaps the axes without changing a single value.")
-st.plotly_chart(charts.transpose_diagram(n_train, PIXELS))
+st.markdown(charts.transpose_svg(n_train, PIXELS), unsafe_allow_html=True)
 
 # ------------------------------------------------------------------ 5. one-hot
 st.header("5. One-hot labels")
@@ -164,8 +164,8 @@ if labelled:
     labels = dataset.y_train[one_hot_indices]
     st.caption("Each label becomes a row with a 1 in its class's column: the target the softmax output "
                "is compared with by the cross-entropy loss. The first training images of the split:")
-    st.plotly_chart(charts.one_hot_figure(labels, one_hot(labels, dataset.n_classes), dataset.class_names,
-                                          indices=one_hot_indices))
+    st.markdown(charts.one_hot_svg(labels, one_hot(labels, dataset.n_classes), dataset.class_names,
+                                   indices=one_hot_indices), unsafe_allow_html=True)
 else:
     st.info("No labels to encode in this dataset.")
 

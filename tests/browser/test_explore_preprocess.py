@@ -1,4 +1,4 @@
-"""Explore and Preprocess in a real browser: every Plotly chart drawn, controls work, choices persist."""
+"""Explore and Preprocess in a real browser: every chart drawn, controls work, choices persist."""
 import re
 
 from playwright.sync_api import expect
@@ -10,7 +10,8 @@ from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
 EXPLORE_CHARTS = 2   # the pixel maps and the 2-D map; the others are HTML and SVG
-PREPROCESS_CHARTS = 4
+PREPROCESS_SVG_CHARTS = 4   # the split, the histograms, the transposition, the one-hot rows: no Plotly
+PREPROCESS_PIXELS = 2000 * 784   # the histograms' sample: 2,000 training images
 
 
 def expect_charts_drawn(page, count: int) -> None:
@@ -55,16 +56,41 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     assert load_mnist().y_train[int(index)] == int(label)   # the image of the point clicked, with its true label
 
 
+def expect_svg_charts_drawn(page) -> list[str]:
+    """The Preprocess page's inline SVG charts all laid out, and no Plotly chart; their tooltips."""
+    charts = page.locator('[data-testid="stMarkdownContainer"] svg[viewBox]:has(> title)')
+    expect(charts).to_have_count(PREPROCESS_SVG_CHARTS)
+    sizes = charts.evaluate_all("els => els.map(e => e.getBoundingClientRect()).map(r => [r.width, r.height])")
+    assert all(width > 200 and height > 100 for width, height in sizes), sizes
+    assert page.locator(".js-plotly-plot").count() == 0
+    return charts.locator("title").all_text_contents()
+
+
+def pixels_in(tooltips: list[str], panel: str) -> int:
+    """The pixels counted by one histogram panel's bars, from their tooltips."""
+    return sum(int(t.rsplit(": ", 1)[1].removesuffix(" pixels").replace(",", ""))
+               for t in tooltips if t.startswith(panel + ": values "))
+
+
 def test_preprocess_draws_its_charts_and_reacts_to_scaling(page, app_url):
     open_page(page, app_url, "preprocess")
-    expect_charts_drawn(page, PREPROCESS_CHARTS)
+    tooltips = expect_svg_charts_drawn(page)
+    assert "training: 33,600 images (80.0% of the 42,000 used)" in tooltips
+    assert "test (separate file): 10,000 images" in tooltips
+    assert pixels_in(tooltips, "before: raw pixels 0-255") == pixels_in(tooltips, "after: 0-255 to 0-1 (divide by 255)") \
+        == PREPROCESS_PIXELS
+    ones = [t for t in tooltips if t.startswith("#") and t.endswith(": 1")]
+    assert len(ones) == 8 and all(t.split(" → ")[1].split(",")[0] == t.split("column ")[1][:-3] for t in ones)
+    expect(page.get_by_text("X.T (784, 33600)")).to_be_visible()
     expect(page.get_by_text("X train (784, 33600)")).to_be_visible()
     expect(page.get_by_text("X val (8400, 784)")).to_be_visible()
     page.get_by_text("standardise (zero mean, unit variance)").click()
     wait_for_app(page)
     expect(page.get_by_text("fitted on the training split")).to_be_visible()
     expect(page.locator('[data-testid="stJson"]').get_by_text('"standardize"')).to_be_visible()
-    expect_charts_drawn(page, PREPROCESS_CHARTS)
+    tooltips = expect_svg_charts_drawn(page)
+    assert pixels_in(tooltips, "after: standardise (zero mean, unit variance)") == PREPROCESS_PIXELS
+    assert any(t.startswith("after: standardise (zero mean, unit variance): values -") for t in tooltips)
 
 
 def test_preprocess_choice_survives_a_trip_to_explore(page, app_url):
@@ -79,4 +105,4 @@ def test_preprocess_choice_survives_a_trip_to_explore(page, app_url):
     page.wait_for_url(re.compile(r"/preprocess(\?.*)?$"))
     wait_for_app(page)
     expect(page.get_by_role("radio", name="none (raw 0-255)")).to_be_checked()
-    expect_charts_drawn(page, PREPROCESS_CHARTS)
+    assert pixels_in(expect_svg_charts_drawn(page), "after: none (raw 0-255)") == PREPROCESS_PIXELS

@@ -68,3 +68,30 @@ def test_percent_line_places_points_by_value_and_writes_the_last():
 def test_percent_line_wants_one_value_per_step():
     with pytest.raises(ValueError, match="as many steps as values"):
         svg_charts.percent_line([0, 1], [10.0], "P")
+
+
+def test_log_histogram_panels_share_one_log_axis_and_name_each_bar_by_its_panel():
+    chart = svg_charts.log_histogram_panels(
+        [("raw <0-255>", [1000, 0, 10], [0, 128, 192, 256], "#888888"), ("scaled", [1, 100], [-1.5, 0, 2.5], "#636efa")],
+        "two sets")
+    assert re.findall(r"<title>([^<]*pixels)</title>", chart) == [
+        "raw &lt;0-255&gt;: values 0 to 128: 1,000 pixels", "raw &lt;0-255&gt;: values 192 to 256: 10 pixels",
+        "scaled: values -1.5 to 0: 1 pixels", "scaled: values 0 to 2.5: 100 pixels"]
+    bars = [{k: float(v) for k, v in re.findall(r'(\w+)="(-?[\d.]+)"', attrs)} for attrs in re.findall(r"<rect ([^>]*)>", chart)]
+    step = (svg_charts.BOTTOM - svg_charts.TOP) / 3          # one axis for both: decades 1 to 1000
+    assert [bar["height"] for bar in bars] == pytest.approx([3 * step, step, 0.0, 2 * step], abs=0.11)
+    second = svg_charts.LEFT + svg_charts.PANEL_WIDTH + svg_charts.PANEL_GAP
+    assert [bar["x"] for bar in bars[2:]] == pytest.approx([second + 0.5, second + 0.5 + svg_charts.PANEL_WIDTH * 0.375], abs=0.06)
+    assert chart.count(">pixel value</text>") == 2 and ">pixels (log scale)</text>" in chart and ">1k</text>" in chart
+    assert 'viewBox="0 0 ' + f"{second + svg_charts.PANEL_WIDTH + svg_charts.WIDTH - svg_charts.RIGHT:g} " in chart
+
+
+def test_log_histogram_panels_refuse_bad_panels():
+    with pytest.raises(ValueError, match="at least one panel"):
+        svg_charts.log_histogram_panels([], "none")
+    with pytest.raises(ValueError, match="b: expected one more edge than counts"):
+        svg_charts.log_histogram_panels([("a", [1], [0, 1], "#000"), ("b", [1, 2], [0, 1], "#000")], "t")
+    with pytest.raises(ValueError, match="increasing edges"):
+        svg_charts.log_histogram_panels([("a", [1, 2], [0, 1, 1], "#000")], "t")
+    with pytest.raises(ValueError, match="at least 0"):
+        svg_charts.log_histogram_panels([("a", [1, -2], [0, 1, 2], "#000")], "t")
