@@ -152,7 +152,9 @@ class FastConv2D:
         g = np.ascontiguousarray(grad_out).reshape(-1, filters)
         if self.transposed:                         # dL/dW and, from the row of ones, dL/db
             both = _reused(self._buffers, "grads", (self.patch_size + 1, filters), g.dtype)
-            np.matmul(self._patches.T, g, out=both)
+            # np.dot, not np.matmul: matmul keeps the GIL for an output this small (under 500
+            # numbers), which would stall the other thread of a split batch for the whole product.
+            np.dot(self._patches.T, g, out=both)
         else:                                       # row-major patches: this order multiplies faster
             both = _reused(self._buffers, "gradsT", (filters, self.patch_size + 1), g.dtype)
             np.matmul(g.T, self._patches, out=both)
