@@ -18,6 +18,7 @@ from dashboard import jobs, presets, run_views, share_setup, state, sweep_views 
 from dashboard import train_controls as controls
 from dashboard.architecture import architecture_table, describe_config  # noqa: E402
 from dashboard.data import current_dataset_or_stop, current_preprocess_config, n_features, split_counts  # noqa: E402
+from dashboard.markdown_text import markdown_table  # noqa: E402
 from dashboard.training_job import (  # noqa: E402
     advance_to_next_job,
     attach_job,
@@ -110,7 +111,7 @@ with table_col:
                                                n_pixels, dataset.n_classes, config.conv_channels, config.batch_norm)
     st.metric("Parameters", f"{parameter_count:,}")
     st.markdown(f"Layers: **{describe_network(config, n_pixels, dataset.n_classes)}**")
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.markdown(markdown_table([{**row, "parameters": f"{row['parameters']:,}"} for row in rows]))
     st.caption("Each Dense layer computes x @ W + b for a batch of rows x; W is (inputs x units), "
                "b one number per unit."
                + (" A Conv2D's W is (5 x 5 x channels in x filters): each filter is one 5x5 pattern, "

@@ -43,3 +43,10 @@ def serving_as_fashion_mnist(monkeypatch, dataset):
         yield
     finally:
         cached_dataset.clear()
+
+
+def markdown_table_rows(at, first_column: str) -> list[dict[str, str]]:
+    """The rows of the Markdown table whose first column is ``first_column``."""
+    table = next(m.value for m in at.markdown if m.value.startswith(f"| {first_column} |"))
+    lines = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table.splitlines()]
+    return [dict(zip(lines[0], line, strict=True)) for line in lines[2:]]

@@ -18,7 +18,7 @@ from nnlib.data import load_mnist
 from nnlib.introspect import model_fingerprint
 from nnlib.layer_survey import survey_layers
 from nnlib.model import Sequential
-from tests.pages.helpers import app_test, plotly_figures
+from tests.pages.helpers import app_test, markdown_table_rows, plotly_figures
 from tests.pages.test_predict import CANVAS_KEY, canvas_value, drawing
 
 PAGE = "pages/inside.py"
@@ -60,13 +60,6 @@ def code_shown(at) -> str:
     """Every code panel's source, as the page shows it."""
     return " ".join(code_html.text_of(element.proto.body) for element in at.get("html")
                     if code_html.CODE_CLASS in element.proto.body)
-
-
-def markdown_table_rows(at, first_column: str) -> list[dict[str, str]]:
-    """The rows of the Markdown table whose first column is ``first_column``."""
-    table = next(m.value for m in at.markdown if m.value.startswith(f"| {first_column} |"))
-    lines = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table.splitlines()]
-    return [dict(zip(lines[0], line, strict=True)) for line in lines[2:]]
 
 
 def first_misread(model, images, labels) -> int:
