@@ -3,9 +3,10 @@
 Streamlit's browser side loads plotly.js (a 4.7 MB script) the first time a page of the tab
 shows a Plotly chart, and then spends about 1.2 s evaluating it before it draws anything: the
 first page with such a chart a visitor opens (Explore, Inside, Train's live curves, Runs, Sweep)
-paid for it on top of its own time; Preprocess and Predict draw theirs as SVG and need none. Every page here asks the browser, once per tab, to load that script a couple of
-seconds after the page has been drawn, while its reader reads it; the chart pages then find it
-loaded. A page opened directly in a new tab still loads it itself, as before.
+paid for it on top of its own time; Preprocess and Predict draw theirs as SVG and need none.
+Every page here asks the browser, once per tab, to load that script a couple of seconds after
+the page has been drawn, while its reader reads it; the chart pages then find it loaded. A page
+opened directly in a new tab still loads it itself, as before.
 """
 from __future__ import annotations
 

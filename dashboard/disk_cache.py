@@ -45,7 +45,7 @@ def _format_of(cls: type) -> str:
     parts = []
     for field in dataclasses.fields(cls):
         hint = hints[field.name]
-        parts.append(f"{field.name}({_format_of(hint)})" if dataclasses.is_dataclass(hint) else field.name)
+        parts.append(f"{field.name}({_format_of(hint)})" if isinstance(hint, type) and dataclasses.is_dataclass(hint) else field.name)
     return f"{cls.__module__}.{cls.__qualname__}:" + ",".join(parts)
 
 
@@ -123,7 +123,7 @@ def save(path: Path, result: Any) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+            np.savez(file, allow_pickle=False, **arrays)  # numbers only, as they are read back
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ Plotly validates a figure once per call, and a page of thirty figures stays fast
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -116,8 +117,9 @@ def layer_maps_figure(stage_names: Sequence[str], coords: Sequence[np.ndarray], 
     details = np.stack([np.arange(len(labels)), labels], axis=1).tolist()   # a list: selections report it as sent
     panels = len(stage_names)
     width = (1 - MAP_GAP * (panels - 1)) / panels
-    data, layout = [], {"height": 330, "margin": dict(l=10, r=10, t=50, b=10), "dragmode": "pan",
-                        "legend": {"itemsizing": "constant"}, "annotations": []}
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {"height": 330, "margin": dict(l=10, r=10, t=50, b=10), "dragmode": "pan",
+                              "legend": {"itemsizing": "constant"}, "annotations": []}
     for panel, (name, points, ratio) in enumerate(zip(stage_names, coords, ratios, strict=True), start=1):
         suffix = "" if panel == 1 else str(panel)
         start = (panel - 1) * (width + MAP_GAP)

@@ -32,7 +32,7 @@ def store_run_labels() -> dict[str, str]:
     store = jobs.get_store()
     if store is None:
         return {}
-    labels = {}
+    labels: dict[str, str] = {}
     for record in store.list_runs(status=STORE_STATUSES, limit=MAX_STORE_RUNS * 2):
         path = Path(record.model_path) if record.model_path else store.model_path(record.id)
         if path.is_file() and len(labels) < MAX_STORE_RUNS:
@@ -60,7 +60,7 @@ def store_predictor(label: str, run_id: str) -> Predictor:
 def _offered() -> dict[str, Predictor]:
     """``{label: predictor}``: the bundled models by name, then the runs the Predict page offers
     (the store's newest and this session's), each labelled with its id since names repeat."""
-    offered = {}
+    offered: dict[str, Predictor] = {}
     for predictor in available_predictors():
         label = predictor.name if predictor.run_id is None else f"{STORE_PREFIX}{predictor.name} ({predictor.run_id[:8]})"
         offered.setdefault(label, predictor)

@@ -54,7 +54,7 @@ def take_step(owner: str, network_input: np.ndarray) -> None:
         return
     learning_rate = float(st.session_state.get(state.INSIDE_LEARNING_RATE, DEFAULT_LEARNING_RATE))
     model = session["model"]
-    session["last_step"] = training_step(model, network_input, [session["label"]], learning_rate, apply=True)
+    session["last_step"] = training_step(model, network_input, np.array([session["label"]]), learning_rate, apply=True)
     probability = float(model.predict_proba(network_input)[0, session["label"]])
     session["probabilities"].append(probability)
     session["losses"].append(float(-np.log(max(probability, 1e-12))))
@@ -139,7 +139,7 @@ def _live_steps(predictor: Predictor, choice: InputChoice) -> None:
 
     step = session["last_step"]
     if step is None:
-        step = training_step(session["model"], choice.network_input, [label],
+        step = training_step(session["model"], choice.network_input, np.array([label]),
                              float(st.session_state.get(state.INSIDE_LEARNING_RATE, DEFAULT_LEARNING_RATE)))
         st.markdown(f"**The step Step would take now** (loss {step.loss:.4f}):")
     else:

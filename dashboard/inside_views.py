@@ -6,6 +6,7 @@ unit, from the cached layer survey); this module only lays them out.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ def input_block(predictor: Predictor, choice: InputChoice, mode: str) -> None:
                          f"(scaling: {predictor.scaler.method}): the image's rows one after another")
         st.latex(r"x = \mathrm{flatten}(\text{image}) \in \mathbb{R}^{784}")
         shapes_note("`X: (784, m)`", "`x: (m, 784)`")
-        functions = [Scaler.transform]
+        functions: list[Callable[..., Any]] = [Scaler.transform]
         if any(isinstance(layer, Reshape) for layer in predictor.model.layers):
             functions.append(Reshape.forward)
         code_panel(*functions, expanded=False)
@@ -145,7 +146,8 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
                 stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
     """A hidden Dense layer: Z and A as unit strips, the most active units, equations, shapes, code."""
     model = predictor.model
-    layer: Dense = model.layers[stage.first_index]
+    layer = model.layers[stage.first_index]
+    assert isinstance(layer, Dense)  # a hidden stage starts at its Dense layer
     activation_index = next(i for i in range(stage.first_index, stage.last_index + 1)
                             if model.layers[i].kind == stage.activation)
     z = trace.layers[stage.first_index].output[0]
@@ -188,7 +190,8 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
                stage_survey: StageSurvey, images: np.ndarray, mode: str, what: str) -> None:
     """A convolution stage: feature maps, one pixel's computation, what max-pooling keeps."""
     model = predictor.model
-    conv: Conv2D = model.layers[stage.first_index]
+    conv = model.layers[stage.first_index]
+    assert isinstance(conv, Conv2D)  # a convolution stage starts at its Conv2D layer
     indices = range(stage.first_index, stage.last_index + 1)
     activation_index = next(i for i in indices if model.layers[i].kind == stage.activation)
     pool_index = next((i for i in indices if isinstance(model.layers[i], MaxPool2D)), None)
@@ -249,7 +252,8 @@ def _chosen_channel(stage_name: str, strongest: np.ndarray) -> int:
 
 def _chosen_pixel(chart_key: str, channel_map: np.ndarray) -> tuple[int, int]:
     """The feature-map pixel last clicked on the chart ``chart_key``, else the map's strongest."""
-    pixel = tuple(int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
+    row, col = (int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
+    pixel = (row, col)
     for point in clicked_points(chart_key):
         row, col = (int(v) for v in point["customdata"])
         if row < channel_map.shape[0] and col < channel_map.shape[1]:
@@ -320,7 +324,8 @@ def logits_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number
                  mode: str) -> None:
     """The output layer: logits, softmax, the answer."""
     model = predictor.model
-    layer: Dense = model.layers[stage.first_index]
+    layer = model.layers[stage.first_index]
+    assert isinstance(layer, Dense)  # the logits stage starts at the last Dense layer
     names = predictor.class_names
     logits = trace.logits[0]
     probabilities = trace.probabilities[0]

@@ -85,7 +85,7 @@ def _malloc_arenas() -> dict[str, Any]:
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
-        info, fdopen, fclose = libc.malloc_info, libc.fdopen, libc.fclose  # type: ignore[union-attr]
+        info, fdopen, fclose = libc.malloc_info, libc.fdopen, libc.fclose
     except (OSError, AttributeError):
         return {}
     fdopen.restype, fdopen.argtypes = ctypes.c_void_p, [ctypes.c_int, ctypes.c_char_p]

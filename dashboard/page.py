@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 # Imported before any page draws a chart, and so before the server opens (it imports every
 # dashboard module): Plotly looks pandas up in sys.modules, and with two sessions on their first
@@ -30,7 +31,7 @@ PAGES = (
 )
 
 
-def setup_page(title: str, icon: str, layout: str = "wide") -> None:
+def setup_page(title: str, icon: str, layout: Literal["centered", "wide"] = "wide") -> None:
     """Set the page config, draw the labelled page list and the dataset picker, have the browser
     preload Plotly (:mod:`dashboard.chart_preload`) and, on the server's first script run, start
     its warm-up (:mod:`dashboard.warm_up`)."""

@@ -9,11 +9,12 @@ import numpy as np
 import streamlit as st
 
 from nnlib.adversarial import fgsm, smallest_flip
+from nnlib.imaging import MnistStyleResult
 from nnlib.robustness import read_images, rotation_curve, transform_image
 
 from . import state
 from .figures import upscale
-from .models import MODEL_READING_LOCK, Predictor
+from .models import MODEL_READING_LOCK, Prediction, Predictor
 from .predict_charts import rotation_line
 
 ROTATION_SWEEP = tuple(range(-180, 181, 10))
@@ -74,7 +75,8 @@ def fooling_section(predictor: Predictor, image: np.ndarray) -> None:
                 "push the same way. Anything that reads digits (cheques, forms, post codes) can be attacked so.")
 
 
-def draw_robustness_and_fooling(predictor: Predictor | None, mnist_style: object, prediction: object) -> None:
+def draw_robustness_and_fooling(predictor: Predictor | None, mnist_style: MnistStyleResult | None,
+                                prediction: Prediction | None) -> None:
     """Both sections, once there is a drawing and an answer."""
     if predictor is None or prediction is None or mnist_style is None or getattr(mnist_style, "is_empty", True):
         return

@@ -114,7 +114,8 @@ def open_train_link() -> None:
 
 def train_link_query() -> dict[str, str]:
     """The Train page's link now: its controls, then the preprocessing it trains on."""
-    return {**share_links.train_query(st.session_state), **share_links.preprocess_query(current_preprocess_config())}
+    return {**share_links.train_query(st.session_state),  # type: ignore[arg-type]  # SessionStateProxy is a Mapping[str | int, Any]
+            **share_links.preprocess_query(current_preprocess_config())}
 
 
 def share_train_link() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -85,16 +86,16 @@ def _nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
-def box_plot(names: Sequence[str], q1: Sequence[float], median: Sequence[float], q3: Sequence[float],
-             lower: Sequence[float], upper: Sequence[float], mean: Sequence[float], colours: Sequence[str],
-             title: str, x_title: str, y_title: str) -> str:
+def box_plot(names: Sequence[str], q1: Sequence[float] | np.ndarray, median: Sequence[float] | np.ndarray,
+             q3: Sequence[float] | np.ndarray, lower: Sequence[float] | np.ndarray, upper: Sequence[float] | np.ndarray,
+             mean: Sequence[float] | np.ndarray, colours: Sequence[str], title: str, x_title: str, y_title: str) -> str:
     """Tukey box plots from precomputed statistics, one per name: the box from ``q1`` to ``q3`` with
     the median across it, whiskers from ``lower`` to ``upper``, the mean as a dashed line. A group
     whose statistics are NaN (no data) keeps its place, empty."""
     stats = np.array([q1, median, q3, lower, upper, mean], dtype=np.float64)
     if stats.shape[1] != len(names) or len(colours) != len(names):
         raise ValueError(f"expected statistics and a colour for each of the {len(names)} groups")
-    present = ~np.isnan(stats).any(axis=0)
+    present = cast(np.ndarray, ~np.isnan(stats).any(axis=0))  # stats is 2-D: one flag per group, not a scalar
     low = float(np.min(stats[3, present])) if present.any() else 0.0
     high = float(np.max(stats[4, present])) if present.any() else 1.0
     ticks = _nice_ticks(low, high)

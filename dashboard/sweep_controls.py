@@ -209,7 +209,7 @@ def apply_preset(name: str) -> None:
 def current_plan(dataset: str) -> tuple[SearchSpace | None, SweepSettings | None, str | None]:
     """``(space, settings, None)`` for the form as it is, or ``(None, None, why not)``."""
     try:
-        space, settings = plan_from_values(st.session_state, dataset)
+        space, settings = plan_from_values(st.session_state, dataset)  # type: ignore[arg-type]  # SessionStateProxy is a Mapping[str | int, Any]
     except (ValueError, TypeError) as error:
         return None, None, str(error)
     return space, settings, None
@@ -220,7 +220,7 @@ def draw_search_fields() -> None:
     for field in FIELDS:
         label_col, first_col, second_col = st.columns([1.2, 1.4, 1.4])
         label_col.checkbox(f"Search **{field.label}**", key=field.search_key, persist_state="session")
-        common = dict(format_func=field.format, persist_state="session")
+        common: dict[str, Any] = dict(format_func=field.format, persist_state="session")
         if not st.session_state[field.search_key]:
             if field.kind == CHOICE:
                 first_col.selectbox(f"{field.label}: fixed at", field.options, key=field.fixed_key, **common)
@@ -235,7 +235,7 @@ def draw_search_fields() -> None:
 
 def draw_settings() -> None:
     """Method, budgets, trials at once, pruner, and each trial's length and data."""
-    keep = dict(persist_state="session")
+    keep: dict[str, Any] = dict(persist_state="session")
     left, middle, right = st.columns(3)
     with left:
         st.text_input("Name", key=state.SWEEP_NAME, **keep)

@@ -121,7 +121,7 @@ def start_sweep() -> None:
         return
     dataset = current_dataset()
     try:
-        space, settings = sweep_controls.plan_from_values(st.session_state, dataset.name)
+        space, settings = sweep_controls.plan_from_values(st.session_state, dataset.name)  # type: ignore[arg-type]  # SessionStateProxy is a Mapping[str | int, Any]
         sweep = Sweep(store, space, settings, dataset=dataset, executor=jobs.get_executor(),
                       registry=jobs.get_registry())
     except (ValueError, TypeError) as error:

@@ -254,7 +254,7 @@ def set_defaults(session_state: MutableMapping[str, Any]) -> None:
 
 def controls_config() -> TrainConfig:
     """The TrainConfig the controls describe now (from session state, so callbacks can use it)."""
-    return config_from_values(st.session_state)
+    return config_from_values(st.session_state)  # type: ignore[arg-type]  # SessionStateProxy is a Mapping[str | int, Any]
 
 
 def apply_config(config: TrainConfig) -> None:
@@ -274,7 +274,7 @@ def is_full_batch() -> bool:
 
 def draw(control: Control, label: str | None = None) -> None:
     """The control's widget, keyed by its session-state key and kept across pages."""
-    common = dict(key=control.key, persist_state="session", help=control.help)
+    common: dict[str, Any] = dict(key=control.key, persist_state="session", help=control.help)
     label = label or control.label
     if control.widget == "radio":
         st.radio(label, control.options, format_func=control.format, horizontal=control.horizontal, **common)

@@ -304,7 +304,7 @@ def train_job(job: dict[str, Any], dataset: Any, writer: EventWriter, control: A
         extras = validation_outputs(model, prepared)
     extras.update(tracker.outputs() if tracker is not None else {})
     model.save(folder / MODEL_FILE)
-    np.savez(folder / OUTPUTS_FILE, **extras)
+    np.savez(folder / OUTPUTS_FILE, allow_pickle=False, **extras)  # numbers only, as they are read back
     return {"type": "done", "result": result.to_dict(), "scaler": prepared.scaler.to_dict(),
             "class_names": list(prepared.class_names)}
 

@@ -215,7 +215,7 @@ class TrainingJob:
         self._message = "Waiting for a free training slot."
         self._error: str | None = None
         self._progress = Progress(task_count=len(tasks), task_label=tasks[0].label, epochs=tasks[0].epochs)
-        self._history: dict[str, list[float]] = {}
+        self._history: dict[str, list[Any]] = {}  # floats per epoch; per_class_val_accuracy: a list per epoch
         self._steps = StepLossCurve()
         self._outputs: list[TaskOutput] = []
         self._health: list[list[HealthEvent]] = [[] for _ in tasks]   # per task, one event per epoch

@@ -184,7 +184,7 @@ class Sweep:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         method, seed = self.settings.method, self.settings.seed
         if method in ("grid", "random"):  # a grid's points are enqueued (see _enqueue_grid)
-            sampler = optuna.samplers.RandomSampler(seed=seed)
+            sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, self.settings.trials))
         pruner = {"none": optuna.pruners.NopPruner(),

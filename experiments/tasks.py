@@ -63,11 +63,16 @@ def training_task(label: str, dataset: Any, preprocess_config: Any, train_config
     def run(callback: Callback, control: TrainingControl) -> TaskOutput:
         recorded_id = _start_run(store, run_id, run_name or label, kind, dataset, preprocess_config,
                                  train_config, tags, sweep_id, trial_number, params, requested_at)
-        listeners = [callback] if store is None else [callback, RunRecorder(store, recorded_id)]
+        listeners: list[Callback] = [callback] if store is None else [callback, RunRecorder(store, recorded_id)]
         checkpoint = store.model_path(recorded_id) if store is not None and executor.shares_disk else None
         request = TrainingRequest(dataset, preprocess_config, train_config, checkpoint)
+
+        def notify(event: Any) -> None:
+            for listen in listeners:
+                listen(event)
+
         try:
-            trained = executor.train(request, lambda event: [listen(event) for listen in listeners], control)
+            trained = executor.train(request, notify, control)
         except BaseException as error:
             if store is not None:
                 store.update_run(recorded_id, status=FAILED, message=f"{type(error).__name__}: {error}",

@@ -357,7 +357,7 @@ def test_the_train_page_lists_stored_runs_of_another_session_and_inspects_them(l
     at.session_state[state.PREPROCESS_CONFIG] = PREPROCESS
     at.switch_page("pages/train.py").run()
     assert not at.exception
-    runs_table = at.dataframe[1].value
+    runs_table = at.dataframe[0].value
     assert list(runs_table["run"]) == ["wide adam"]
     assert runs_table["val acc"].iloc[0] == pytest.approx(tiny_runs[0].result.history["val_accuracy"][-1])
     assert runs_table["layers"].iloc[0] == "[784, 32, 10]"
@@ -389,7 +389,7 @@ def test_a_run_trained_in_one_session_is_listed_in_another_and_on_the_runs_page(
 
     reader = open_train(1000)  # another tab: a new session without the job
     assert reader.session_state[state.JOB_ID] is None
-    listed = reader.dataframe[1].value
+    listed = reader.dataframe[0].value
     assert list(listed["run"]) == [trained.name]
     assert listed["val acc"].iloc[0] == pytest.approx(trained.result.history["val_accuracy"][-1])
     reader.switch_page("pages/runs.py").run()
