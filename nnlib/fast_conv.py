@@ -203,24 +203,17 @@ class FastConv2D:
         grad_x[...] = 0
         image_rows = grad_x.reshape(n, self._padded_shape[1], width * c)
         kernels = layer.params["W"].transpose(3, 0, 1, 2)  # (f, i, j, c)
-        blocks = self._column_blocks(width)
-        widest = max(stop - start for start, stop in blocks)
-        for start, stop in blocks:
+        for start, stop in self._column_blocks(width):
             first, last = max(0, start - k + 1), min(w, stop)         # output columns reaching the block
-            # One buffer for every block's matrix and one for its product (each is used up before
-            # the next block): they stay in cache.
-            shape = ((last - first) * f, k, stop - start, c)
-            toeplitz = _reused(self._buffers, "toeplitz", ((widest + k - 1) * f * k * widest * c,),
-                               grad_out.dtype)[:math.prod(shape)].reshape(shape)
+            toeplitz = _reused(self._buffers, f"toeplitz{start}", ((last - first) * f, k, stop - start, c),
+                               grad_out.dtype)
             toeplitz[...] = 0
             for column in range(first, last):
                 # the kernel columns j with start <= column + j < stop
                 lo, hi = max(0, start - column), min(k, stop - column)
                 toeplitz[(column - first) * f:(column - first + 1) * f, :, column + lo - start:column + hi - start] = \
                     kernels[:, :, lo:hi]
-            size = n * h * k * (stop - start) * c
-            product = _reused(self._buffers, "product", (n * h * k * widest * c,), grad_out.dtype)[:size]
-            product = product.reshape(n * h, k * (stop - start) * c)
+            product = _reused(self._buffers, f"product{start}", (n * h, k * (stop - start) * c), grad_out.dtype)
             np.matmul(grad_rows[:, first * f:last * f], toeplitz.reshape((last - first) * f, -1), out=product)
             contributions = product.reshape(n, h, k, (stop - start) * c)
             for i in range(k):
