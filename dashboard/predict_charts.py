@@ -37,6 +37,10 @@ SALIENCY_NEGATIVE, SALIENCY_POSITIVE, SALIENCY_OPACITY = (33, 102, 172), (214, 3
 WIDTH, HEIGHT = 600, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 576, 24, 250
 PIXELATED = 'style="image-rendering:pixelated"'
+# The saliency map's pixels with a tooltip: the strongest ones. A tooltip on each of the 784
+# made the chart 72 KB of markup, and the browser's handling of it added 0.1-0.17 s to
+# every answer (stroke to answer 0.55-0.61 s against 0.44 s without, in Chromium).
+TOOLTIP_PIXELS = 100
 
 
 def _unit_range(image: np.ndarray) -> np.ndarray:
@@ -195,8 +199,8 @@ def saliency_colours(saliency: np.ndarray) -> np.ndarray:
 
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, title: str = "") -> str:
     """The 28x28 input in grey with the gradient over it: red where more ink would raise the
-    answer's score, blue where it would lower it, clear where the pixel hardly matters. Each
-    pixel's gradient is on its tooltip; a colour bar gives the scale."""
+    answer's score, blue where it would lower it, clear where the pixel hardly matters. The
+    ``TOOLTIP_PIXELS`` strongest pixels give their gradient on a tooltip; a colour bar gives the scale."""
     image = _unit_range(np.asarray(image, dtype=np.float32))
     saliency = np.asarray(saliency, dtype=np.float32)
     if image.shape != saliency.shape or image.ndim != 2:
@@ -209,8 +213,9 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray, title: str = "") -
              f'<image class="saliency" href="{_png(saliency_colours(saliency))}" x="0" y="0" width="{cols * cell}" '
              f'height="{rows * cell}" preserveAspectRatio="none" {PIXELATED}/>',
              '<g fill="#000" fill-opacity="0">']
-    for row in range(rows):
-        for col in range(cols):
+    strongest = np.argsort(-np.abs(saliency), axis=None, kind="stable")[:TOOLTIP_PIXELS]
+    for row, col in zip(*np.unravel_index(strongest, saliency.shape), strict=True):
+        if saliency[row, col] != 0:
             parts.append(f'<rect x="{col * cell}" y="{row * cell}" width="{cell}" height="{cell}">'
                          f"<title>row {row}, col {col}: {float(saliency[row, col]):.3g}</title></rect>")
     parts.append("</g>")

@@ -96,14 +96,10 @@ def saliency_input(at) -> np.ndarray:
     return png_pixels(url)[:, :, 0] / 255
 
 
-def saliency_values(at) -> np.ndarray:
-    """Each pixel's gradient, read back from its tooltip ("row 3, col 4: 0.0123"), as 28x28."""
+def saliency_tooltips(at) -> dict[tuple[int, int], float]:
+    """The saliency map's tooltips ("row 3, col 4: 0.0123"): pixel -> gradient."""
     found = re.findall(r"<title>row (\d+), col (\d+): ([^<]+)</title>", chart_titled(at, "saliency"))
-    grid = np.zeros((28, 28))
-    for row, col, value in found:
-        grid[int(row), int(col)] = float(value)
-    assert len(found) == 784
-    return grid
+    return {(int(row), int(col)): float(value) for row, col, value in found}
 
 
 def step_titles(at) -> list[str]:
@@ -149,7 +145,16 @@ def test_a_drawn_one_is_read_as_one_with_probabilities_and_steps(default_model_p
     # the saliency map lies over exactly the 28x28 image the network was given
     expected = to_mnist_style(drawing("1")).image
     np.testing.assert_allclose(saliency_input(at), expected, atol=1 / 255)
-    assert np.abs(saliency_values(at)).max() > 0
+    # the strongest pixels carry their gradient: the answer's score's, as the model computes it
+    predictor = models.default_predictor()
+    network_input = predictor.scaler.transform(expected.reshape(1, 784), already_unit=True).astype(np.float32)
+    gradient = predictor.model.input_gradient(network_input, 1)[0].reshape(28, 28)
+    tips = saliency_tooltips(at)
+    assert len(tips) == predict_charts.TOOLTIP_PIXELS
+    for (row, col), value in tips.items():
+        assert value == pytest.approx(gradient[row, col], rel=5e-3, abs=1e-6)   # written to 3 digits
+    cutoff = np.sort(np.abs(gradient), axis=None)[-predict_charts.TOOLTIP_PIXELS]
+    assert min(abs(value) for value in tips.values()) >= cutoff * 0.999
     assert not plotly_figures(at)
 
 
