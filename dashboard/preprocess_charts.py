@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .montage import Montage, montage
-from .svg_charts import TEXT_COLOUR, _nice_ticks, log_histogram_panels, svg_box
+from .svg_charts import TEXT_COLOUR, log_histogram_panels, nice_ticks, svg_box
 
 TRAIN_COLOUR, VAL_COLOUR, TEST_COLOUR = "#636efa", "#ef553b", "#00cc96"
 SAMPLE_COLOUR = "#ffa15a"
@@ -79,7 +79,7 @@ def split_svg(n_train: int, n_val: int, n_test: int = 0, n_unused: int = 0) -> s
                          f'text-anchor="middle" fill="white" pointer-events="none">{html.escape(text)}</text>')
         so_far += count
     parts.append(f'<line x1="{SPLIT_MARGIN}" x2="{SPLIT_MARGIN + span}" y1="{bottom}" y2="{bottom}" stroke="{TEXT_COLOUR}"/>')
-    for tick in _nice_ticks(0, total):
+    for tick in nice_ticks(0, total):
         parts.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{bottom}" y2="{bottom + 4}" stroke="{TEXT_COLOUR}"/>'
                      f'<text x="{x(tick):.1f}" y="{bottom + 17}" text-anchor="middle">{tick:,.0f}</text>')
     parts.append(f'<text x="{SPLIT_WIDTH / 2}" y="{bottom + 34}" text-anchor="middle">images</text>')

@@ -63,7 +63,7 @@ def log_histogram(counts: Sequence[int] | np.ndarray, edges: Sequence[float] | n
         level = y(10.0 ** decade)
         parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{level:.1f}" y2="{level:.1f}" stroke="{GRID_COLOUR}"/>'
                      f'<text x="{LEFT - 6}" y="{level + 4:.1f}" text-anchor="end">{_count_label(10.0 ** decade)}</text>')
-    for tick in _nice_ticks(edges[0], edges[-1]):
+    for tick in nice_ticks(edges[0], edges[-1]):
         parts.append(f'<text x="{x(tick):.1f}" y="{BOTTOM + 16}" text-anchor="middle">{tick:g}</text>')
     for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
         if count <= 0:
@@ -76,7 +76,7 @@ def log_histogram(counts: Sequence[int] | np.ndarray, edges: Sequence[float] | n
     return _svg(parts, title, x_title, y_title)
 
 
-def _nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
+def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     """Round tick values within ``low`` to ``high``, about ``target`` of them: steps of 1, 2 or 5
     times a power of ten."""
     span = max(high - low, 1e-12)
@@ -98,7 +98,7 @@ def box_plot(names: Sequence[str], q1: Sequence[float] | np.ndarray, median: Seq
     present = cast(np.ndarray, ~np.isnan(stats).any(axis=0))  # stats is 2-D: one flag per group, not a scalar
     low = float(np.min(stats[3, present])) if present.any() else 0.0
     high = float(np.max(stats[4, present])) if present.any() else 1.0
-    ticks = _nice_ticks(low, high)
+    ticks = nice_ticks(low, high)
     slot = (RIGHT - LEFT) / max(len(names), 1)
 
     def y(value: float) -> float:
@@ -235,7 +235,7 @@ def log_histogram_panels(panels: Sequence[tuple[str, Sequence[int] | np.ndarray,
             level = y(10.0 ** decade)
             parts.append(f'<line x1="{start_x}" x2="{start_x + PANEL_WIDTH}" y1="{level:.1f}" y2="{level:.1f}" '
                          f'stroke="{GRID_COLOUR}"/>')
-        for tick in _nice_ticks(edges[0], edges[-1]):
+        for tick in nice_ticks(edges[0], edges[-1]):
             parts.append(f'<text x="{x(tick):.1f}" y="{bottom + 16}" text-anchor="middle">{tick:g}</text>')
         for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
             if count <= 0:

@@ -51,9 +51,9 @@ def test_box_plot_needs_statistics_and_a_colour_per_group():
 
 
 def test_nice_ticks_are_round_and_cover_the_range():
-    assert svg_charts._nice_ticks(0, 255) == [0, 50, 100, 150, 200, 250]
-    assert svg_charts._nice_ticks(3.2, 9.7, target=3) == [4, 6, 8]
-    assert np.all(np.diff(svg_charts._nice_ticks(-0.013, 0.021)) > 0)
+    assert svg_charts.nice_ticks(0, 255) == [0, 50, 100, 150, 200, 250]
+    assert svg_charts.nice_ticks(3.2, 9.7, target=3) == [4, 6, 8]
+    assert np.all(np.diff(svg_charts.nice_ticks(-0.013, 0.021)) > 0)
 
 
 def test_percent_line_places_points_by_value_and_writes_the_last():
