@@ -168,7 +168,7 @@ class JobSnapshot:
     message: str
     error: str | None
     progress: Progress
-    history: dict[str, list[float]]
+    history: dict[str, list[Any]]   # a float per epoch; per_class_val_accuracy: a list per epoch
     step_epochs: list[float]
     step_losses: list[float]
     outputs_count: int
