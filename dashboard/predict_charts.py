@@ -23,12 +23,14 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from .svg_charts import GRID_COLOUR, svg_box
+
 TILE = 112          # display size of each step, in SVG units
 TILE_GAP = 10       # space between tiles
 TITLE_BAND = 26     # space above the tiles for their titles
 ANSWER_COLOR, RUNNER_UP_COLOR, OTHER_COLOR = "#E8590C", "#4C6EF5", "#ADB5BD"
 BOX_COLOR, FRAME_COLOR = "#FD7E14", "#868E96"
-TEXT_COLOR, GRID_COLOR, LINE_COLOR = "#31333f", "#e6e6e6", "#4C6EF5"
+LINE_COLOR = "#4C6EF5"
 MODEL_COLORS = ("#4C6EF5", "#F76707", "#2B8A3E", "#AE3EC9", "#E03131", "#1098AD", "#F59F00",
                 "#5C940D", "#862E9C", "#495057", "#C2255C", "#364FC7", "#087F5B")
 # Diverging and transparent at zero, so the input shows through where the gradient is small.
@@ -67,21 +69,12 @@ def png_data_url(values: np.ndarray) -> str:
     return _png(np.stack([grey, grey, grey, alpha], axis=-1))
 
 
-def _svg(width: float, height: float, parts: list[str], title: str, max_width: float | None = None,
-         left: float = 0) -> str:
-    """An SVG that scales to its column (up to ``max_width``, its own width by default); its
-    drawing starts at x = ``left`` (below 0 for titles wider than the first picture)."""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{left:g} 0 {width:g} {height:g}" '
-            f'style="width:100%;max-width:{max_width or width:g}px;height:auto" font-family="sans-serif" '
-            f'font-size="12" fill="{TEXT_COLOR}"><title>{html.escape(title)}</title>' + "".join(parts) + "</svg>")
-
-
 def _percent_axis(x_title: str, y_title: str) -> list[str]:
     """Grid lines at 0, 25, ..., 100% and the axis titles of a probability chart."""
     parts = []
     for level in (0, 25, 50, 75, 100):
         y = _y_of(level / 100)
-        parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID_COLOR}"/>'
+        parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID_COLOUR}"/>'
                      f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{level}%</text>')
     middle = (TOP + BOTTOM) / 2
     parts.append(f'<text x="{(LEFT + RIGHT) / 2}" y="{HEIGHT - 6}" text-anchor="middle">{html.escape(x_title)}</text>'
@@ -142,7 +135,7 @@ def steps_strip(
                          f'<line x1="{x - 6:.2f}" x2="{x + 6:.2f}" y1="{y:.2f}" y2="{y:.2f}"/>'
                          f'<line x1="{x:.2f}" x2="{x:.2f}" y1="{y - 6:.2f}" y2="{y + 6:.2f}"/></g>')
     margin = TILE_GAP * 2      # room for the first and last titles, wider than their pictures
-    return _svg(width + 2 * margin, TITLE_BAND + tile + 2, parts, "the preprocessing steps",
+    return svg_box(width + 2 * margin, TITLE_BAND + tile + 2, "the preprocessing steps", parts,
                 max_width=int(1.6 * (width + 2 * margin)), left=-margin)
 
 
@@ -176,7 +169,7 @@ def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], titl
                          f"{100 * probability:.1f}%</text>")
     if title:
         parts.append(f'<text x="{LEFT}" y="14" font-weight="600">{html.escape(title)}</text>')
-    return _svg(WIDTH, HEIGHT, parts, title or "probability of each class")
+    return svg_box(WIDTH, HEIGHT, title or "probability of each class", parts)
 
 
 def empty_probability_bars(class_names: Sequence[str]) -> str:
@@ -235,7 +228,7 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray, title: str = "") -
     if title:
         parts.append(f'<text x="0" y="-4" font-weight="600">{html.escape(title)}</text>')
     width = cols * cell + 110
-    return _svg(width, rows * cell + 22, parts, title or "saliency: d score / d pixel", max_width=1.15 * width)
+    return svg_box(width, rows * cell + 22, title or "saliency: d score / d pixel", parts, max_width=1.15 * width)
 
 
 def compare_models_bars(names: Sequence[str], probabilities: Sequence[np.ndarray], class_names: Sequence[str]) -> str:
@@ -261,7 +254,7 @@ def compare_models_bars(names: Sequence[str], probabilities: Sequence[np.ndarray
         parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{MODEL_COLORS[model % len(MODEL_COLORS)]}"/>'
                      f'<text class="legend" x="{x + 14}" y="15">{html.escape(str(name))}</text>')
         x += 24 + 7 * len(str(name))
-    return _svg(WIDTH, HEIGHT, parts, "the probabilities of each model")
+    return svg_box(WIDTH, HEIGHT, "the probabilities of each model", parts)
 
 
 def rotation_line(angles: Sequence[float], probabilities: np.ndarray, class_names: Sequence[str],
@@ -293,4 +286,4 @@ def rotation_line(angles: Sequence[float], probabilities: np.ndarray, class_name
         parts.append(f'<circle class="angle" cx="{x(angle):.1f}" cy="{_y_of(probability):.1f}" r="3.5" fill="{LINE_COLOR}">'
                      f"<title>{angle:g}°: p = {100 * probability:.1f}%, answer {html.escape(str(class_names[int(answer)]))}"
                      "</title></circle>")
-    return _svg(WIDTH, HEIGHT, parts, f"probability of {name} as the drawing turns")
+    return svg_box(WIDTH, HEIGHT, f"probability of {name} as the drawing turns", parts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import numpy as np
@@ -24,13 +24,42 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 590, 12, 270
 
 def _svg(parts: list[str], title: str, x_title: str, y_title: str) -> str:
     middle_y = (TOP + BOTTOM) / 2
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'style="width:100%;max-width:{WIDTH}px;height:auto" font-family="sans-serif" font-size="12" '
-            f'fill="{TEXT_COLOUR}">'
-            f"<title>{html.escape(title)}</title>" + "".join(parts)
-            + f'<text x="{(LEFT + RIGHT) / 2}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_title)}</text>'
-            + f'<text x="14" y="{middle_y}" text-anchor="middle" transform="rotate(-90 14 {middle_y})">'
-            f"{html.escape(y_title)}</text></svg>")
+    return svg_box(WIDTH, HEIGHT, title, [
+        *parts, f'<text x="{(LEFT + RIGHT) / 2}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_title)}</text>',
+        f'<text x="14" y="{middle_y}" text-anchor="middle" transform="rotate(-90 14 {middle_y})">'
+        f"{html.escape(y_title)}</text>"])
+
+
+def svg_box(width: float, height: float, title: str, parts: list[str], max_width: float | None = None,
+            left: float = 0) -> str:
+    """An SVG root of ``width`` x ``height`` (at most ``max_width`` pixels wide, its own width by
+    default, narrower with its column) in the text style of this module's charts, ``title`` its
+    tooltip, holding ``parts``; its drawing starts at x = ``left``."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{left:g} 0 {width:g} {height:g}" '
+            f'style="width:100%;max-width:{max_width or width:g}px;height:auto" font-family="sans-serif" font-size="12" '
+            f'fill="{TEXT_COLOUR}"><title>{html.escape(title)}</title>' + "".join(parts) + "</svg>")
+
+
+def _decades(counts: np.ndarray) -> tuple[int, int]:
+    """The powers of ten a log count axis spans for the positive ``counts`` (at least one decade)."""
+    positive = counts[counts > 0]
+    low = math.floor(math.log10(positive.min())) if positive.size else 0
+    return low, max(math.ceil(math.log10(positive.max())) if positive.size else 1, low + 1)
+
+
+def _histogram_bars(counts: np.ndarray, edges: np.ndarray, x: Callable[[float], float], y: Callable[[float], float],
+                    bottom: float, colour: str, tip: str, unit: str) -> list[str]:
+    """One ``<rect>`` per non-empty bin from ``bottom`` up to ``y(count)``, its range and count on
+    its tooltip (``tip`` in front)."""
+    bars = []
+    for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
+        if count <= 0:
+            continue
+        left, right = x(start), x(end)
+        text = html.escape(f"{tip}values {start:.3g} to {end:.3g}: {int(count):,} {unit}")
+        bars.append(f'<rect x="{left + 0.5:.1f}" y="{y(count):.1f}" width="{max(right - left - 1, 0.5):.1f}" '
+                    f'height="{bottom - y(count):.1f}" fill="{colour}"><title>{text}</title></rect>')
+    return bars
 
 
 def _count_label(value: float) -> str:
@@ -48,9 +77,7 @@ def log_histogram(counts: Sequence[int] | np.ndarray, edges: Sequence[float] | n
     edges = np.asarray(edges, dtype=np.float64)
     if len(edges) != len(counts) + 1 or not len(counts):
         raise ValueError(f"expected one more edge than counts, got {len(edges)} edges for {len(counts)} counts")
-    positive = counts[counts > 0]
-    low = math.floor(math.log10(positive.min())) if positive.size else 0
-    high = max(math.ceil(math.log10(positive.max())) if positive.size else 1, low + 1)
+    low, high = _decades(counts)
 
     def x(value: float) -> float:
         return LEFT + (RIGHT - LEFT) * (value - edges[0]) / max(edges[-1] - edges[0], 1e-12)
@@ -65,13 +92,7 @@ def log_histogram(counts: Sequence[int] | np.ndarray, edges: Sequence[float] | n
                      f'<text x="{LEFT - 6}" y="{level + 4:.1f}" text-anchor="end">{_count_label(10.0 ** decade)}</text>')
     for tick in nice_ticks(edges[0], edges[-1]):
         parts.append(f'<text x="{x(tick):.1f}" y="{BOTTOM + 16}" text-anchor="middle">{tick:g}</text>')
-    for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
-        if count <= 0:
-            continue
-        left, right = x(start), x(end)
-        parts.append(f'<rect x="{left + 0.5:.1f}" y="{y(count):.1f}" width="{max(right - left - 1, 0.5):.1f}" '
-                     f'height="{BOTTOM - y(count):.1f}" fill="{BAR_COLOUR}"><title>values {start:.3g} to {end:.3g}: '
-                     f"{int(count):,} pixels</title></rect>")
+    parts += _histogram_bars(counts, edges, x, y, BOTTOM, BAR_COLOUR, "", "pixels")
     parts.append(f'<line x1="{LEFT}" x2="{RIGHT}" y1="{BOTTOM}" y2="{BOTTOM}" stroke="{TEXT_COLOUR}"/>')
     return _svg(parts, title, x_title, y_title)
 
@@ -185,14 +206,6 @@ def percent_line(steps: Sequence[int], percents: Sequence[float], title: str) ->
 PANEL_WIDTH, PANEL_GAP, PANEL_HEADING = RIGHT - LEFT, 36, 20
 
 
-def svg_box(width: float, height: float, title: str, parts: list[str]) -> str:
-    """An SVG root of ``width`` x ``height`` (at most that many pixels wide, narrower with its column)
-    in the text style of this module's charts, ``title`` its tooltip, holding ``parts``."""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
-            f'style="width:100%;max-width:{width:g}px;height:auto" font-family="sans-serif" font-size="12" '
-            f'fill="{TEXT_COLOUR}"><title>{html.escape(title)}</title>' + "".join(parts) + "</svg>")
-
-
 def log_histogram_panels(panels: Sequence[tuple[str, Sequence[int] | np.ndarray, Sequence[float] | np.ndarray, str]],
                          title: str, x_title: str = "pixel value", y_title: str = "pixels (log scale)",
                          unit: str = "pixels") -> str:
@@ -209,9 +222,7 @@ def log_histogram_panels(panels: Sequence[tuple[str, Sequence[int] | np.ndarray,
         if np.any(np.diff(edges) <= 0) or np.any(counts < 0):
             raise ValueError(f"{name}: expected increasing edges and counts of at least 0")
         checked.append((str(name), counts, edges, colour))
-    positive = np.concatenate([counts[counts > 0] for _, counts, _, _ in checked])
-    low = math.floor(math.log10(positive.min())) if positive.size else 0
-    high = max(math.ceil(math.log10(positive.max())) if positive.size else 1, low + 1)
+    low, high = _decades(np.concatenate([counts for _, counts, _, _ in checked]))
     top, bottom = TOP + PANEL_HEADING, BOTTOM + PANEL_HEADING
     width = LEFT + len(checked) * PANEL_WIDTH + (len(checked) - 1) * PANEL_GAP + WIDTH - RIGHT
     height = HEIGHT + PANEL_HEADING
@@ -237,13 +248,7 @@ def log_histogram_panels(panels: Sequence[tuple[str, Sequence[int] | np.ndarray,
                          f'stroke="{GRID_COLOUR}"/>')
         for tick in nice_ticks(edges[0], edges[-1]):
             parts.append(f'<text x="{x(tick):.1f}" y="{bottom + 16}" text-anchor="middle">{tick:g}</text>')
-        for count, start, end in zip(counts, edges[:-1], edges[1:], strict=True):
-            if count <= 0:
-                continue
-            left, right = x(start), x(end)
-            tip = f"{name}: values {start:.3g} to {end:.3g}: {int(count):,} {unit}"
-            parts.append(f'<rect x="{left + 0.5:.1f}" y="{y(count):.1f}" width="{max(right - left - 1, 0.5):.1f}" '
-                         f'height="{bottom - y(count):.1f}" fill="{colour}"><title>{html.escape(tip)}</title></rect>')
+        parts += _histogram_bars(counts, edges, x, y, bottom, colour, f"{name}: ", unit)
         parts.append(f'<line x1="{start_x}" x2="{start_x + PANEL_WIDTH}" y1="{bottom}" y2="{bottom}" stroke="{TEXT_COLOUR}"/>'
                      f'<text x="{centre:.1f}" y="{height - 4}" text-anchor="middle">{html.escape(x_title)}</text>')
     middle_y = (top + bottom) / 2
