@@ -2,8 +2,9 @@
 
 Streamlit's browser side loads plotly.js (a 4.7 MB script) the first time a page of the tab
 shows a Plotly chart, and then spends about 1.2 s evaluating it before it draws anything: the
-first page with such a chart a visitor opens (Explore, Inside, Train's live curves, Runs, Sweep)
-paid for it on top of its own time; Preprocess and Predict draw theirs as SVG and need none.
+first page with such a chart a visitor opens (Train's live curves and a run's results, Runs,
+Sweep) paid for it on top of its own time; Explore, Inside, Preprocess and Predict draw theirs as
+SVG (clicked through :mod:`dashboard.svg_picker`) and need none.
 Every page here asks the browser, once per tab, to load that script a couple of seconds after
 the page has been drawn, while its reader reads it; the chart pages then find it loaded. A page
 opened directly in a new tab still loads it itself, as before.

@@ -1,41 +1,32 @@
-"""Figure builders of the Explore page: numbers in (from nnlib.analysis), Plotly figures or
-pictures out.
+"""Figure builders of the Explore page: numbers in (from nnlib.analysis), SVG, HTML or pictures out.
 
 Grids of images are pictures (:mod:`dashboard.montage`): a browser shows them at no cost, where a
-chart of tiles takes it a moment per draw. Charts stay where hovering or clicking is the point.
-Pure functions, no Streamlit: each can be called and inspected in a test.
+chart of tiles takes it a moment per draw. Charts are SVG or HTML, every value on a tooltip; the
+2-D map is clicked (:mod:`dashboard.svg_picker`), so the page loads no chart library in the
+browser. Pure functions, no Streamlit: each can be called and inspected in a test.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.colors import hex_to_rgb, qualitative
+from plotly.colors import qualitative
 
 from nnlib.analysis import BoxStats, Map2D
 
 from .html_charts import share_bars
 from .montage import Montage, montage
+from .pick_charts import Panel, scatter_panels, square_grid
 from .svg_charts import BAR_COLOUR, box_plot, log_histogram
 
 CLASS_COLOURS = qualitative.Plotly  # ten distinct colours, one per class
 UNLABELLED_COLOUR = "#888888"
-# The map's points are see-through so dense clouds show their density. Written into the colour
-# (rgba) rather than as the marker's opacity: Plotly sets an opacity on each of the thousands of SVG
-# points, which makes each its own compositing layer and cost the browser about 0.3 s per draw.
-MAP_POINT_ALPHA = 0.75
+MAP_SIDE = 520  # the 2-D map's drawing, in the SVG's units (it scales with its column)
 
 
 def class_colour(index: int) -> str:
     """The colour of class ``index`` in every chart of the page (grey for unlabelled)."""
     return UNLABELLED_COLOUR if index < 0 else CLASS_COLOURS[index % len(CLASS_COLOURS)]
-
-
-def translucent(colour: str, alpha: float) -> str:
-    """``#rrggbb`` as ``rgba(r, g, b, alpha)``."""
-    red, green, blue = hex_to_rgb(colour)
-    return f"rgba({red}, {green}, {blue}, {alpha:g})"
 
 
 TEST_SET_COLOUR = "#8fb8ff"   # beside the training set's bars, lighter
@@ -62,37 +53,19 @@ def class_means_picture(class_names: Sequence[str], means: np.ndarray) -> Montag
                    scale=CLASS_MEAN_SCALE)
 
 
-PIXEL_MAP_GAP = 0.08  # share of the figure's width between the two maps
+PIXEL_MAP_CELL = 9  # a pixel's square in the mean and spread maps, in the SVG's units
 
 
-def pixel_maps_figure(mean: np.ndarray, std: np.ndarray) -> go.Figure:
-    """Per-pixel mean and standard deviation side by side, in ONE figure (hover reads a pixel's value).
-
-    Each map has its own colour bar; both are 28x28, rows downwards as in the images.
-    """
-    half = (1 - PIXEL_MAP_GAP) / 2
-    colour_bars = (dict(title=dict(text="mean"), thickness=10, x=half - 0.02, len=0.9),
-                   dict(title=dict(text="std"), thickness=10, x=1.0, len=0.9))
-    traces = [
-        {"type": "heatmap", "z": np.round(np.asarray(values, dtype=np.float32), 2), "colorscale": "Viridis",
-         "colorbar": bar, "xaxis": axis, "yaxis": axis.replace("x", "y"),
-         "hovertemplate": f"{name}, row %{{y}}, col %{{x}}: %{{z:.2f}}<extra></extra>"}
-        for values, name, bar, axis in ((mean, "mean", colour_bars[0], "x"), (std, "std", colour_bars[1], "x2"))
-    ]
-    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False}
-    return go.Figure({"data": traces, "layout": {
-        "xaxis": {**hidden, "domain": [0, half - 0.06], "constrain": "domain"},
-        "xaxis2": {**hidden, "domain": [half + PIXEL_MAP_GAP, 1 - 0.06], "constrain": "domain"},
-        "yaxis": {**hidden, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
-        "yaxis2": {**hidden, "autorange": "reversed", "scaleanchor": "x2", "constrain": "domain"},
-        "annotations": [
-            {"text": "Mean pixel value", "x": (half - 0.06) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
-             "xanchor": "center", "yanchor": "bottom", "showarrow": False},
-            {"text": "Per-pixel standard deviation", "x": half + PIXEL_MAP_GAP + (half - 0.06) / 2, "y": 1.0,
-             "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False},
-        ],
-        "height": 340, "margin": dict(l=10, r=10, t=30, b=10), "plot_bgcolor": "rgba(0,0,0,0)",
-    }})
+def pixel_maps_svg(mean: np.ndarray, std: np.ndarray) -> tuple[str, str]:
+    """Per-pixel mean and standard deviation as two square grids (SVG), each with its colour bar;
+    every pixel's row, column and value on its tooltip."""
+    maps = []
+    for values, name, title in ((mean, "mean", "Mean pixel value"), (std, "std", "Per-pixel standard deviation")):
+        values = np.asarray(values, dtype=np.float64)
+        columns = values.shape[1]
+        tips = [f"{name}, row {i // columns}, col {i % columns}: {v:.2f}" for i, v in enumerate(values.ravel().tolist())]
+        maps.append(square_grid(values, title, None, tips, cell=PIXEL_MAP_CELL, gap=0))
+    return maps[0], maps[1]
 
 
 def intensity_histogram_svg(counts: np.ndarray, edges: np.ndarray) -> str:
@@ -109,31 +82,20 @@ def ink_box_svg(class_names: Sequence[str], ink: BoxStats) -> str:
                     "Ink per image by class", "class", "ink (white-pixel equivalents)")
 
 
-def pca_map_figure(points: Map2D, class_names: Sequence[str]) -> go.Figure:
-    """The images as points on their first two principal components, one colour per class.
-
-    Each point's ``customdata`` is its image's index in the training set; hover shows it and the label.
-    """
-    fig = go.Figure()
-    groups = sorted(set(points.labels.tolist()))
-    for label in groups:
-        mask = points.labels == label
-        name = class_names[label] if 0 <= label < len(class_names) else "unlabelled"
-        fig.add_trace(go.Scatter(
-            x=np.round(points.coords[mask, 0], 3), y=np.round(points.coords[mask, 1], 3),
-            mode="markers", name=str(name),
-            marker=dict(size=5, color=translucent(class_colour(int(label)), MAP_POINT_ALPHA)),
-            customdata=points.indices[mask],
-            hovertemplate="label " + str(name) + "<br>image #%{customdata}<extra></extra>",
-        ))
+def pca_map_svg(points: Map2D, class_names: Sequence[str]) -> str:
+    """The images as points on their first two principal components, one colour per class, for
+    :func:`dashboard.svg_picker.svg_picker`: a click returns the image's index in the training set
+    (its ``data-pick``); the tooltip gives label and index; wheel zooms, the legend hides a class."""
+    names = [str(name) for name in class_names]
+    labels = [int(label) for label in points.labels.tolist()]
+    tips = [f"label {names[label] if 0 <= label < len(names) else 'unlabelled'} · image #{index}"
+            for label, index in zip(labels, points.indices.tolist(), strict=True)]
     ratio = points.explained_variance_ratio
-    fig.update_layout(
-        xaxis_title=f"PC 1 ({ratio[0] * 100:.1f}% of variance)",
-        yaxis_title=f"PC 2 ({ratio[1] * 100:.1f}% of variance)",
-        height=520, margin=dict(l=10, r=10, t=10, b=10), legend=dict(itemsizing="constant"),
-        dragmode="pan",
-    )
-    return fig
+    return scatter_panels([Panel(points.coords, "")], points.labels, [str(i) for i in points.indices.tolist()], tips,
+                          names, [class_colour(c) for c in range(len(names))] + [UNLABELLED_COLOUR],
+                          x_title=f"PC 1 ({ratio[0] * 100:.1f}% of variance)",
+                          y_title=f"PC 2 ({ratio[1] * 100:.1f}% of variance)", side=MAP_SIDE,
+                          other_name="unlabelled")
 
 
 def unusual_examples_picture(

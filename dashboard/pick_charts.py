@@ -55,12 +55,12 @@ def _fit(values: np.ndarray, low_px: float, high_px: float, flip: bool = False) 
 
 def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[str], tips: Sequence[str],
                    class_names: Sequence[str], colours: Sequence[str], x_title: str = "", y_title: str = "",
-                   side: float = PANEL_SIDE) -> str:
+                   side: float = PANEL_SIDE, other_name: str = "other") -> str:
     """Points in ``panels`` side by side (the same points in each), coloured by ``labels``.
 
     Point ``i`` carries ``picks[i]`` (returned when clicked) and ``tips[i]`` (its tooltip) in every
-    panel; ``colours[c]`` is class ``c``'s colour (the last one is for labels outside the names).
-    Each panel is a zoom area; the legend under them hides and shows a class.
+    panel; ``colours[c]`` is class ``c``'s colour (the last one is for labels outside the names,
+    shown as ``other_name``). Each panel is a zoom area; the legend under them hides and shows a class.
     """
     labels = np.asarray(labels, dtype=int)
     n = len(labels)
@@ -70,7 +70,7 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
     classes = [label if 0 <= label < len(class_names) else -1 for label in groups]
     width = len(panels) * side + (len(panels) - 1) * PANEL_GAP + (24 if y_title else 0)
     left = 24 if y_title else 0
-    top = TITLE_HEIGHT
+    top = TITLE_HEIGHT if any(panel.title or panel.subtitle for panel in panels) else 4
     bottom = top + side
     height = bottom + (22 if x_title else 0) + LEGEND_HEIGHT
     style = "".join(f".g{label}{{fill:{colours[label] if label >= 0 else colours[-1]}}}" for label in classes)
@@ -81,8 +81,9 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
         x0 = left + number * (side + PANEL_GAP)
         coords = np.asarray(panel.coords, dtype=np.float64)
         xs, ys = _fit(coords[:, 0], 0, side), _fit(coords[:, 1], 0, side, flip=True)
-        parts.append(f'<text x="{x0 + side / 2:g}" y="14" text-anchor="middle" font-weight="600">'
-                     f"{html.escape(panel.title)}</text>")
+        if panel.title:
+            parts.append(f'<text x="{x0 + side / 2:g}" y="14" text-anchor="middle" font-weight="600">'
+                         f"{html.escape(panel.title)}</text>")
         if panel.subtitle:
             parts.append(f'<text x="{x0 + side / 2:g}" y="28" text-anchor="middle" font-size="11">'
                          f"{html.escape(panel.subtitle)}</text>")
@@ -105,7 +106,7 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
     step = min(70.0, (width - left) / max(len(classes), 1))
     for number, label in enumerate(classes):
         x = left + number * step
-        name = class_names[label] if label >= 0 else "other"
+        name = class_names[label] if label >= 0 else other_name
         parts.append(f'<g data-toggle="g{label}"><title>click to hide or show {html.escape(str(name))}</title>'
                      f'<rect x="{x:g}" y="{legend_y - 14:g}" width="{step - 4:g}" height="18" fill="transparent"/>'
                      f'<circle cx="{x + 6:g}" cy="{legend_y - 5:g}" class="g{label}" style="r:5"/>'
@@ -126,21 +127,25 @@ def _colour_bar(x: float, top: float, height: float, scale: str, low: float, hig
     return parts
 
 
-def square_grid(values: np.ndarray, title: str, picks: Sequence[str], tips: Sequence[str], scale: str = "viridis",
+def square_grid(values: np.ndarray, title: str, picks: Sequence[str] | None, tips: Sequence[str], scale: str = "viridis",
                 selected: int | None = None, marked: np.ndarray | None = None, marked_name: str = "",
-                cell: float = 18, max_width: float | None = None) -> str:
+                cell: float = 18, gap: float = 1, max_width: float | None = None) -> str:
     """A 2-D array of values as squares (row 0 on top), coloured on ``scale`` ("viridis", or
-    "signed": blue < 0 < red); square ``i`` (in row-major order) carries ``picks[i]`` and ``tips[i]``.
+    "signed": blue < 0 < red); square ``i`` (in row-major order) carries ``picks[i]`` (none are
+    clickable when ``picks`` is None) and ``tips[i]``.
 
     ``selected`` (a flat index) is ringed; ``marked`` (a boolean array of the same shape) puts a
-    dot on its squares, named ``marked_name`` in a note under the grid.
+    dot on its squares, named ``marked_name`` in a note under the grid. Squares are ``cell`` apart
+    with ``gap`` between them (0: a continuous picture).
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"square_grid draws a 2-D array, got shape {values.shape}")
     rows, columns = values.shape
-    if len(picks) != values.size or len(tips) != values.size:
+    if (picks is not None and len(picks) != values.size) or len(tips) != values.size:
         raise ValueError("square_grid needs one pick and one tooltip per value")
+    pick_attributes = ([f' data-pick="{html.escape(pick, quote=True)}"' for pick in picks] if picks is not None
+                       else [""] * values.size)
     finite = values[np.isfinite(values)]
     if scale == "signed":
         limit = float(np.max(np.abs(finite))) if finite.size else 1.0
@@ -154,11 +159,10 @@ def square_grid(values: np.ndarray, title: str, picks: Sequence[str], tips: Sequ
     note = 18 if marked is not None and marked.any() else 0
     width, height = grid_width + 46, top + grid_height + 4 + note
     parts = [f'<text x="0" y="14" font-weight="600">{html.escape(title)}</text>']
-    for index, ((r, g, b), pick, tip) in enumerate(zip(rgb, picks, tips, strict=True)):
+    for index, ((r, g, b), pick, tip) in enumerate(zip(rgb, pick_attributes, tips, strict=True)):
         row, column = divmod(index, columns)
-        parts.append(f'<rect x="{column * cell:g}" y="{top + row * cell:g}" width="{cell - 1:g}" height="{cell - 1:g}" '
-                     f'fill="rgb({r},{g},{b})" data-pick="{html.escape(pick, quote=True)}">'
-                     f"<title>{html.escape(tip)}</title></rect>")
+        parts.append(f'<rect x="{column * cell:g}" y="{top + row * cell:g}" width="{cell - gap:g}" height="{cell - gap:g}" '
+                     f'fill="rgb({r},{g},{b})"{pick}><title>{html.escape(tip)}</title></rect>')
     if marked is not None:
         for row, column in zip(*np.nonzero(marked), strict=True):
             parts.append(f'<circle cx="{column * cell + (cell - 1) / 2:g}" cy="{top + row * cell + (cell - 1) / 2:g}" '

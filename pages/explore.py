@@ -11,6 +11,7 @@ from dashboard import html_charts, state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
 from dashboard.explore_data import DEFAULT_MAP_SIZE, MAP_SIZES, dataset_statistics, pca_points  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
+from dashboard.svg_picker import svg_picker  # noqa: E402
 from dashboard.thumbnails import thumbnail_grid_html  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.data import Dataset  # noqa: E402
@@ -93,7 +94,8 @@ if stats.labelled:
 st.caption(f"Left: the mean of every pixel over all training images, where the ink usually is. Right: each "
            f"pixel's standard deviation: {stats.blank_pixels} pixels never change (0) and carry no information; "
            "the bright middle is where images differ. Hover for a pixel's value.")
-st.plotly_chart(charts.pixel_maps_figure(stats.pixel_mean, stats.pixel_std))
+for column, pixel_map in zip(st.columns(2), charts.pixel_maps_svg(stats.pixel_mean, stats.pixel_std), strict=True):
+    column.markdown(pixel_map, unsafe_allow_html=True)
 
 # ------------------------------------------------------------------ pixel statistics
 st.header("Pixel statistics")
@@ -112,21 +114,20 @@ with cols[1]:
 st.header("A 2-D map of the images (PCA)")
 st.caption("Each point is an image, placed by its first two principal components (the two directions in which "
            "the 784 pixels vary most). Classes that form their own cloud are easy; overlapping clouds are "
-           "the classes a network will confuse. Hover for label and index; click a point to see its image.")
+           "the classes a network will confuse. Hover for label and index; click a point to see its image; "
+           "the wheel zooms, dragging pans, a double click resets, a click on a class in the legend hides it.")
 n_points = st.select_slider("Images on the map", MAP_SIZES, value=DEFAULT_MAP_SIZE, key=state.EXPLORE_MAP_POINTS,
                             persist_state="session")
 points = pca_points(fingerprint, n_points, dataset)
 cols = st.columns([4, 1])
 with cols[0]:
-    event = st.plotly_chart(charts.pca_map_figure(points, names), key=state.EXPLORE_MAP_CHART,
-                            on_select="rerun", selection_mode="points")
+    picked = svg_picker(charts.pca_map_svg(points, names), key=state.EXPLORE_MAP_CHART)
 with cols[1]:
-    picked = [p for p in (event.selection.points if event else []) if p.get("customdata") is not None]
-    if picked:
-        index = int(picked[0]["customdata"])
+    index = int(picked) if picked is not None and picked.isdigit() else -1
+    if 0 <= index < len(dataset.x_train):
         st.image(upscale(dataset.x_train[index], 5), output_format="PNG", caption=f"{label_of(dataset, index)} · #{index}")
     else:
-        st.info("Click a point (or draw a box around some) to see the image here.")
+        st.info("Click a point to see the image here.")
 
 # ------------------------------------------------------------------ unusual examples
 if stats.labelled:

@@ -157,12 +157,17 @@ def open_page(page, app_url: str, path: str = "") -> None:
 
 
 def train_one_epoch(page, app_url: str) -> None:
-    """On the Train page, move the epochs slider to 1, press Start and wait for the run to complete."""
+    """Open the Train page, move the epochs slider to 1, press Start and wait for the run to complete."""
+    open_page(page, app_url, "train")
+    run_one_epoch(page)
+
+
+def run_one_epoch(page) -> None:
+    """On the Train page already open: move the epochs slider to 1, press Start and wait for the run to complete."""
     import re
 
     from playwright.sync_api import expect
 
-    open_page(page, app_url, "train")
     epochs = page.get_by_role("slider", name=re.compile("Epochs"))
     epochs.focus()
     for _ in range(4):  # 5 -> 1 epoch

@@ -9,28 +9,23 @@ from nnlib.data import load_mnist
 from .conftest import open_page, wait_for_app
 
 CHART_TIMEOUT_MS = 90_000
-EXPLORE_CHARTS = 2   # the pixel maps and the 2-D map; the others are HTML and SVG
 PREPROCESS_SVG_CHARTS = 4   # the split, the histograms, the transposition, the one-hot rows: no Plotly
 PREPROCESS_PIXELS = 2000 * 784   # the histograms' sample: 2,000 training images
-
-
-def expect_charts_drawn(page, count: int) -> None:
-    """``count`` Plotly charts in the page, each with its SVG drawn."""
-    expect(page.locator(".js-plotly-plot")).to_have_count(count, timeout=CHART_TIMEOUT_MS)
-    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
-    drawn = page.locator(".js-plotly-plot").evaluate_all(
-        "plots => plots.filter(p => p.querySelector('.main-svg') && p._fullLayout).length")
-    assert drawn == count
 
 
 def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     open_page(page, app_url, "explore")
     expect(page.get_by_role("heading", name="Explore the data")).to_be_visible()
-    expect_charts_drawn(page, EXPLORE_CHARTS)
-    # The histogram and the ink boxes are inline SVG: each bar and box carries its numbers as a tooltip.
+    # The 2-D map holds 1,000 points by default, drawn by the page's own small component.
+    points = page.locator(".svg-picker circle[data-pick]")
+    expect(points).to_have_count(1000, timeout=CHART_TIMEOUT_MS)
+    # The histogram, the ink boxes and the pixel maps are inline SVG: each bar, box and pixel carries
+    # its numbers as a tooltip. No chart library is loaded for any of them.
     tooltips = page.locator("svg title").all_text_contents()
     assert sum(t.startswith("values ") and t.endswith(" pixels") for t in tooltips) > 10
     assert sum(": median " in t for t in tooltips) == 10
+    assert sum(t.startswith("mean, row ") for t in tooltips) == sum(t.startswith("std, row ") for t in tooltips) == 784
+    assert page.locator(".js-plotly-plot").count() == 0
     expect(page.get_by_text("6,742 · 11.2%")).to_be_visible()   # the class balance writes each count out
     samples = page.locator(f"figure.{FIGURE_CLASS} img")
     expect(samples).to_have_count(100)
@@ -41,19 +36,34 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     images = page.locator('[data-testid="stImage"] img')
     expect(images).to_have_count(2)
     assert min(images.evaluate_all("els => els.map(e => e.naturalWidth)")) > 400
-    # The PCA map holds 1,000 points by default.
-    points = page.locator(".js-plotly-plot .scatterlayer .point")
-    assert points.count() == 1000
+    # The wheel zooms the map in, and points keep their size on the screen (a cloud comes apart).
+    area = page.locator(".svg-picker [data-zoom-area]")
+    radius = points.nth(0).evaluate("e => e.getBoundingClientRect().width")
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    expect(area).not_to_have_attribute("viewBox", "0 0 520 520")
+    zoomed = [float(v) for v in area.get_attribute("viewBox").split()]
+    assert zoomed[2] < 520 and abs(points.nth(0).evaluate("e => e.getBoundingClientRect().width") - radius) < 0.5
+    page.mouse.dblclick(box["x"] + 5, box["y"] + 5)
+    expect(area).to_have_attribute("viewBox", "0 0 520 520")
+    # A class clicked in the legend hides its points.
+    page.locator('.svg-picker [data-toggle="g1"]').click()
+    hidden = page.locator(".svg-picker circle.g1[data-pick]")
+    expect(hidden.first).to_be_hidden()
+    assert hidden.count() > 50 and page.locator(".svg-picker circle.g0[data-pick]").first.is_visible()
     # Clicking a point shows that image next to the map.
+    pick = points.nth(0).get_attribute("data-pick")
     points.nth(0).click(force=True)
     wait_for_app(page)
-    expect(page.get_by_text("Click a point (or draw a box around some) to see the image here.")).to_have_count(0)
+    expect(page.get_by_text("Click a point to see the image here.")).to_have_count(0)
     expect(images).to_have_count(3)
     # Beside the map (after the class means, before the unusual examples).
     expect(images.nth(1)).to_have_js_property("naturalWidth", 140)
     picked = page.locator('[data-testid="stImage"]').filter(has_text=" · #").last
     label, index = picked.inner_text().strip().split(" · #")
-    assert load_mnist().y_train[int(index)] == int(label)   # the image of the point clicked, with its true label
+    assert index == pick and load_mnist().y_train[int(index)] == int(label)   # the point clicked, its true label
 
 
 def expect_svg_charts_drawn(page) -> list[str]:

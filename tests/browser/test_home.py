@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from dashboard.chart_preload import PRELOAD_FLAG
 from dashboard.thumbnails import FIGURE_CLASS
 
-from .conftest import open_page
+from .conftest import open_page, run_one_epoch, wait_for_app
 
 
 def test_home_shows_real_mnist_samples(page, app_url):
@@ -30,8 +30,11 @@ def test_home_loads_plotly_in_the_background_for_the_chart_pages(page, app_url):
     page.wait_for_function(f"() => window['{PRELOAD_FLAG}'] === 'loaded'", timeout=30_000)
     fetched = page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
     assert [name for name in fetched if "/static/js/PlotlyChart." in name] != []
-    # The first chart page then draws with it, and the page switch does not import it again.
-    page.locator('[data-testid="stSidebar"] a[href="explore"]').first.click()
+    # The first Plotly chart (a training run's live curves) then draws with it, and neither the page
+    # switch nor the chart imports it again.
+    page.locator('[data-testid="stSidebar"] a[href="train"]').first.click()
+    wait_for_app(page)
+    run_one_epoch(page)
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=60_000)
     fetched = page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
     assert len([name for name in fetched if "/static/js/PlotlyChart." in name]) == 1

@@ -7,9 +7,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import explore_data, state
+from dashboard.svg_picker import pick_state
 from dashboard.thumbnails import captions_in, images_in
 from nnlib.data import FASHION_MNIST_CLASSES, Dataset
-from tests.pages.helpers import open_from_home, plotly_figures, serving_as_fashion_mnist
+from tests.pages.helpers import open_from_home, picker_svgs, serving_as_fashion_mnist
 
 PAGE = "pages/explore.py"
 
@@ -19,20 +20,19 @@ def open_page(setup=None) -> AppTest:
     return open_from_home(PAGE, setup)
 
 
-figures = plotly_figures
+def map_points(at: AppTest) -> list[tuple[int, str]]:
+    """The 2-D map's points as ``(image index, colour class)``, read from its SVG."""
+    svg = picker_svgs(at)[state.EXPLORE_MAP_CHART]
+    return [(int(pick), group) for group, pick in re.findall(r'<circle cx="[\d.]+" cy="[\d.]+" class="g(-?\d+)" '
+                                                             r'data-pick="(\d+)"', svg)]
 
 
-def plotly_array(value) -> np.ndarray:
-    """A figure's array as NumPy: Plotly sends NumPy arrays as base64 typed arrays."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        if isinstance(shape, str):
-            shape = tuple(int(s) for s in shape.split(","))
-        return array.reshape(shape) if shape else array
-    return np.asarray(value)
+def pixel_map(svg: str) -> np.ndarray:
+    """A 28x28 map read back from its squares' tooltips (``"mean, row 3, col 5: 12.34"``)."""
+    values = np.full((28, 28), np.nan)
+    for row, column, value in re.findall(r"<title>\w+, row (\d+), col (\d+): ([\d.]+)</title>", svg):
+        values[int(row), int(column)] = float(value)
+    return values
 
 
 def class_balance(at: AppTest) -> list[tuple[str, int, int]] | None:
@@ -46,8 +46,15 @@ def class_balance(at: AppTest) -> list[tuple[str, int, int]] | None:
 
 
 def svg_charts(at: AppTest) -> list[str]:
-    """The inline SVG charts (the histogram, then the ink boxes)."""
-    return [m.value for m in at.markdown if m.value.startswith("<svg")]
+    """The inline SVG charts of the pixel statistics (the histogram, then the ink boxes)."""
+    return [m.value for m in at.markdown if m.value.startswith("<svg") and "Pixel values" in m.value
+            or m.value.startswith("<svg") and "Ink per image" in m.value]
+
+
+def pixel_maps(at: AppTest) -> list[str]:
+    """The mean and spread maps' SVG."""
+    return [m.value for m in at.markdown if m.value.startswith("<svg") and ("Mean pixel" in m.value
+                                                                          or "standard deviation" in m.value)]
 
 
 def pixel_values(grid: str) -> np.ndarray:
@@ -81,14 +88,14 @@ def test_shows_mnist_counts_and_every_chart(mnist_page):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Training images"] == "60,000" and metrics["Test images"] == "10,000"
     assert metrics["Always-blank pixels"] == "67 of 784"
-    figs = figures(at)
-    assert len(figs) == 2   # the pixel maps and the 2-D map; the rest are HTML and SVG
+    assert not at.get("plotly_chart")   # every chart is HTML or SVG: the browser loads no chart library
+    assert len(pixel_maps(at)) == 2 and list(picker_svgs(at)) == [state.EXPLORE_MAP_CHART]
     assert class_balance(at) is not None and len(svg_charts(at)) == 2
     # Ten rows of samples (one grid each), then the class means and the unusual examples as one picture each.
     assert [len(captions_in(grid)) for grid in sample_grids(at)] == [10] * 10
     assert [len(element.proto.imgs) for element in at.get("image")] == [1, 1]
     # Every chart and picture is explained by a caption.
-    assert len(at.caption) >= len(figs) + 2 + 3
+    assert len(at.caption) >= 2 + 2 + 3
 
 
 def test_class_balance_counts_sum_to_the_dataset(mnist_page, mnist):
@@ -111,15 +118,24 @@ def test_histogram_and_ink_boxes_are_drawn_from_the_statistics(mnist_page, mnist
 
 
 def test_pca_map_has_the_chosen_number_of_points_coloured_by_label(mnist_page, mnist):
-    scatter = next(f for f in figures(mnist_page) if f["data"][0]["type"] == "scatter")
-    assert len(scatter["data"]) == 10
-    total = 0
-    for trace in scatter["data"]:
-        indices = plotly_array(trace["customdata"])
-        assert np.all(mnist.y_train[indices] == int(trace["name"]))
-        total += len(indices)
-    assert total == explore_data.DEFAULT_MAP_SIZE == 1000
-    assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
+    points = map_points(mnist_page)
+    assert len(points) == explore_data.DEFAULT_MAP_SIZE == 1000 and len({index for index, _ in points}) == 1000
+    assert all(int(mnist.y_train[index]) == int(group) for index, group in points)   # each point's colour is its label
+    assert len({group for _, group in points}) == 10
+    svg = picker_svgs(mnist_page)[state.EXPLORE_MAP_CHART]
+    assert re.search(r">PC 1 \([\d.]+% of variance\)<", svg) and svg.count("data-toggle=") == 10
+    assert not mnist_page.get("plotly_chart")      # the page loads no chart library in the browser
+
+
+def test_a_click_on_the_map_shows_that_image(mnist):
+    at = open_page()
+    assert [i.value for i in at.info] == ["Click a point to see the image here."]
+    index, _ = map_points(at)[123]
+    at.session_state[state.EXPLORE_MAP_CHART] = pick_state(str(index))
+    at.run()
+    assert not at.exception and not at.info
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert f"{int(mnist.y_train[index])} · #{index}" in captions
 
 
 def test_samples_are_labelled_and_a_new_seed_reshuffles_them(mnist_page, mnist):
@@ -157,14 +173,12 @@ def test_many_of_one_class_and_the_enlarged_image(mnist):
 def test_map_size_control_changes_the_map():
     at = open_page()
     at.select_slider(key=state.EXPLORE_MAP_POINTS).set_value(3000).run()
-    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
-    assert sum(len(plotly_array(trace["customdata"])) for trace in scatter["data"]) == 3000
+    assert len(map_points(at)) == 3000
 
 
 def test_pixel_maps_show_the_dataset_mean_and_spread(mnist_page, mnist):
-    maps = next(f for f in figures(mnist_page) if [t["type"] for t in f["data"]] == ["heatmap", "heatmap"])
-    mean, std = (plotly_array(trace["z"]) for trace in maps["data"])
-    assert mean.shape == std.shape == (28, 28)
+    mean, std = (pixel_map(svg) for svg in pixel_maps(mnist_page))
+    assert mean.shape == std.shape == (28, 28) and not np.isnan(mean).any() and not np.isnan(std).any()
     assert np.allclose(mean, mnist.x_train.mean(axis=0), atol=0.06)
     assert np.allclose(std, mnist.x_train.std(axis=0), atol=0.06)
     assert int((std == 0).sum()) == 67  # the always-blank pixels of the metric
@@ -229,5 +243,6 @@ def test_unlabelled_csv_shows_samples_and_leaves_out_per_class_charts():
     captions = sample_captions(at)
     assert len(captions) == 10 and all(c.startswith("? · #") for c in captions)
     assert class_balance(at) is None and len(svg_charts(at)) == 1   # no class balance, no ink per class
-    scatter = next(f for f in figures(at) if f["data"][0]["type"] == "scatter")
-    assert scatter["data"][0]["name"] == "unlabelled" and len(plotly_array(scatter["data"][0]["customdata"])) == 40
+    points = map_points(at)
+    assert len(points) == 40 and {group for _, group in points} == {"-1"}
+    assert ">unlabelled</text>" in picker_svgs(at)[state.EXPLORE_MAP_CHART]

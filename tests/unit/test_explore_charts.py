@@ -1,4 +1,6 @@
 """The Explore page's pictures and pixel maps built from real MNIST statistics."""
+import re
+
 import numpy as np
 
 from dashboard import explore_charts as charts
@@ -36,23 +38,28 @@ def test_unusual_examples_picture_shows_the_listed_images_row_by_row(mnist):
                                            ["a", "b"]) is None
 
 
-def test_pixel_maps_figure_holds_mean_and_std_in_one_figure(mnist):
+def test_pixel_maps_give_every_pixel_of_the_mean_and_spread_on_its_tooltip(mnist):
     mean, std = analysis.pixel_mean_std(mnist.x_train[:SUBSET])
-    figure = charts.pixel_maps_figure(mean, std)
-    assert [trace.type for trace in figure.data] == ["heatmap", "heatmap"]
-    assert np.allclose(figure.data[0].z, np.round(mean, 2), atol=1e-4)
-    assert np.allclose(figure.data[1].z, np.round(std, 2), atol=1e-4)
-    assert (figure.data[0].xaxis, figure.data[1].xaxis) == ("x", "x2")
-    assert "mean" in figure.data[0].hovertemplate and "std" in figure.data[1].hovertemplate
+    for svg, values, name in zip(charts.pixel_maps_svg(mean, std), (mean, std), ("mean", "std"), strict=True):
+        cells = re.findall(rf"<title>{name}, row (\d+), col (\d+): ([\d.]+)</title>", svg)
+        assert len(cells) == 784 and "data-pick" not in svg        # shown, not clicked
+        read = np.zeros((28, 28))
+        for row, column, value in cells:
+            read[int(row), int(column)] = float(value)
+        np.testing.assert_allclose(read, values, atol=0.005)
 
 
-def test_map_points_are_see_through_by_their_colour_not_an_opacity():
+def test_map_points_carry_their_image_index_and_class_and_the_legend_toggles_classes():
     from nnlib.analysis import Map2D
 
     points = Map2D(coords=np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), labels=np.array([0, 1, 0]),
                    indices=np.array([7, 8, 9]), explained_variance_ratio=np.array([0.1, 0.05]))
-    figure = charts.pca_map_figure(points, [str(d) for d in range(10)])
-    assert [trace.marker.color for trace in figure.data] == ["rgba(99, 110, 250, 0.75)", "rgba(239, 85, 59, 0.75)"]
-    assert all(trace.marker.opacity is None for trace in figure.data)
-    assert list(figure.data[0].customdata) == [7, 9]
-    assert charts.translucent("#00CC96", 0.5) == "rgba(0, 204, 150, 0.5)"
+    svg = charts.pca_map_svg(points, [str(d) for d in range(10)])
+    circles = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" class="g(\d)" data-pick="(\d+)"><title>([^<]*)</title>', svg)
+    assert [(group, pick, tip) for _, _, group, pick, tip in circles] == [
+        ("0", "7", "label 0 · image #7"), ("1", "8", "label 1 · image #8"), ("0", "9", "label 0 · image #9")]
+    xs, ys = [float(x) for x, *_ in circles], [float(y) for _, y, *_ in circles]
+    assert xs == sorted(xs) and ys == sorted(ys, reverse=True)    # larger PC 2 is higher up
+    assert ".g0{fill:#636EFA}" in svg and ".g1{fill:#EF553B}" in svg
+    assert re.findall(r'data-toggle="(g\d)"', svg) == ["g0", "g1"]   # one legend entry per class shown
+    assert "PC 1 (10.0% of variance)" in svg and "data-zoom-area" in svg
