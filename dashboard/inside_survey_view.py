@@ -1,9 +1,11 @@
 """What the layers learned, on the Inside page: the PCA map of every layer side by side, and
-the dead and saturated units per layer. The numbers come from the cached layer survey."""
+the dead and saturated units per layer. The numbers come from the cached layer survey.
+
+The maps are inline SVG whose points are clicked (:func:`dashboard.svg_picker.svg_picker`), not a
+Plotly chart: the page waits for no chart script in the browser."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from . import inside_charts as charts
@@ -11,24 +13,22 @@ from . import inside_text as text
 from . import state
 from .figures import colour_image, png_bytes, upscale
 from .inside_inputs import SurveyData
-from .inside_views import clicked_points
 from .markdown_text import markdown_table
+from .svg_picker import svg_picker
 
-# Points per panel: the browser draws each as an SVG element, and five panels of 1,000 took it a
-# second on a busy 2-core machine; 250 by default (the class clouds already show), more on request.
-# WebGL (scattergl) was slower at these sizes in headless Chromium's software WebGL (5 x 250
-# points: 0.4-0.8 s against 0.1-0.4 s as SVG), so the maps stay SVG and are drawn when asked for.
+# Points per panel: the browser draws each as an SVG element (and the page sends each, about 80
+# bytes a point and a panel); 250 by default (the class clouds already show), more on request.
 MAP_POINTS = (250, 500, 1000, 2000)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def maps_figure(survey_key: str, points: int, _survey: SurveyData, class_names: tuple[str, ...]) -> go.Figure:
-    """The layer maps figure of one survey with ``points`` images per panel, built once."""
+def maps_figure(survey_key: str, points: int, _survey: SurveyData, class_names: tuple[str, ...]) -> str:
+    """The layer maps of one survey with ``points`` images per panel, as SVG, drawn once."""
     stages = _survey.survey.stages
     shown = slice(0, points)    # the maps are computed on every surveyed image, drawn with the first ones
-    return charts.layer_maps_figure([s.stage.name for s in stages], [s.coords[shown] for s in stages],
-                                    [s.explained_variance_ratio for s in stages], _survey.survey.labels[shown],
-                                    class_names)
+    return charts.layer_maps([s.stage.name for s in stages], [s.coords[shown] for s in stages],
+                             [s.explained_variance_ratio for s in stages], _survey.survey.labels[shown],
+                             _survey.indices[shown], class_names)
 
 
 def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, ...], mode: str, what: str) -> None:
@@ -42,14 +42,12 @@ def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, .
                      help=f"A 2-D map of {len(survey.indices):,} {what} images at every layer, side by side."):
         return
     points = st.select_slider("Images per map", MAP_POINTS, value=MAP_POINTS[0], key=state.INSIDE_MAP_POINTS)
-    figure = maps_figure(survey.key, int(points), survey, class_names)
-    chart, picked = st.columns([6, 1])
+    chart, side = st.columns([6, 1])
     with chart:
-        st.plotly_chart(figure, key=state.INSIDE_MAP_CHART, on_select="rerun", selection_mode="points")
-    with picked:
-        clicked = clicked_points(state.INSIDE_MAP_CHART)
-        if clicked:
-            position = int(clicked[0]["customdata"][0])
+        clicked = svg_picker(maps_figure(survey.key, int(points), survey, class_names), key=state.INSIDE_MAP_CHART)
+    with side:
+        position = int(clicked) if clicked is not None and clicked.isdigit() else -1
+        if 0 <= position < len(survey.indices):
             index = int(survey.indices[position])
             label = int(survey.survey.labels[position])
             predicted = int(survey.survey.predictions[position])

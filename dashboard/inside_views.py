@@ -2,7 +2,9 @@
 shapes and the nnlib code that computes it.
 
 Every number shown comes from :func:`nnlib.introspect.forward_trace` (and, for a clicked
-unit, from the cached layer survey); this module only lays them out.
+unit, from the cached layer survey); this module only lays them out. A layer's units and a
+feature map's pixels are clicked on inline SVG (:mod:`dashboard.inside_charts`,
+:func:`dashboard.svg_picker.svg_picker`), not on Plotly charts: the page waits for no chart script.
 """
 from __future__ import annotations
 
@@ -27,10 +29,12 @@ from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
+from .svg_picker import PICK, svg_picker
 from .thumbnails import thumbnail_grid_html
 
 TOP_UNITS_NAMED = 5
 UNITS_PER_ROW = charts.UNITS_PER_ROW
+PIXEL_CHART_PREFIX = "inside_pixel_chart_"   # + conv stage name: the clickable feature map
 UNIT_PIXELS = 20
 TOP_IMAGES = 8
 THUMBNAIL_WIDTH = 70
@@ -45,23 +49,20 @@ def code_panel(*functions: Any, expanded: bool = True) -> None:
             st.html(python_html(source_of(function)))
 
 
-def clicked_points(chart_key: str) -> list[dict]:
-    """The points currently selected on the chart drawn under ``chart_key`` (empty when none)."""
-    value = st.session_state.get(chart_key)
-    if not value:
-        return []
-    selection = value.get("selection") or {}
-    return [point for point in selection.get("points", []) if point.get("customdata") is not None]
+def picked(chart_key: str) -> str | None:
+    """The pick of the mark last clicked on the chart drawn under ``chart_key`` (None before any
+    click): read before the chart is drawn, as the chart rings what the click chose."""
+    state_value = st.session_state.get(chart_key)
+    value = state_value.get(PICK) if hasattr(state_value, "get") else None
+    return None if value is None else str(value)
 
 
 def clicked_unit(chart_key: str, n_units: int, default: int) -> int:
-    """The unit clicked on a unit strip (``customdata`` = unit index), else ``default``."""
-    for point in clicked_points(chart_key):
-        data = point["customdata"]
-        unit = int(data[0] if isinstance(data, list) else data)
-        if 0 <= unit < n_units:
-            return unit
-    return default
+    """The unit last clicked on the unit strip ``chart_key`` (its pick is the unit index), else
+    ``default`` (also for a blank square past the last unit)."""
+    value = picked(chart_key) or ""
+    unit = int(value) if value.isdigit() else -1
+    return unit if 0 <= unit < n_units else default
 
 
 def show_top_images(stage_survey: StageSurvey, unit: int, survey: SurveyData, images: np.ndarray,
@@ -86,12 +87,7 @@ def matrix(values: np.ndarray, decimals: int = 2) -> str:
 
 def unit_picture(values: np.ndarray) -> np.ndarray:
     """A layer's units as a picture, ``UNITS_PER_ROW`` to a row (blue < 0 < red); the last row padded blank."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    per_row = min(UNITS_PER_ROW, len(values))
-    rows = -(-len(values) // per_row)
-    grid = np.full(rows * per_row, np.nan)
-    grid[:len(values)] = values
-    return colour_image(grid.reshape(rows, per_row), "signed", factor=UNIT_PIXELS)
+    return colour_image(charts.unit_rows(values), "signed", factor=UNIT_PIXELS)
 
 
 def equations(lines: list[tuple[str, str]]) -> None:
@@ -163,9 +159,8 @@ def dense_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number:
         st.image(png_bytes(unit_picture(z)), width="stretch", output_format="PNG",
                  caption=f"Z{number} = pre-activation, {len(z)} units, {UNITS_PER_ROW} to a row (red > 0 > blue; "
                          f"largest |Z| {float(np.max(np.abs(z))):.2f})")
-        st.plotly_chart(charts.unit_strip(a, f"A{number} = {stage.activation}(Z{number}): click a unit",
-                                          selected=unit), key=chart_key, on_select="rerun", selection_mode="points",
-                        config=charts.PLAIN_CONFIG)
+        svg_picker(charts.unit_strip(a, f"A{number} = {stage.activation}(Z{number}): click a unit", selected=unit),
+                   key=chart_key)
         top = np.argsort(-a, kind="stable")[:TOP_UNITS_NAMED]
         st.markdown("**Most active units:** " + ", ".join(f"unit {u} ({a[u]:.2f})" for u in top)
                     + f" · {int(np.count_nonzero(a > 0))} of {len(a)} units are on for this image.")
@@ -209,16 +204,15 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
                      f"colour scale (dark 0, yellow {high:.2f})")
     strongest = maps.max(axis=(0, 1))
     channel = _chosen_channel(stage.name, strongest)
-    pixel_key = f"inside_pixel_chart_{stage.name}"
+    pixel_key = f"{PIXEL_CHART_PREFIX}{stage.name}"
     channel_map = maps[:, :, channel]
     pixel = _chosen_pixel(pixel_key, channel_map)
     # Kept positions where the map is above 0 (in a window of zeros the first zero is "kept", which says nothing).
     kept = (trace.layers[pool_index].kept[0, :, :, channel] & (channel_map > 0)) if pool_index is not None else None
     left, right = st.columns([2, 3], gap="medium")
     with left:
-        st.plotly_chart(charts.clickable_map(channel_map, f"map {channel} after {stage.activation}: click a pixel",
-                                             selected=pixel, kept=kept),
-                        key=pixel_key, on_select="rerun", selection_mode="points", config=charts.PLAIN_CONFIG)
+        svg_picker(charts.clickable_map(channel_map, f"map {channel} after {stage.activation}: click a pixel",
+                                        selected=pixel, kept=kept), key=pixel_key)
         if pool_index is not None:
             pooled = trace.layers[pool_index].output[0, :, :, channel]
             st.image(png_bytes(colour_image(pooled, "viridis", 0.0, float(max(channel_map.max(), 1e-6)),
@@ -251,14 +245,13 @@ def _chosen_channel(stage_name: str, strongest: np.ndarray) -> int:
 
 
 def _chosen_pixel(chart_key: str, channel_map: np.ndarray) -> tuple[int, int]:
-    """The feature-map pixel last clicked on the chart ``chart_key``, else the map's strongest."""
-    row, col = (int(v) for v in np.unravel_index(np.argmax(channel_map), channel_map.shape))
-    pixel = (row, col)
-    for point in clicked_points(chart_key):
-        row, col = (int(v) for v in point["customdata"])
-        if row < channel_map.shape[0] and col < channel_map.shape[1]:
-            pixel = (row, col)
-    return pixel
+    """The feature-map pixel last clicked on the chart ``chart_key`` (its pick is ``"row,col"``),
+    else the map's strongest (also when the click lies outside this map)."""
+    row, _, col = (picked(chart_key) or "").partition(",")
+    if row.isdigit() and col.isdigit() and int(row) < channel_map.shape[0] and int(col) < channel_map.shape[1]:
+        return int(row), int(col)
+    strongest = np.unravel_index(np.argmax(channel_map), channel_map.shape)
+    return int(strongest[0]), int(strongest[1])
 
 
 def _kernel_card(conv: Conv2D, stage_name: str, channel: int, stage_survey: StageSurvey, survey: SurveyData,

@@ -5,6 +5,10 @@ The page's open time (after a first visit has filled the caches) and each Step's
 are measured and printed (run with ``-s`` to see them); they are not asserted, as a loaded
 2-core CI machine makes timings noisy. A screenshot of each view is saved under
 ``tests/browser/artifacts/inside/``.
+
+The clickable charts (units, feature-map pixels, the layer maps) are inline SVG shown by the
+page's own small component (:mod:`dashboard.svg_picker`): a click on a mark with ``data-pick``
+reaches the script, and no Plotly chart is drawn.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard.code_html import CODE_CLASS
+from dashboard.inside_inputs import SURVEY_SIZE
 from dashboard.models import CNN_MODEL_PATH, DEFAULT_MODEL_PATH
 from nnlib.data import load_mnist
 from nnlib.model import Sequential
@@ -42,7 +47,8 @@ def misread_index():
 
 
 def charts(page):
-    return page.locator(".js-plotly-plot")
+    """The page's clickable charts: the SVG each click component holds (inside its shadow root)."""
+    return page.locator(".svg-picker > svg")
 
 
 def settle(page, timeout: float = SETTLE_TIMEOUT_MS) -> int:
@@ -50,9 +56,24 @@ def settle(page, timeout: float = SETTLE_TIMEOUT_MS) -> int:
     expect(page.locator('[data-testid="stApp"]')).to_be_visible(timeout=timeout)
     expect(page.get_by_role("heading", name="Dead and saturated units")).to_be_visible(timeout=timeout)
     expect(page.locator(STATUS)).to_have_count(0, timeout=timeout)
-    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p._fullLayout)",
-                           timeout=timeout)
+    expect(charts(page).first).to_be_visible(timeout=timeout)
+    assert page.locator(".js-plotly-plot").count() == 0      # no Plotly chart on the page
     return charts(page).count()
+
+
+def uncovered_point(maps):
+    """A point of the layer maps no later point covers (a click on it reaches it), from the 40th on."""
+    uncovered = maps.locator("circle[data-pick]").evaluate_all("""points => points.findIndex((p, i) => {
+        const r = p.getBoundingClientRect();
+        return i >= 40 && p.getRootNode().elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === p;
+    })""")
+    assert uncovered >= 0
+    return maps.locator("circle[data-pick]").nth(uncovered)
+
+
+def surveyed_index(position: int) -> int:
+    """The test-set index of the surveyed image at ``position`` (the page's fixed random sample)."""
+    return int(np.sort(np.random.default_rng(0).choice(10_000, SURVEY_SIZE, replace=False))[position])
 
 
 def timed_open(page, url: str, expected_charts: int) -> float:
@@ -131,15 +152,21 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
 
     # a first-layer unit clicked: its 784 weights as a 28x28 image
     strip = charts(page).filter(has_text="A1 = ReLU(Z1)")
-    strip.locator(".scatterlayer .point").nth(5).click(force=True)
+    expect(strip).to_have_count(1)
+    tip = strip.locator('[data-pick="5"] title').text_content()
+    strip.locator('[data-pick="5"]').click()
     expect(page.get_by_text("Unit 5 of hidden 1")).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
     settle(page)
+    value = re.fullmatch(r"unit 5: (-?\d+\.\d+)", tip).group(1)
+    expect(page.get_by_text(f"Unit 5 of hidden 1: A = {value} for this image")).to_be_visible()
+    ring = strip.locator(".selected")      # the strip, redrawn, rings the unit shown
+    assert float(ring.get_attribute("x")) == float(strip.locator('[data-pick="5"]').get_attribute("x")) - 1.5
     weights = page.locator('[data-testid="stImage"]').filter(has_text="its 784 weights as 28x28")
     expect(weights).to_have_count(1)
     expect(weights.locator("img")).to_have_js_property("naturalWidth", 196)
     shot(page, "mlp_2_first_layer_unit_weights", text="Unit 5 of hidden 1")
     # a deeper unit clicked: the test images that excite it most
-    charts(page).filter(has_text="A2 = ReLU(Z2)").locator(".scatterlayer .point").nth(3).click(force=True)
+    charts(page).filter(has_text="A2 = ReLU(Z2)").locator('[data-pick="3"]').click()
     expect(page.get_by_text("Unit 3 of hidden 2")).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
     settle(page)
     shot(page, "mlp_3_deeper_unit_top_images", text="Unit 3 of hidden 2")
@@ -159,8 +186,14 @@ def test_walk_an_mlp_through_its_layers_and_learn_three_steps(page, app_url, mis
     maps = charts(page).filter(has_text="PC1+PC2")
     expect(maps).to_have_count(1, timeout=SETTLE_TIMEOUT_MS)
     settle(page)
-    maps.locator(".scatterlayer .point").nth(40).click(force=True)
+    expect(maps.locator('circle[data-pick="40"]')).to_have_count(4)   # the same image in each of the 4 panels
+    maps.scroll_into_view_if_needed()
+    point = uncovered_point(maps)
+    shown = surveyed_index(int(point.get_attribute("data-pick")))
+    assert point.locator("title").text_content() == f"class {load_mnist().y_test[shown]} · image #{shown}"
+    point.click()
     expect(page.get_by_text("Click a point to see its image.")).to_have_count(0, timeout=SETTLE_TIMEOUT_MS)
+    expect(page.locator('[data-testid="stImage"]').filter(has_text=f"#{shown}: label ")).to_have_count(1)
     settle(page)
     shot(page, "mlp_7_layer_maps", heading="What the layers learned")
     shot(page, "mlp_8_dead_units", heading="Dead and saturated units")
@@ -197,7 +230,7 @@ def test_walk_the_cnn_and_explain_a_feature_map_pixel(page, app_url, misread_ind
     settle(page)
     shot(page, "cnn_1_feature_maps", heading=re.compile(r"Layer 1: convolution"))
     pixel_map = charts(page).filter(has_text="click a pixel").first
-    pixel_map.locator(".scatterlayer .trace").first.locator(".point").nth(24 * 12 + 10).click(force=True)
+    pixel_map.locator('[data-pick="12,10"]').click()
     expect(page.get_by_text("Pixel (row 12, col 10) of map")).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
     settle(page)
     held = page.get_by_text(re.compile(r"The feature map holds")).first.inner_text()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +30,64 @@ def open_from_home(page: str, setup=None, timeout: float = 90) -> AppTest:
 def plotly_figures(at: AppTest) -> list[dict]:
     """The Plotly figures the page drew, as dicts (AppTest shows them as unknown elements)."""
     return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+def picker_svgs(at: AppTest) -> dict[str, str]:
+    """The SVG each clickable chart (:func:`dashboard.svg_picker.svg_picker`) received, by the
+    chart's key. AppTest shows a custom component (v2) as an unknown element, ``bidi_component``:
+    its proto's ``json`` field holds the data sent (``{"svg": ...}``) and its ``id`` ends with the
+    key (``$$ID-<hash>-<key>``)."""
+    svgs = {}
+    for element in at.get("bidi_component"):
+        proto = element.proto
+        data = json.loads(proto.json if proto.WhichOneof("data") == "json" else proto.mixed.json)
+        key = proto.id.split("-", 2)[2] if proto.id.startswith("$$ID-") else proto.id
+        svgs[key] = data["svg"]
+    return svgs
+
+
+SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
+
+
+def svg_tree(svg: str) -> ET.Element:
+    """``svg`` parsed as XML (the HTML-style bare ``data-zoom-area`` attribute given a value first)."""
+    return ET.fromstring(re.sub(r"(<svg [^>]* data-zoom-area)(?=[ >])", r'\1=""', svg))
+
+
+def svg_marks(svg: str) -> list[tuple[str, str]]:
+    """Each clickable mark of ``svg`` in drawing order: its ``data-pick`` and its tooltip."""
+    root = svg_tree(svg)
+    return [(mark.get("data-pick", ""), mark.findtext(f"{SVG_NAMESPACE}title", ""))
+            for mark in root.iter() if "data-pick" in mark.attrib]
+
+
+def _square_centres(root: ET.Element) -> dict[tuple[float, float], str]:
+    """Each clickable square of a square grid by its centre: its pick."""
+    return {(float(r.get("x")) + float(r.get("width")) / 2, float(r.get("y")) + float(r.get("height")) / 2):
+            r.get("data-pick") for r in root.iter(f"{SVG_NAMESPACE}rect") if "data-pick" in r.attrib}
+
+
+def _square_at(squares: dict[tuple[float, float], str], x: float, y: float) -> str:
+    """The pick of the square whose centre is (``x``, ``y``) (to 0.01)."""
+    return next(pick for (cx, cy), pick in squares.items() if abs(cx - x) < 0.01 and abs(cy - y) < 0.01)
+
+
+def ringed_square(svg: str) -> str | None:
+    """The pick of the square a square grid (:func:`dashboard.pick_charts.square_grid`) rings, if any."""
+    root = svg_tree(svg)
+    ring = next((r for r in root.iter(f"{SVG_NAMESPACE}rect") if r.get("class") == "selected"), None)
+    if ring is None:
+        return None
+    return _square_at(_square_centres(root), float(ring.get("x")) + float(ring.get("width")) / 2,
+                      float(ring.get("y")) + float(ring.get("height")) / 2)
+
+
+def dotted_squares(svg: str) -> set[str]:
+    """The picks of the squares a square grid marks with a dot."""
+    root = svg_tree(svg)
+    squares = _square_centres(root)
+    return {_square_at(squares, float(c.get("cx")), float(c.get("cy")))
+            for c in root.iter(f"{SVG_NAMESPACE}circle") if c.get("pointer-events") == "none"}
 
 
 @contextmanager

@@ -1,7 +1,9 @@
 """The Inside the network page under AppTest, with the bundled MLP, the bundled CNN and a stored run.
 
 Values shown are checked against the model itself: its predict / predict_proba, a feature
-map value against the convolution written out, the Step button against the model's file.
+map value against the convolution written out, the Step button against the model's file. The
+clickable charts are read from the SVG the click component received (``picker_svgs``) and
+clicked by setting the component's state (``pick_state``), as the browser would.
 """
 from __future__ import annotations
 
@@ -11,14 +13,24 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from dashboard import code_html, html_charts, inside_inputs, jobs, models, state
+from dashboard import code_html, html_charts, inside_inputs, inside_views, jobs, models, state
+from dashboard.svg_picker import pick_state
 from experiments.store import RunStore
 from nnlib.builders import build_cnn, build_mlp
 from nnlib.data import load_mnist
 from nnlib.introspect import model_fingerprint
 from nnlib.layer_survey import survey_layers
 from nnlib.model import Sequential
-from tests.pages.helpers import app_test, markdown_table_rows, plotly_figures
+from tests.pages.helpers import (
+    SVG_NAMESPACE,
+    app_test,
+    dotted_squares,
+    markdown_table_rows,
+    picker_svgs,
+    ringed_square,
+    svg_marks,
+    svg_tree,
+)
 from tests.pages.test_predict import CANVAS_KEY, canvas_value, drawing
 
 PAGE = "pages/inside.py"
@@ -60,6 +72,15 @@ def code_shown(at) -> str:
     """Every code panel's source, as the page shows it."""
     return " ".join(code_html.text_of(element.proto.body) for element in at.get("html")
                     if code_html.CODE_CLASS in element.proto.body)
+
+
+def tip_numbers(svg: str) -> dict[str, float]:
+    """Each clickable square's value, read from its tooltip (``"unit 17: 0.532"``), by its pick."""
+    return {pick: float(tip.rsplit(": ", 1)[1]) for pick, tip in svg_marks(svg) if ": " in tip}
+
+
+def markdown_text(at) -> str:
+    return " ".join(element.value for element in at.markdown)
 
 
 def first_misread(model, images, labels) -> int:
@@ -301,19 +322,114 @@ def test_a_stored_batch_norm_cnn_opens_with_its_own_answers(tmp_path, monkeypatc
         jobs._store_or_problem.clear()
 
 
-def test_the_layer_maps_are_drawn_when_asked_for_with_every_stage_as_a_panel():
-    need(models.DEFAULT_MODEL_PATH)
+def test_a_unit_clicked_on_the_strip_opens_its_card(mnist_test):
+    model = need(models.DEFAULT_MODEL_PATH)
+    images, _ = mnist_test
+    at = inside_page(lambda at: at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 123))
+    assert not at.exception
+    assert at.get("plotly_chart") == []                      # the page draws no Plotly chart
+    hidden = np.maximum(images[123].reshape(1, -1) / np.float32(255) @ model.layers[0].params["W"]
+                        + model.layers[0].params["b"], 0)[0]
+    key = f"{state.INSIDE_UNIT_CHART_PREFIX}hidden 1"
+    strip = picker_svgs(at)[key]
+    values = tip_numbers(strip)
+    assert list(values) == [str(unit) for unit in range(512)]
+    np.testing.assert_allclose(list(values.values()), hidden, atol=5e-4)   # tooltips: 3 decimals
+    strongest = int(np.argmax(hidden))
+    assert ringed_square(strip) == str(strongest)            # nothing clicked: the most active unit
+    assert f"**Unit {strongest} of hidden 1**: A = {hidden[strongest]:.3f}" in markdown_text(at)
+    at.session_state[key] = pick_state("17")
+    at.run()
+    assert not at.exception
+    assert f"**Unit 17 of hidden 1**: A = {hidden[17]:.3f}" in markdown_text(at)
+    assert ringed_square(picker_svgs(at)[key]) == "17"
+    assert f"Unit {strongest} of hidden 1" not in markdown_text(at)
+    at.session_state[key] = pick_state("512")                # past the last unit: the default again
+    at.run()
+    assert f"**Unit {strongest} of hidden 1**" in markdown_text(at)
+
+
+def cnn_first_maps(model, image: np.ndarray) -> np.ndarray:
+    """The first convolution stage's feature maps after its activation, by the model's own layers."""
+    values = image.reshape(1, -1) / np.float32(255)
+    for layer in model.layers[:4]:                                     # reshape, conv, batch norm, ReLU
+        values = layer.forward(values, False)
+    return values[0]
+
+
+def test_a_feature_map_pixel_clicked_is_explained(mnist_test):
+    model = need(models.CNN_MODEL_PATH)
+    images, _ = mnist_test
+    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
+                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 7)))
+    assert not at.exception
+    assert at.get("plotly_chart") == []
+    maps = cnn_first_maps(model, images[7])
+    channel = int(np.argmax(maps.max(axis=(0, 1))))
+    channel_map = maps[:, :, channel]
+    key = f"{inside_views.PIXEL_CHART_PREFIX}conv 1"
+    pixels = picker_svgs(at)[key]
+    values = tip_numbers(pixels)
+    assert list(values) == [f"{r},{c}" for r in range(24) for c in range(24)]
+    np.testing.assert_allclose(list(values.values()), channel_map.ravel(), atol=5e-4)
+    row, col = np.unravel_index(np.argmax(channel_map), channel_map.shape)
+    assert ringed_square(pixels) == f"{row},{col}"
+    # the dots: each 2x2 window's largest value, where it is above 0
+    window_max = channel_map.reshape(12, 2, 12, 2).max(axis=(1, 3)).repeat(2, axis=0).repeat(2, axis=1)
+    kept = (channel_map == window_max) & (channel_map > 0)
+    assert dotted_squares(pixels) == {f"{r},{c}" for r, c in zip(*np.nonzero(kept), strict=True)}
+    assert 0 < len(dotted_squares(pixels)) <= 144
+    # a click on another strong pixel (off the diagonal: row and col cannot be mixed up unseen)
+    order = zip(*np.unravel_index(np.argsort(-channel_map, axis=None, kind="stable"), channel_map.shape), strict=True)
+    second = next((int(r), int(c)) for r, c in order if r != c and (r, c) != (row, col))
+    at.session_state[key] = pick_state(f"{second[0]},{second[1]}")
+    at.run()
+    assert not at.exception
+    markdown = markdown_text(at)
+    assert f"Pixel (row {second[0]}, col {second[1]}) of map {channel}" in markdown
+    assert f"Pixel (row {row}, col {col})" not in markdown
+    assert ringed_square(picker_svgs(at)[key]) == f"{second[0]},{second[1]}"
+    held = next(c.value for c in at.caption if c.value.startswith("The feature map holds"))
+    assert held.endswith(f"{channel_map[second]:.4f} after ReLU: the same numbers, computed by nnlib's layers.")
+    at.session_state[key] = pick_state("30,2")               # outside this 24x24 map: the strongest again
+    at.run()
+    assert f"Pixel (row {row}, col {col}) of map {channel}" in markdown_text(at)
+
+
+def surveyed_indices() -> np.ndarray:
+    """The test images the page surveys, in its order (a fixed random sample)."""
+    data = load_mnist()
+    return np.sort(np.random.default_rng(0).choice(len(data.x_test), inside_inputs.SURVEY_SIZE, replace=False))
+
+
+def test_the_layer_maps_are_drawn_when_asked_for_and_a_clicked_point_shows_its_image(mnist_test):
+    model = need(models.DEFAULT_MODEL_PATH)
+    images, labels = mnist_test
     at = inside_page()
     assert not at.exception
-    assert not [f for f in plotly_figures(at) if f["layout"].get("annotations")]   # no maps before the toggle
+    assert state.INSIDE_MAP_CHART not in picker_svgs(at)               # no maps before the toggle
     at.toggle(key=state.INSIDE_SHOW_MAPS).set_value(True).run()
     assert not at.exception
-    maps = [f for f in plotly_figures(at) if any("PC1+PC2" in a["text"] for a in f["layout"].get("annotations", []))]
-    assert len(maps) == 1
-    panels = [t for t in maps[0]["data"] if t.get("customdata")]
-    titles = [a["text"].split("<br>")[0] for a in maps[0]["layout"]["annotations"]]
-    assert len(panels) == len(titles) >= 3 and titles[0] == "input"
-    assert all(len(t["customdata"]) == 250 for t in panels)
-    # the points of every panel are the same images: the same labels in the same order
-    labels = [[row[1] for row in t["customdata"]] for t in panels]
-    assert all(other == labels[0] for other in labels[1:]) and len(set(labels[0])) == 10
+    assert at.get("plotly_chart") == []
+    root = svg_tree(picker_svgs(at)[state.INSIDE_MAP_CHART])
+    panels = [area for area in root.iter(f"{SVG_NAMESPACE}svg") if "data-zoom-area" in area.attrib]
+    texts = [t.text for t in root.iter(f"{SVG_NAMESPACE}text")]
+    assert texts[0:8:2] == ["input", "hidden 1", "hidden 2", "logits"]
+    assert all(re.fullmatch(r"PC1\+PC2: \d+% of variance", text) for text in texts[1:8:2])
+    assert len(panels) == 4
+    # every panel: the first 250 surveyed images, in order, each with its class and its index
+    indices = surveyed_indices()[:250]
+    expected = [(str(p), f"class {labels[i]} · image #{i}") for p, i in enumerate(indices)]
+    for area in panels:
+        points = list(area.iter(f"{SVG_NAMESPACE}circle"))
+        assert [(c.get("data-pick"), c.findtext(f"{SVG_NAMESPACE}title")) for c in points] == expected
+    assert len({label for label in labels[indices]}) == 10
+    assert any(info.value == "Click a point to see its image." for info in at.info)
+    at.session_state[state.INSIDE_MAP_CHART] = pick_state("40")
+    at.run()
+    assert not at.exception
+    index = int(indices[40])
+    predicted = int(model.predict(images[index].reshape(1, -1) / np.float32(255))[0])
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert f"#{index}: label {labels[index]}, read as {predicted}" in captions
+    assert not any(info.value == "Click a point to see its image." for info in at.info)
