@@ -29,7 +29,7 @@ from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
-from .svg_picker import PICK, svg_picker
+from .svg_picker import picked, svg_picker
 from .thumbnails import thumbnail_grid_html
 
 TOP_UNITS_NAMED = 5
@@ -47,14 +47,6 @@ def code_panel(*functions: Any, expanded: bool = True) -> None:
         for function in functions:
             st.caption(where(function))
             st.html(python_html(source_of(function)))
-
-
-def picked(chart_key: str) -> str | None:
-    """The pick of the mark last clicked on the chart drawn under ``chart_key`` (None before any
-    click): read before the chart is drawn, as the chart rings what the click chose."""
-    state_value = st.session_state.get(chart_key)
-    value = state_value.get(PICK) if hasattr(state_value, "get") else None
-    return None if value is None else str(value)
 
 
 def clicked_unit(chart_key: str, n_units: int, default: int) -> int:

@@ -94,7 +94,7 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
             f'data-pick="{pick}"><title>{tip}</title></circle>'
             for x, y, label, pick, tip in zip(xs, ys, labels.tolist(), escaped_picks, escaped_tips, strict=True))
         parts.append(f'<svg x="{x0:g}" y="{top:g}" width="{side:g}" height="{side:g}" viewBox="0 0 {side:g} {side:g}" '
-                     f'data-zoom-area data-point-size="{POINT_RADIUS}">{points}</svg>')
+                     f'data-zoom-area="" data-point-size="{POINT_RADIUS}">{points}</svg>')
     if x_title:
         parts.append(f'<text x="{left + (width - left) / 2:g}" y="{bottom + 16:g}" text-anchor="middle">'
                      f"{html.escape(x_title)}</text>")

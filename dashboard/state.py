@@ -38,6 +38,8 @@ EXPLORE_SAMPLE_SEED = "explore_sample_seed"
 EXPLORE_ENLARGED = "explore_enlarged"
 EXPLORE_MAP_POINTS = "explore_map_points"
 EXPLORE_MAP_CHART = "explore_map_chart"
+EXPLORE_MEAN_MAP = "explore_mean_map"
+EXPLORE_SPREAD_MAP = "explore_spread_map"
 
 # Widget keys of the Preprocess page (they feed PREPROCESS_CONFIG).
 PREPROCESS_TRAIN_SIZE = "preprocess_train_size"

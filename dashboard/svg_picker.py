@@ -145,6 +145,20 @@ def svg_picker(svg: str, *, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def show_svg(svg: str, *, key: str) -> None:
+    """Show ``svg`` (with no mark to click) through the component: the browser inserts it as it is,
+    where ``st.markdown`` first parses it as Markdown, which for Explore's two maps of 784 squares
+    with a tooltip each cost a page opened in a new tab about 0.2 s."""
+    svg_picker(svg, key=key)
+
+
+def picked(key: str) -> str | None:
+    """The pick of the chart ``key`` as the script starts (before the chart is drawn again), or None."""
+    state = st.session_state.get(key)
+    value = state.get(PICK) if hasattr(state, "get") else None   # Streamlit hands back a dict-like view
+    return None if value is None else str(value)
+
+
 def pick_state(value: str | None) -> dict[str, str | None]:
     """The component's session state after a click on the mark whose ``data-pick`` is ``value``
     (what a page test assigns to ``st.session_state[key]``)."""

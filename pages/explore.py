@@ -11,7 +11,7 @@ from dashboard import html_charts, state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
 from dashboard.explore_data import DEFAULT_MAP_SIZE, MAP_SIZES, dataset_statistics, pca_points  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
-from dashboard.svg_picker import svg_picker  # noqa: E402
+from dashboard.svg_picker import show_svg, svg_picker  # noqa: E402
 from dashboard.thumbnails import thumbnail_grid_html  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.data import Dataset  # noqa: E402
@@ -94,8 +94,10 @@ if stats.labelled:
 st.caption(f"Left: the mean of every pixel over all training images, where the ink usually is. Right: each "
            f"pixel's standard deviation: {stats.blank_pixels} pixels never change (0) and carry no information; "
            "the bright middle is where images differ. Hover for a pixel's value.")
-for column, pixel_map in zip(st.columns(2), charts.pixel_maps_svg(stats.pixel_mean, stats.pixel_std), strict=True):
-    column.markdown(pixel_map, unsafe_allow_html=True)
+for column, pixel_map, key in zip(st.columns(2), charts.pixel_maps_svg(stats.pixel_mean, stats.pixel_std),
+                                  (state.EXPLORE_MEAN_MAP, state.EXPLORE_SPREAD_MAP), strict=True):
+    with column:
+        show_svg(pixel_map, key=key)
 
 # ------------------------------------------------------------------ pixel statistics
 st.header("Pixel statistics")
