@@ -34,7 +34,6 @@ from .thumbnails import thumbnail_grid_html
 
 TOP_UNITS_NAMED = 5
 UNITS_PER_ROW = charts.UNITS_PER_ROW
-PIXEL_CHART_PREFIX = "inside_pixel_chart_"   # + conv stage name: the clickable feature map
 UNIT_PIXELS = 20
 TOP_IMAGES = 8
 THUMBNAIL_WIDTH = 70
@@ -196,7 +195,7 @@ def conv_block(predictor: Predictor, trace: ForwardTrace, stage: Stage, number: 
                      f"colour scale (dark 0, yellow {high:.2f})")
     strongest = maps.max(axis=(0, 1))
     channel = _chosen_channel(stage.name, strongest)
-    pixel_key = f"{PIXEL_CHART_PREFIX}{stage.name}"
+    pixel_key = f"{state.INSIDE_PIXEL_CHART_PREFIX}{stage.name}"
     channel_map = maps[:, :, channel]
     pixel = _chosen_pixel(pixel_key, channel_map)
     # Kept positions where the map is above 0 (in a window of zeros the first zero is "kept", which says nothing).

@@ -185,8 +185,6 @@ INSIDE_OPEN_REQUEST = "inside_open_request"
 # The copy of the model that the Step button trains ({"owner": key, "model": Sequential,
 # "history": [...], "last_step": TrainingStep | None}); never the bundled file's model.
 INSIDE_STEP_SESSION = "inside_step_session"
-# The last click applied to a chart: a new click on the same chart is told apart from an old one.
-INSIDE_LAST_CLICKS = "inside_last_clicks"
 # Widget keys of the Inside page.
 INSIDE_MODEL_CHOICE = "inside_model_choice"
 INSIDE_EXPLAIN_MODE = "inside_explain_mode"
@@ -195,12 +193,9 @@ INSIDE_TEST_INDEX = "inside_test_index"
 INSIDE_CONFUSED_CHOICE = "inside_confused_choice"
 INSIDE_TRUE_CLASS = "inside_true_class"
 INSIDE_LEARNING_RATE = "inside_learning_rate"
-INSIDE_UNIT_PREFIX = "inside_unit_"          # + stage name: the unit picked in that stage
-INSIDE_UNIT_CHART_PREFIX = "inside_unit_chart_"
+INSIDE_UNIT_CHART_PREFIX = "inside_unit_chart_"   # + stage name: its clickable unit strip
+INSIDE_PIXEL_CHART_PREFIX = "inside_pixel_chart_"  # + conv stage name: its clickable feature map
 INSIDE_CHANNEL_PREFIX = "inside_channel_"    # + conv stage name: the feature map opened
-INSIDE_PIXEL_ROW_PREFIX = "inside_pixel_row_"
-INSIDE_PIXEL_COL_PREFIX = "inside_pixel_col_"
-INSIDE_MAP_CHART_PREFIX = "inside_map_chart_"
 INSIDE_MAP_CHART = "inside_map_chart"
 INSIDE_MAP_POINTS = "inside_map_points"
 INSIDE_SHOW_MAPS = "inside_show_maps"        # the layer maps are drawn only when asked for

@@ -13,7 +13,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from dashboard import code_html, html_charts, inside_inputs, inside_views, jobs, models, state
+from dashboard import code_html, html_charts, inside_inputs, jobs, models, state
 from dashboard.svg_picker import pick_state
 from experiments.store import RunStore
 from nnlib.builders import build_cnn, build_mlp
@@ -367,7 +367,7 @@ def test_a_feature_map_pixel_clicked_is_explained(mnist_test):
     maps = cnn_first_maps(model, images[7])
     channel = int(np.argmax(maps.max(axis=(0, 1))))
     channel_map = maps[:, :, channel]
-    key = f"{inside_views.PIXEL_CHART_PREFIX}conv 1"
+    key = f"{state.INSIDE_PIXEL_CHART_PREFIX}conv 1"
     pixels = picker_svgs(at)[key]
     values = tip_numbers(pixels)
     assert list(values) == [f"{r},{c}" for r in range(24) for c in range(24)]
