@@ -57,6 +57,12 @@ def inside_page(setup=None, timeout: float = 120):
     return at.run()
 
 
+def cnn_page(test_index: int):
+    """The page on the bundled CNN, looking at test image ``test_index``."""
+    return inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
+                                   at.session_state.__setitem__(state.INSIDE_TEST_INDEX, test_index)))
+
+
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -144,8 +150,7 @@ def test_three_steps_raise_the_true_class_probability_and_leave_the_bundled_mode
 def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
     model = need(models.CNN_MODEL_PATH)
     images, labels = mnist_test
-    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
-                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 7)))
+    at = cnn_page(test_index=7)
     assert not at.exception
     x = images[7].reshape(1, -1) / np.float32(255)
     expected = model.predict_proba(x)[0]
@@ -184,8 +189,7 @@ def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
 def test_a_feature_map_picked_on_the_cnn_opens_its_kernel_and_strongest_pixel(mnist_test):
     model = need(models.CNN_MODEL_PATH)
     images, _ = mnist_test
-    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
-                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 7)))
+    at = cnn_page(test_index=7)
     values = images[7].reshape(1, -1) / np.float32(255)
     for layer in model.layers[:4]:                                     # reshape, conv, batch norm, ReLU
         values = layer.forward(values, False)
@@ -360,8 +364,7 @@ def cnn_first_maps(model, image: np.ndarray) -> np.ndarray:
 def test_a_feature_map_pixel_clicked_is_explained(mnist_test):
     model = need(models.CNN_MODEL_PATH)
     images, _ = mnist_test
-    at = inside_page(lambda at: (at.session_state.__setitem__(state.INSIDE_MODEL_CHOICE, models.CNN_MODEL_NAME),
-                                 at.session_state.__setitem__(state.INSIDE_TEST_INDEX, 7)))
+    at = cnn_page(test_index=7)
     assert not at.exception
     assert at.get("plotly_chart") == []
     maps = cnn_first_maps(model, images[7])
