@@ -85,7 +85,7 @@ def ink_box_svg(class_names: Sequence[str], ink: BoxStats) -> str:
 def pca_map_svg(points: Map2D, class_names: Sequence[str]) -> str:
     """The images as points on their first two principal components, one colour per class, for
     :func:`dashboard.svg_picker.svg_picker`: a click returns the image's index in the training set
-    (its ``data-pick``); the tooltip gives label and index; wheel zooms, the legend hides a class."""
+    (its ``data-pick``); the tooltip gives label and index; Ctrl + wheel zooms, the legend hides a class."""
     names = [str(name) for name in class_names]
     labels = [int(label) for label in points.labels.tolist()]
     tips = [f"label {names[label] if 0 <= label < len(names) else 'unlabelled'} · image #{index}"

@@ -111,7 +111,7 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
                      f'<rect x="{x:g}" y="{legend_y - 14:g}" width="{step - 4:g}" height="18" fill="transparent"/>'
                      f'<circle cx="{x + 6:g}" cy="{legend_y - 5:g}" class="g{label}" style="r:5"/>'
                      f'<text x="{x + 15:g}" y="{legend_y:g}">{html.escape(str(name))}</text></g>')
-    return svg_box(width, height, "click a point; wheel to zoom, drag to pan, double-click to reset", parts)
+    return svg_box(width, height, "click a point; Ctrl + wheel to zoom, drag to pan, double-click to reset", parts)
 
 
 def _colour_bar(x: float, top: float, height: float, scale: str, low: float, high: float) -> list[str]:

@@ -5,9 +5,10 @@ on a point had to reach the script. Plotly's browser script is 4.7 MB and takes 
 evaluate, which a page opened straight in a new tab pays before it draws (about 2.5 s more than a
 plain page). This component is a few dozen lines of JavaScript run in the page itself (Streamlit's
 custom components v2: no iframe, no build step): it shows an SVG drawn in Python and reports the
-``data-pick`` attribute of the mark clicked. Areas marked ``data-zoom-area`` (a nested ``<svg>`` with a viewBox) can
-be zoomed with the wheel, panned by dragging and reset by a double click; marks keep their size on
-screen while zooming, so a dense cloud comes apart. Legend entries with ``data-toggle="group"``
+``data-pick`` attribute of the mark clicked. Areas marked ``data-zoom-area`` (a nested ``<svg>``
+with a viewBox) zoom with Ctrl (or ⌘) and the wheel, or a trackpad's pinch (a plain wheel keeps
+scrolling the page, as over a Plotly chart), pan by dragging and reset on a double click; marks
+keep their size on screen while zooming, so a dense cloud comes apart. Legend entries with ``data-toggle="group"``
 hide and show the marks of class ``group``.
 
 The value is the component's *state*: it persists across reruns until another mark is clicked,
@@ -80,7 +81,7 @@ export default function ({{ parentElement, data, setStateValue }}) {{
   }};
   const onWheel = (event) => {{
     const area = areaAt(event);
-    if (!area) return;
+    if (!area || !(event.ctrlKey || event.metaKey)) return;   // a plain wheel scrolls the page
     event.preventDefault();
     const r = area.getBoundingClientRect(), box = viewBox(area), home = area.dataset.home.split(" ").map(Number);
     const fx = (event.clientX - r.left) / r.width, fy = (event.clientY - r.top) / r.height;

@@ -117,7 +117,8 @@ st.header("A 2-D map of the images (PCA)")
 st.caption("Each point is an image, placed by its first two principal components (the two directions in which "
            "the 784 pixels vary most). Classes that form their own cloud are easy; overlapping clouds are "
            "the classes a network will confuse. Hover for label and index; click a point to see its image; "
-           "the wheel zooms, dragging pans, a double click resets, a click on a class in the legend hides it.")
+           "Ctrl + wheel (or a pinch) zooms, dragging pans, a double click resets, a click on a class in the "
+           "legend hides it.")
 n_points = st.select_slider("Images on the map", MAP_SIZES, value=DEFAULT_MAP_SIZE, key=state.EXPLORE_MAP_POINTS,
                             persist_state="session")
 points = pca_points(fingerprint, n_points, dataset)

@@ -36,13 +36,22 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     images = page.locator('[data-testid="stImage"] img')
     expect(images).to_have_count(2)
     assert min(images.evaluate_all("els => els.map(e => e.naturalWidth)")) > 400
-    # The wheel zooms the map in, and points keep their size on the screen (a cloud comes apart).
+    # A plain wheel scrolls the page; Ctrl + wheel zooms the map in, and points keep their size on the
+    # screen (a cloud comes apart).
     area = page.locator(".svg-picker [data-zoom-area]")
     radius = points.nth(0).evaluate("e => e.getBoundingClientRect().width")
     area.scroll_into_view_if_needed()
     box = area.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -400)
+    page.wait_for_timeout(300)
+    assert area.get_attribute("viewBox") == "0 0 520 520"
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -400)
+    page.keyboard.up("Control")
     expect(area).not_to_have_attribute("viewBox", "0 0 520 520")
     zoomed = [float(v) for v in area.get_attribute("viewBox").split()]
     assert zoomed[2] < 520 and abs(points.nth(0).evaluate("e => e.getBoundingClientRect().width") - radius) < 0.5
