@@ -14,7 +14,7 @@ from . import state
 from .figures import colour_image, png_bytes, upscale
 from .inside_inputs import SurveyData
 from .markdown_text import markdown_table
-from .svg_picker import svg_picker
+from .svg_picker import pick_index, svg_picker
 
 # Points per panel: the browser draws each as an SVG element (and the page sends each, about 80
 # bytes a point and a panel); 250 by default (the class clouds already show), more on request.
@@ -46,7 +46,7 @@ def layer_maps(survey: SurveyData, images: np.ndarray, class_names: tuple[str, .
     with chart:
         clicked = svg_picker(maps_figure(survey.key, int(points), survey, class_names), key=state.INSIDE_MAP_CHART)
     with side:
-        position = int(clicked) if clicked is not None and clicked.isdigit() else -1
+        position = pick_index(clicked)
         if 0 <= position < len(survey.indices):
             index = int(survey.indices[position])
             label = int(survey.survey.labels[position])

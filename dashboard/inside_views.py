@@ -29,7 +29,7 @@ from .figures import colour_image, png_bytes, tile_images
 from .inside_inputs import InputChoice, SurveyData
 from .models import Predictor
 from .source_code import source_of, where
-from .svg_picker import picked, svg_picker
+from .svg_picker import pick_index, picked, svg_picker
 from .thumbnails import thumbnail_grid_html
 
 TOP_UNITS_NAMED = 5
@@ -51,8 +51,7 @@ def code_panel(*functions: Any, expanded: bool = True) -> None:
 def clicked_unit(chart_key: str, n_units: int, default: int) -> int:
     """The unit last clicked on the unit strip ``chart_key`` (its pick is the unit index), else
     ``default`` (also for a blank square past the last unit)."""
-    value = picked(chart_key) or ""
-    unit = int(value) if value.isdigit() else -1
+    unit = pick_index(picked(chart_key))
     return unit if 0 <= unit < n_units else default
 
 
@@ -228,11 +227,11 @@ def _chosen_channel(stage_name: str, strongest: np.ndarray) -> int:
     """Buttons, one per feature map (a click opens it), the strongest maps named; the map picked,
     else the strongest. Buttons rather than a chart: a chart costs the browser ~0.1 s per draw."""
     order = np.argsort(-strongest, kind="stable")[:TOP_UNITS_NAMED]
-    picked = st.pills(f"Open a feature map of {stage_name}: its pixels, its kernel and the images that excite it most",
+    opened = st.pills(f"Open a feature map of {stage_name}: its pixels, its kernel and the images that excite it most",
                       range(len(strongest)), key=f"{state.INSIDE_CHANNEL_PREFIX}{stage_name}",
                       help="Unpicked, the page opens the map with the strongest value.")
     st.caption("Strongest maps for this image: " + ", ".join(f"map {c} ({strongest[c]:.2f})" for c in order) + ".")
-    return int(picked) if picked is not None else int(order[0])
+    return int(opened) if opened is not None else int(order[0])
 
 
 def _chosen_pixel(chart_key: str, channel_map: np.ndarray) -> tuple[int, int]:

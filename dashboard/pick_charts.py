@@ -66,8 +66,8 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
     n = len(labels)
     if len(picks) != n or len(tips) != n or any(len(panel.coords) != n for panel in panels):
         raise ValueError("every panel needs one point per label, pick and tooltip")
-    groups = sorted(set(labels.tolist()))
-    classes = [label if 0 <= label < len(class_names) else -1 for label in groups]
+    point_classes = np.where((labels >= 0) & (labels < len(class_names)), labels, -1).tolist()   # -1: other
+    classes = sorted(set(point_classes))
     width = len(panels) * side + (len(panels) - 1) * PANEL_GAP + (24 if y_title else 0)
     left = 24 if y_title else 0
     top = TITLE_HEIGHT if any(panel.title or panel.subtitle for panel in panels) else 4
@@ -90,9 +90,8 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
         parts.append(f'<rect x="{x0:g}" y="{top:g}" width="{side:g}" height="{side:g}" fill="#fafafa" '
                      f'stroke="#e6e6e6"/>')
         points = "".join(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" class="g{label if 0 <= label < len(class_names) else -1}" '
-            f'data-pick="{pick}"><title>{tip}</title></circle>'
-            for x, y, label, pick, tip in zip(xs, ys, labels.tolist(), escaped_picks, escaped_tips, strict=True))
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" class="g{label}" data-pick="{pick}"><title>{tip}</title></circle>'
+            for x, y, label, pick, tip in zip(xs, ys, point_classes, escaped_picks, escaped_tips, strict=True))
         parts.append(f'<svg x="{x0:g}" y="{top:g}" width="{side:g}" height="{side:g}" viewBox="0 0 {side:g} {side:g}" '
                      f'data-zoom-area="" data-point-size="{POINT_RADIUS}">{points}</svg>')
     if x_title:
@@ -115,10 +114,9 @@ def scatter_panels(panels: Sequence[Panel], labels: np.ndarray, picks: Sequence[
 
 
 def _colour_bar(x: float, top: float, height: float, scale: str, low: float, high: float) -> list[str]:
-    """A vertical colour bar from ``low`` (bottom) to ``high`` (top), labelled at both ends and 0 when inside."""
+    """A vertical colour bar from ``low`` (bottom) to ``high`` (top), labelled at both ends."""
     steps = 24
-    values = np.linspace(high, low, steps)[:, None]
-    rgb = colour_image(values, scale, low if scale != "signed" else None, high)
+    rgb = colour_image(np.linspace(high, low, steps)[:, None], scale, low, high)
     step = height / steps
     parts = [f'<rect x="{x:g}" y="{top + i * step:.1f}" width="10" height="{step + 0.3:.1f}" '
              f'fill="rgb({r},{g},{b})"/>' for i, (r, g, b) in enumerate(rgb[:, 0].tolist())]
@@ -155,25 +153,26 @@ def square_grid(values: np.ndarray, title: str, picks: Sequence[str] | None, tip
         high = float(max(finite.max(), low + 1e-6)) if finite.size else 1.0
     rgb = colour_image(values, scale, low, high).reshape(-1, 3).tolist()
     top = 22
+    side = cell - gap   # a square's own side
     grid_width, grid_height = columns * cell, rows * cell
     note = 18 if marked is not None and marked.any() else 0
     width, height = grid_width + 46, top + grid_height + 4 + note
     parts = [f'<text x="0" y="14" font-weight="600">{html.escape(title)}</text>']
     for index, ((r, g, b), pick, tip) in enumerate(zip(rgb, pick_attributes, tips, strict=True)):
         row, column = divmod(index, columns)
-        parts.append(f'<rect x="{column * cell:g}" y="{top + row * cell:g}" width="{cell - gap:g}" height="{cell - gap:g}" '
+        parts.append(f'<rect x="{column * cell:g}" y="{top + row * cell:g}" width="{side:g}" height="{side:g}" '
                      f'fill="rgb({r},{g},{b})"{pick}><title>{html.escape(tip)}</title></rect>')
     if marked is not None:
         for row, column in zip(*np.nonzero(marked), strict=True):
-            parts.append(f'<circle cx="{column * cell + (cell - 1) / 2:g}" cy="{top + row * cell + (cell - 1) / 2:g}" '
+            parts.append(f'<circle cx="{column * cell + side / 2:g}" cy="{top + row * cell + side / 2:g}" '
                          f'r="{max(1.5, cell / 7):g}" fill="{KEPT_COLOUR}" pointer-events="none"/>')
         if note:
             parts.append(f'<circle cx="5" cy="{height - 6:g}" r="3" fill="{KEPT_COLOUR}"/>'
                          f'<text x="12" y="{height - 2:g}" font-size="11">{html.escape(marked_name)}</text>')
     if selected is not None and 0 <= selected < values.size:
         row, column = divmod(selected, columns)
-        parts.append(f'<rect x="{column * cell - 1.5:g}" y="{top + row * cell - 1.5:g}" width="{cell + 2:g}" '
-                     f'height="{cell + 2:g}" fill="none" stroke="{SELECTED_COLOUR}" stroke-width="3" '
+        parts.append(f'<rect x="{column * cell - 1.5:g}" y="{top + row * cell - 1.5:g}" width="{side + 3:g}" '
+                     f'height="{side + 3:g}" fill="none" stroke="{SELECTED_COLOUR}" stroke-width="3" '
                      f'pointer-events="none" class="selected"/>')
     parts += _colour_bar(grid_width + 8, top, min(grid_height, 160), scale, low, high)
     return svg_box(width, height, title, parts, max_width=max_width or width)

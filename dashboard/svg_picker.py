@@ -8,8 +8,8 @@ custom components v2: no iframe, no build step): it shows an SVG drawn in Python
 ``data-pick`` attribute of the mark clicked. Areas marked ``data-zoom-area`` (a nested ``<svg>``
 with a viewBox) zoom with Ctrl (or ⌘) and the wheel, or a trackpad's pinch (a plain wheel keeps
 scrolling the page, as over a Plotly chart), pan by dragging and reset on a double click; marks
-keep their size on screen while zooming, so a dense cloud comes apart. Legend entries with ``data-toggle="group"``
-hide and show the marks of class ``group``.
+keep their size on screen while zooming, so a dense cloud comes apart. Legend entries with
+``data-toggle="group"`` hide and show the marks of class ``group``.
 
 The value is the component's *state*: it persists across reruns until another mark is clicked,
 as a Plotly selection did. A page test sets it as a click would, with :func:`pick_state`.
@@ -48,9 +48,9 @@ export default function ({{ parentElement, data, setStateValue }}) {{
     root.className = "svg-picker";
     parentElement.appendChild(root);
   }}
-  if (root.dataset.source !== data.svg) {{
+  if (root.svgSource !== data.svg) {{     // a property, not an attribute: the DOM need not hold a copy
     root.innerHTML = data.svg;
-    root.dataset.source = data.svg;
+    root.svgSource = data.svg;
   }}
   const svg = root.querySelector("svg");
   const areas = [...root.querySelectorAll("[data-zoom-area]")];
@@ -141,8 +141,7 @@ def _keep(*_: Any) -> None:
 
 def svg_picker(svg: str, *, key: str) -> str | None:
     """Show ``svg`` and return the ``data-pick`` value of the mark last clicked (None before any)."""
-    result = _picker()(key=key, data={"svg": svg}, default={PICK: None}, on_picked_change=_keep)
-    value = result.get(PICK) if hasattr(result, "get") else getattr(result, PICK, None)
+    value = _picker()(key=key, data={"svg": svg}, default={PICK: None}, on_picked_change=_keep).get(PICK)
     return None if value is None else str(value)
 
 
@@ -158,6 +157,11 @@ def picked(key: str) -> str | None:
     state = st.session_state.get(key)
     value = state.get(PICK) if hasattr(state, "get") else None   # Streamlit hands back a dict-like view
     return None if value is None else str(value)
+
+
+def pick_index(pick: str | None) -> int:
+    """A pick that names a position (an image, a unit) as that index; -1 for none or anything else."""
+    return int(pick) if pick is not None and pick.isdigit() else -1
 
 
 def pick_state(value: str | None) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from dashboard import html_charts, state  # noqa: E402
 from dashboard.data import current_dataset_or_stop  # noqa: E402
 from dashboard.explore_data import DEFAULT_MAP_SIZE, MAP_SIZES, dataset_statistics, pca_points  # noqa: E402
 from dashboard.figures import upscale  # noqa: E402
-from dashboard.svg_picker import show_svg, svg_picker  # noqa: E402
+from dashboard.svg_picker import pick_index, show_svg, svg_picker  # noqa: E402
 from dashboard.thumbnails import thumbnail_grid_html  # noqa: E402
 from nnlib import analysis  # noqa: E402
 from nnlib.data import Dataset  # noqa: E402
@@ -126,7 +126,7 @@ cols = st.columns([4, 1])
 with cols[0]:
     picked = svg_picker(charts.pca_map_svg(points, names), key=state.EXPLORE_MAP_CHART)
 with cols[1]:
-    index = int(picked) if picked is not None and picked.isdigit() else -1
+    index = pick_index(picked)
     if 0 <= index < len(dataset.x_train):
         st.image(upscale(dataset.x_train[index], 5), output_format="PNG", caption=f"{label_of(dataset, index)} · #{index}")
     else:

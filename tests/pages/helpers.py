@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,8 +49,8 @@ SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
 
 
 def svg_tree(svg: str) -> ET.Element:
-    """``svg`` parsed as XML (the HTML-style bare ``data-zoom-area`` attribute given a value first)."""
-    return ET.fromstring(re.sub(r"(<svg [^>]* data-zoom-area)(?=[ >])", r'\1=""', svg))
+    """``svg`` parsed as XML."""
+    return ET.fromstring(svg)
 
 
 def svg_marks(svg: str) -> list[tuple[str, str]]:
