@@ -37,9 +37,10 @@ _CSS = f"""
 .svg-picker [data-zoom-area] {{ touch-action: none; }}
 """
 
-# The component's whole script: render the SVG when it changes (a rerun that sends the same
-# picture keeps the reader's zoom and hidden groups), report clicks (every mark with the same
-# pick is outlined), zoom and pan each element marked ``data-zoom-area`` by its viewBox.
+# The component's whole script: draw the SVG, report clicks (every mark with the same pick is
+# outlined), zoom and pan each element marked ``data-zoom-area`` by its viewBox. Streamlit calls it
+# again only when the data changes, so a rerun that sends the same picture keeps the reader's zoom
+# and hidden groups.
 _JS = f"""
 export default function ({{ parentElement, data, setStateValue }}) {{
   let root = parentElement.querySelector(".svg-picker");
@@ -48,10 +49,7 @@ export default function ({{ parentElement, data, setStateValue }}) {{
     root.className = "svg-picker";
     parentElement.appendChild(root);
   }}
-  if (root.svgSource !== data.svg) {{     // a property, not an attribute: the DOM need not hold a copy
-    root.innerHTML = data.svg;
-    root.svgSource = data.svg;
-  }}
+  root.innerHTML = data.svg;
   const svg = root.querySelector("svg");
   const areas = [...root.querySelectorAll("[data-zoom-area]")];
   const viewBox = (area) => area.getAttribute("viewBox").split(" ").map(Number);

@@ -55,6 +55,12 @@ def test_explore_draws_its_charts_and_sample_grid(page, app_url):
     expect(area).not_to_have_attribute("viewBox", "0 0 520 520")
     zoomed = [float(v) for v in area.get_attribute("viewBox").split()]
     assert zoomed[2] < 520 and abs(points.nth(0).evaluate("e => e.getBoundingClientRect().width") - radius) < 0.5
+    # A click reruns the page; the map comes back the same, so the reader's zoom stays.
+    points.nth(1).dispatch_event("click")
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    expect(page.get_by_text("Click a point to see the image here.")).to_have_count(0)
+    assert [float(v) for v in area.get_attribute("viewBox").split()] == zoomed
     page.mouse.dblclick(box["x"] + 5, box["y"] + 5)
     expect(area).to_have_attribute("viewBox", "0 0 520 520")
     # A class clicked in the legend hides its points.
