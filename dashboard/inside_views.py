@@ -279,9 +279,10 @@ def pixel_explanation(predictor: Predictor, trace: ForwardTrace, layer_index: in
              rf" = {explained.pre_activation:.4f}")
     norm = explained.batch_norm
     if norm is not None:
+        # two lines: side by side, the two equations run past a narrow column
         st.latex(rf"\hat z = \frac{{{explained.pre_activation:.4f} - ({norm.running_mean:.4f})}}"
-                 rf"{{\sqrt{{{norm.running_var:.4f} + \epsilon}}}} = {norm.normalised:.4f}, \qquad "
-                 rf"z' = {norm.gamma:.4f} \cdot {norm.normalised:.4f} + ({norm.beta:.4f}) = {norm.output:.4f}")
+                 rf"{{\sqrt{{{norm.running_var:.4f} + \epsilon}}}} = {norm.normalised:.4f}")
+        st.latex(rf"z' = {norm.gamma:.4f} \cdot {norm.normalised:.4f} + ({norm.beta:.4f}) = {norm.output:.4f}")
     if explained.activation is not None:
         st.latex(rf"\mathrm{{{explained.activation_kind}}}({explained.activation_input:.4f})"
                  rf" = {explained.activation:.4f}")

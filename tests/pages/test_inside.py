@@ -178,7 +178,9 @@ def test_the_bundled_cnn_explains_a_feature_map_pixel(mnist_test):
     assert sums[0].strip("$\n ").endswith(f"= {z:.4f}")
     norm_lines = [line.value for line in at.latex if "\\hat z = \\frac{" in line.value and "\\mu" not in line.value]
     assert f"{{{z:.4f} - ({norm.buffers['running_mean'][channel]:.4f})}}" in norm_lines[0]
-    assert norm_lines[0].strip("$\n ").endswith(f"= {scaled[row, col, channel]:.4f}")
+    assert norm_lines[0].strip("$\n ").endswith(f"= {normalised[row, col, channel]:.4f}")
+    scale_lines = [line.value.strip("$\n ") for line in at.latex if line.value.strip("$\n ").startswith("z' = ")]
+    assert scale_lines[0].endswith(f"= {scaled[row, col, channel]:.4f}")       # on a line of its own
     assert any(line.value.strip("$\n ") == f"\\mathrm{{ReLU}}({scaled[row, col, channel]:.4f}) = {shown:.4f}"
                for line in at.latex)
     np.testing.assert_allclose(shown, model_map_value(model, x, (row, col, channel)), rtol=1e-4, atol=1e-6)
