@@ -41,3 +41,15 @@ def test_data_address_is_a_png():
     address = png_data_address(np.full((28, 28), 255, dtype=np.uint8))
     assert address.startswith("data:image/png;base64,")
     assert base64.b64decode(address.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_addresses_follow_the_pixels_not_the_array():
+    """Encoded images are remembered by their bytes and shape: changing an array in place, or
+    showing the same bytes in another shape, gives a new picture."""
+    image = np.zeros((4, 6), dtype=np.uint8)
+    before = png_data_address(image)
+    assert png_data_address(image.copy()) == before
+    image[1, 2] = 200
+    assert images_in(thumbnail_grid_html([image], None, width_px=12))[0][1, 2] == 200
+    assert png_data_address(image) != before
+    assert images_in(thumbnail_grid_html([image.reshape(6, 4)], None, width_px=12))[0].shape == (6, 4)
