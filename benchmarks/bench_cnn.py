@@ -10,7 +10,7 @@ threads: a short warm-up of each, then ``--speed-repeats`` epochs of each, alter
 compared by their medians (the issue's target: nnlib's at most PyTorch's).
 
     python benchmarks/bench_cnn.py [--epochs 4] [--filters 16,32] [--hidden 128] [--lr 0.002]
-                                   [--threads 2] [--speed-repeats 5] [--save]
+                                   [--threads 2] [--speed-repeats 7] [--save]
 
 ``--epochs 0`` skips the accuracy part; ``--speed-repeats 0`` the timing part.
 """
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
-    parser.add_argument("--speed-repeats", type=int, default=5,
+    parser.add_argument("--speed-repeats", type=int, default=7,
                         help="alternating epochs per library (0: skip); five, as one epoch varies by 10-20%% on a shared machine")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
