@@ -105,6 +105,24 @@ def test_relu_max_pool_gives_relu_then_max_pool_ties_included(shape):
     np.testing.assert_array_equal(fused.forward(x.copy(), training=False), expected)
 
 
+@pytest.mark.parametrize("shape", [(3, 6, 8, 2), (2, 7, 5, 3)])
+def test_relu_max_pool_in_pooling_order_gives_the_same_maxima_and_gradients(shape):
+    """The input as FastConv2D hands it over, one block per window position: the same output,
+    and the same gradient, ties (the first maximum wins) and non-positive maxima included."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, shape).astype(np.float32)
+    n, h2, w2, c = shape[0], shape[1] // 2, shape[2] // 2, shape[3]
+    upstream = rng.standard_normal((n, h2, w2, c)).astype(np.float32)
+    plain = ReLUMaxPool(MaxPool2D(2))
+    expected = plain.forward(x.copy(), training=True).copy()
+    expected_grad = plain.backward(upstream).copy()
+    blocks = np.ascontiguousarray(x[:, :2 * h2, :2 * w2].reshape(n, h2, 2, w2, 2, c).transpose(2, 4, 0, 1, 3, 5))
+    fused = ReLUMaxPool(MaxPool2D(2))
+    np.testing.assert_array_equal(fused.forward(blocks.reshape(4, n, h2, w2, c), training=True), expected)
+    grad = fused.backward(upstream).reshape(2, 2, n, h2, w2, c).transpose(2, 3, 0, 4, 1, 5).reshape(n, 2 * h2, 2 * w2, c)
+    np.testing.assert_array_equal(grad, expected_grad[:, :2 * h2, :2 * w2])
+
+
 @pytest.mark.parametrize("side", [16, 17])     # 17: the first convolution's 13x13 map has an edge no window covers
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
