@@ -225,33 +225,38 @@ class FastConv2D:
         layer = self.layer
         k, c, f = layer.kernel_size, layer.in_channels, layer.out_channels
         n, h, w = grad_out.shape[:3]
-        width = self._padded_shape[2]
+        height, width = self._padded_shape[1:3]
+        block = self._column_block()
+        blocks = math.ceil(width / block)
         grad_rows = grad_out.reshape(n * h, w * f)
-        grad_x = _reused(self._buffers, "grad_x", self._padded_shape, grad_out.dtype)
-        grad_x[...] = 0
-        image_rows = grad_x.reshape(n, self._padded_shape[1], width * c)
+        # Every block's product lands in one array, so that each kernel row's contributions to
+        # all the image are one addition. The image is widened to whole blocks: columns past its
+        # edge receive nothing (no kernel reaches them) and are cut off on return.
+        products = _reused(self._buffers, "products", (blocks, n * h, k * block * c), grad_out.dtype)
         kernels = layer.params["W"].transpose(3, 0, 1, 2)  # (f, i, j, c)
-        for start, stop in self._column_blocks(width):
+        for number in range(blocks):
+            start, stop = number * block, (number + 1) * block
             first, last = max(0, start - k + 1), min(w, stop)         # output columns reaching the block
-            toeplitz = _reused(self._buffers, f"toeplitz{start}", ((last - first) * f, k, stop - start, c),
-                               grad_out.dtype)
+            toeplitz = _reused(self._buffers, f"toeplitz{start}", ((last - first) * f, k, block, c), grad_out.dtype)
             toeplitz[...] = 0
             for column in range(first, last):
                 # the kernel columns j with start <= column + j < stop
                 lo, hi = max(0, start - column), min(k, stop - column)
                 toeplitz[(column - first) * f:(column - first + 1) * f, :, column + lo - start:column + hi - start] = \
                     kernels[:, :, lo:hi]
-            product = _reused(self._buffers, f"product{start}", (n * h, k * (stop - start) * c), grad_out.dtype)
-            np.matmul(grad_rows[:, first * f:last * f], toeplitz.reshape((last - first) * f, -1), out=product)
-            contributions = product.reshape(n, h, k, (stop - start) * c)
-            for i in range(k):
-                image_rows[:, i:i + h, start * c:stop * c] += contributions[:, :, i]
-        return grad_x
+            np.matmul(grad_rows[:, first * f:last * f], toeplitz.reshape((last - first) * f, -1), out=products[number])
+        contributions = products.reshape(blocks, n, h, k, block * c).transpose(1, 2, 0, 3, 4)  # (n, h, blocks, i, .)
+        grad_x = _reused(self._buffers, "grad_x", (n, height, blocks * block, c), grad_out.dtype)
+        image_rows = grad_x.reshape(n, height, blocks, block * c)
+        image_rows[:, h:] = 0                        # the rows that kernel row 0 does not reach
+        np.copyto(image_rows[:, :h], contributions[:, :, :, 0])
+        for i in range(1, k):
+            image_rows[:, i:i + h] += contributions[:, :, :, i]
+        return grad_x[:, :, :width] if blocks * block != width else grad_x
 
-    def _column_blocks(self, width: int) -> list[tuple[int, int]]:
-        """Input-column blocks ``[start, stop)`` for the input gradient's products."""
-        block = max(2, math.ceil(self.layer.kernel_size * TOEPLITZ_BLOCK_SHARE))
-        return [(start, min(width, start + block)) for start in range(0, width, block)]
+    def _column_block(self) -> int:
+        """How many input columns each of the input gradient's products covers."""
+        return max(2, math.ceil(self.layer.kernel_size * TOEPLITZ_BLOCK_SHARE))
 
 
 class PassThrough:
