@@ -82,7 +82,7 @@ class FastConv2D:
         and yields it, so that the caller can multiply those rows while they are still in
         the CPU cache (one range per pooling-window position, or all rows at once).
         """
-        k, c = self.layer.kernel_size, self.layer.in_channels
+        k = self.layer.kernel_size
         n, height, width = x.shape[:3]
         h, w = height - k + 1, width - k + 1
         rows, size = n * h * w, self.patch_size
@@ -304,7 +304,7 @@ class ReLUMaxPool:
         window positions at once (fewer calls than the per-position loop, so fewer hand-overs of
         Python's lock between the threads of a split batch): the same maxima and masks."""
         out = _reused(self._buffers, "out", x.shape[1:], x.dtype)
-        np.max(x, axis=0, out=out)
+        np.maximum.reduce(x, axis=0, out=out)
         masks = _reused(self._buffers, "masks", x.shape, np.dtype(bool))
         np.equal(x, out, out=masks)                  # every position holding its window's maximum
         if len(x) > 1:                               # keep only the first of them: not seen before

@@ -76,12 +76,13 @@ class SplitBatchStep:
         self.grads = [model.flat_grads, *(replica.flat_grads for replica in replicas)]
         self.losses = [SoftmaxCrossEntropy() for _ in range(parts)]
         self.executor = ThreadPoolExecutor(parts - 1, thread_name_prefix="nnlib-part")
+        self._bounds_of: dict[int, tuple[int, ...]] = {}
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         """The batch's mean loss and its number of correct predictions; the mean gradient
         lands in the model's gradients (not when the loss is not finite)."""
-        parts = min(len(self.paths), max(1, len(x) // MIN_ROWS_PER_PART))
-        bounds = np.linspace(0, len(x), parts + 1).round().astype(int)
+        bounds = self._bounds(len(x))
+        parts = len(bounds) - 1
         with self.controller.limit(limits=1, user_api="blas"):
             futures = [self.executor.submit(self._part, index, x[bounds[index]:bounds[index + 1]],
                                             y[bounds[index]:bounds[index + 1]], len(x))
@@ -93,6 +94,15 @@ class SplitBatchStep:
             for grads in self.grads[1:parts]:
                 self.model.flat_grads += grads
         return loss, sum(correct for _, correct, _ in results)
+
+    def _bounds(self, rows: int) -> tuple[int, ...]:
+        """Where the parts of a batch of ``rows`` samples start and end: as equal as can be
+        (worked out once per batch size: an epoch has at most two)."""
+        bounds = self._bounds_of.get(rows)
+        if bounds is None:
+            parts = min(len(self.paths), max(1, rows // MIN_ROWS_PER_PART))
+            bounds = self._bounds_of[rows] = tuple(int(b) for b in np.linspace(0, rows, parts + 1).round())
+        return bounds
 
     def _part(self, index: int, x: np.ndarray, y: np.ndarray, batch_rows: int) -> tuple[float, int, int]:
         """Forward, loss and backward of one part; its gradient is scaled by its share of the batch."""
