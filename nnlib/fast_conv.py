@@ -104,6 +104,8 @@ class FastConv2D:
         h, w = height - k + 1, width - k + 1
         size = self.patch_size
         image, row, column, channel = x.strides
+        shape: tuple[int, ...]
+        strides: tuple[int, ...]
         if self.pool:
             p = self.pool
             h2, w2 = self._pooled_sides(h, w)
