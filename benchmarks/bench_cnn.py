@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
     parser.add_argument("--speed-repeats", type=int, default=7,
-                        help="alternating epochs per library (0: skip); five, as one epoch varies by 10-20%% on a shared machine")
+                        help="alternating epochs per library (0: skip); seven, as one epoch varies by 10-20%% on a shared machine")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     set_threads(args.threads)

@@ -9,9 +9,10 @@ CNN's epoch faster (``tests/unit/test_fast_conv.py`` checks each against the pla
   the forward pass and sums the bias gradient in the backward pass. For images with few
   channels (the first convolution: one) the patch matrix is stored transposed, one row
   per kernel position, so that it is built with image-long runs instead of many short
-  ones, in one copy from a strided view of the images. The input gradient is ``k`` matrix products with a block-Toeplitz matrix
-  made of the kernels ("one product per kernel row"), whose results are added onto whole
-  image rows: long, contiguous additions instead of ``k * k`` strided ones (col2im).
+  ones, in one copy from a strided view of the images. The input gradient is ``k`` matrix
+  products with a block-Toeplitz matrix made of the kernels ("one product per kernel row"),
+  whose results are added onto whole image rows: long, contiguous additions instead of
+  ``k * k`` strided ones (col2im).
   When a ReLU and a max-pooling follow (:attr:`FastConv2D.pool`), the patch rows, and so
   the output rows, come in *pooling order*: ``(p * p, n, h / p, w / p, filters)``, one block
   per position in the pooling window, so that the pooling compares whole contiguous blocks
